@@ -1,0 +1,213 @@
+"""Fixtures: an app on a real database (SQLite by default, PostgreSQL when
+``TRACE_TEST_DATABASE_URL`` names one), a client, a session, tokens and registry builders.
+
+The schema is migrated once per test session; every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from trace import create_app, migrate
+from trace.api import schemas
+from trace.db import Base, db
+from trace.gs1.keys import check_digit
+from trace.models import Batch, Facility, Organization, Product, Role
+from trace.services import registry
+from trace.services.actors import SYSTEM
+from trace.services.tokens import create_token
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+TEST_DB_ENV = "TRACE_TEST_DATABASE_URL"
+
+
+def _postgres_database(admin_url: str) -> Iterator[str]:
+    """A throw-away database on the given server, dropped at the end of the session."""
+    url = make_url(admin_url).set(drivername="postgresql+psycopg")
+    name = f"trace_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get(TEST_DB_ENV)
+    if configured and make_url(configured).get_backend_name() == "postgresql":
+        yield from _postgres_database(configured)
+    else:
+        yield configured or "sqlite:///" + str(tmp_path_factory.mktemp("db") / "trace.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def migrated_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret",
+            "PUBLIC_URL": "https://trace.example.vn",
+        }
+    )
+    app.instance_path = str(tmp_path_factory.mktemp("instance"))
+    migrate.upgrade(db.engine_for(app))
+    yield app
+    db.engine_for(app).dispose()
+
+
+def _empty_tables(app: Flask) -> None:
+    engine = db.engine_for(app)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+            conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sequence(conn) else None
+
+
+def _has_sequence(conn: Any) -> bool:
+    return bool(
+        conn.execute(
+            text("SELECT 1 FROM sqlite_master WHERE type='table' AND name='sqlite_sequence'")
+        ).first()
+    )
+
+
+@pytest.fixture
+def app(migrated_app: Flask) -> Iterator[Flask]:
+    _empty_tables(migrated_app)
+    yield migrated_app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """A session of the test's own, outside any request: what it sets up, it commits.
+
+    No app context stays pushed, so each request through the client gets its own context and
+    session, as in production.
+    """
+    with Session(db.engine_for(app), expire_on_commit=False) as own:
+        yield own
+        own.rollback()
+
+
+@pytest.fixture
+def count(app: Flask) -> Callable[[type[Any]], int]:
+    """Rows of a model, read on a fresh connection (what another client would see)."""
+
+    def rows(model: type[Any]) -> int:
+        with Session(db.engine_for(app)) as fresh:
+            return fresh.scalar(select(func.count()).select_from(model)) or 0
+
+    return rows
+
+
+@pytest.fixture
+def token(session: Session) -> Callable[..., dict[str, str]]:
+    """``token(role, org=None, province=None)`` -> Authorization header for a fresh token."""
+
+    def make(role: str | Role, org: Organization | int | None = None, province: str | None = None):
+        org_id = org.id if isinstance(org, Organization) else org
+        session.rollback()
+        _, secret = create_token(
+            session, SYSTEM, role=Role(role), organization_id=org_id, province_code=province
+        )
+        session.commit()
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make
+
+
+_counter = itertools.count(1)
+
+
+def gtin13(seed: int) -> str:
+    body = f"893{seed:09d}"
+    return body + check_digit(body)
+
+
+class Builder:
+    """Registry rows with sensible defaults, loaded by the API's schemas and created by the
+    services, as a request would; overrides are JSON values."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _create(self, schema: Any, service: Callable[..., Any], data: dict[str, Any]) -> Any:
+        self.session.rollback()  # end any read snapshot the test left open
+        entity = service(self.session, SYSTEM, schema().load(data))
+        self.session.commit()
+        return entity
+
+    def organization(self, **overrides: Any) -> Organization:
+        n = next(_counter)
+        data = {
+            "kind": "cooperative",
+            "name": f"Hợp tác xã thử nghiệm {n}",
+            "tax_code": f"{2400000000 + n}",
+            "province_code": "24",
+            "address": "Thôn Bến Cầu, xã Lục Ngạn, tỉnh Bắc Ninh",
+        } | overrides
+        return self._create(schemas.OrganizationSchema, registry.create_organization, data)
+
+    def facility(self, org: Organization, **overrides: Any) -> Facility:
+        n = next(_counter)
+        data = {
+            "organization_id": org.id,
+            "kind": "orchard",
+            "name": f"Vườn vải {n}",
+            "address": "xã Lục Ngạn, tỉnh Bắc Ninh",
+            "province_code": org.province_code,
+        } | overrides
+        return self._create(schemas.FacilitySchema, registry.create_facility, data)
+
+    def product(self, org: Organization, **overrides: Any) -> Product:
+        n = next(_counter)
+        data = {
+            "organization_id": org.id,
+            "name_vi": f"Vải thiều Lục Ngạn {n}",
+            "name_en": f"Luc Ngan lychee {n}",
+            "category": "fruit",
+            "unit": "KGM",
+            "standards": ["VietGAP"],
+            "shelf_life_days": 30,
+        } | overrides
+        return self._create(schemas.ProductSchema, registry.create_product, data)
+
+    def batch(self, product: Product, **overrides: Any) -> Batch:
+        n = next(_counter)
+        data = {
+            "product_id": product.id,
+            "producer_id": product.organization_id,
+            "lot_code": f"LN{n:05d}",
+            "quantity": "1200.5",
+            "production_date": "2026-06-12",
+        } | overrides
+        return self._create(schemas.BatchSchema, registry.create_batch, data)
+
+
+@pytest.fixture
+def build(session: Session) -> Builder:
+    return Builder(session)

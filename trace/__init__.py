@@ -1,0 +1,79 @@
+"""Trace: product traceability for Vietnam's provincial technology application centres."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from trace import config as settings
+from trace.db import _write_intent
+from trace.db import db as _db
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application. Binds extensions and blueprints; does no I/O."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(settings.DEFAULTS)
+    app.config.update(settings.from_environment())
+    if config:
+        app.config.update(config)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = settings.sqlite_default_url(app.instance_path)
+    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+
+    _db.init_app(app)
+    _register_request_hooks(app)
+    _register_blueprints(app)
+    _register_errors(app)
+
+    from trace import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _declare_intent() -> None:
+        # SQLite: readers begin deferred, writers take the write lock up front (see trace.db).
+        g._intent = _write_intent.set(request.method not in READ_METHODS)
+
+    @app.teardown_request
+    def _reset_intent(_exc: BaseException | None) -> None:
+        token = g.pop("_intent", None)
+        if token is not None:
+            _write_intent.reset(token)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from trace.api import create_blueprint
+
+    app.register_blueprint(create_blueprint())
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        from sqlalchemy import text
+
+        _db.session.execute(text("SELECT 1"))
+        return jsonify(status="ok")
+
+
+def _register_errors(app: Flask) -> None:
+    from trace.api import handle_http_error, problems
+
+    app.register_error_handler(HTTPException, handle_http_error)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if request.path.startswith("/api/"):
+            return problems.problem(
+                500, "Internal server error", "Something went wrong on our side; it is logged."
+            )
+        return InternalServerError()

@@ -1,0 +1,116 @@
+"""Registry resources: organisations, facilities, products, batches.
+
+Each resource gets the same five routes (create, read, list, partial update, archive where the
+thing can be archived); ``_register`` wires them so the views stay one line of work each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from trace.api import schemas as s
+from trace.api.auth import current_actor
+from trace.api.docs import documented
+from trace.api.io import dump, load_body, load_query
+from trace.db import db
+from trace.models import Batch, Facility, Organization, Product
+from trace.services import registry as svc
+from typing import Any
+
+from flask import Blueprint, Response, url_for
+from marshmallow import Schema
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    plural: str
+    title: str
+    model: type[Any]
+    schema: type[Schema]
+    update_schema: type[Schema]
+    query: type[Schema]
+    create: Callable[..., Any]
+    update: Callable[..., Any]
+    listing: Callable[..., Any]
+    archive: Callable[..., Any] | None
+
+
+RESOURCES = [
+    Resource(
+        "organization", "organizations", "Organisations", Organization,
+        s.OrganizationSchema, s.OrganizationSchema, s.OrganizationQuery,
+        svc.create_organization, svc.update_organization, svc.list_organizations,
+        svc.archive_organization,
+    ),
+    Resource(
+        "facility", "facilities", "Facilities", Facility,
+        s.FacilitySchema, s.FacilityUpdateSchema, s.FacilityQuery,
+        svc.create_facility, svc.update_facility, svc.list_facilities, svc.archive_facility,
+    ),
+    Resource(
+        "product", "products", "Products", Product,
+        s.ProductSchema, s.ProductUpdateSchema, s.ProductQuery,
+        svc.create_product, svc.update_product, svc.list_products, svc.archive_product,
+    ),
+    Resource(
+        "batch", "batches", "Batches", Batch,
+        s.BatchSchema, s.BatchUpdateSchema, s.BatchQuery,
+        svc.create_batch, svc.update_batch, svc.list_batches, None,
+    ),
+]  # fmt: skip
+
+
+def _register(bp: Blueprint, r: Resource) -> None:
+    one, update_one, query = r.schema(), r.update_schema(partial=True), r.query()
+    page = s.page_of(r.schema)()
+    base = f"/{r.plural}"
+
+    @documented(summary=f"Register a {r.name}", tag=r.title, body=r.schema, response=r.schema,
+                status=201, errors=(401, 403, 409, 422))  # fmt: skip
+    def create() -> Response:
+        entity = r.create(db.session, current_actor(), load_body(one))
+        location = url_for(f".get_{r.name}", entity_id=entity.id)
+        return dump(one, entity, 201, {"Location": location})
+
+    @documented(summary=f"List {r.plural}", tag=r.title, query=r.query, response=page.__class__,
+                errors=(401, 422))  # fmt: skip
+    def listing() -> Response:
+        current_actor()
+        args = load_query(query)
+        limit, cursor = args.pop("limit"), args.pop("cursor", None)
+        items, next_cursor = r.listing(db.session, args, limit, cursor)
+        return dump(page, {"items": items, "next_cursor": next_cursor})
+
+    @documented(summary=f"Read a {r.name}", tag=r.title, response=r.schema, errors=(401, 404))
+    def read(entity_id: int) -> Response:
+        current_actor()
+        return dump(one, svc.get(db.session, r.model, entity_id))
+
+    @documented(summary=f"Change a {r.name} (partial)", tag=r.title, body=update_one,
+                response=r.schema, errors=(401, 403, 404, 409, 422))  # fmt: skip
+    def update(entity_id: int) -> Response:
+        actor = current_actor()
+        return dump(one, r.update(db.session, actor, entity_id, load_body(update_one)))
+
+    bp.add_url_rule(base, f"create_{r.name}", create, methods=["POST"])
+    bp.add_url_rule(base, f"list_{r.plural}", listing, methods=["GET"])
+    bp.add_url_rule(f"{base}/<int:entity_id>", f"get_{r.name}", read, methods=["GET"])
+    bp.add_url_rule(f"{base}/<int:entity_id>", f"update_{r.name}", update, methods=["PATCH"])
+
+    if r.archive is not None:
+        archive_service = r.archive
+
+        @documented(summary=f"Archive a {r.name} (history keeps it)", tag=r.title,
+                    response=r.schema, errors=(401, 403, 404))  # fmt: skip
+        def archive(entity_id: int) -> Response:
+            return dump(one, archive_service(db.session, current_actor(), entity_id))
+
+        bp.add_url_rule(
+            f"{base}/<int:entity_id>/archive", f"archive_{r.name}", archive, methods=["POST"]
+        )
+
+
+def register(bp: Blueprint) -> None:
+    for resource in RESOURCES:
+        _register(bp, resource)

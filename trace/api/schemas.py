@@ -1,0 +1,173 @@
+"""The API's marshmallow schemas: one stack validates every request and shapes every answer."""
+
+from __future__ import annotations
+
+from trace.api.fields import Gln, Gtin, LotCode, province_code, text, unit_code
+from trace.models import BatchStatus, FacilityKind, OrganizationKind, ProductCategory
+
+from marshmallow import RAISE, Schema, fields, validate
+
+TAX_CODE = validate.Regexp(
+    r"^\d{10}(-\d{3})?$", error="tax code must be 10 digits, or 10 digits-3 digits for a branch"
+)
+COMMUNE_CODE = validate.Regexp(r"^\d{5}$", error="commune code must be 5 digits")
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+class Timestamps(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class ArchivableTimestamps(Timestamps):
+    archived_at = fields.DateTime(dump_only=True)
+
+
+class OrganizationSchema(ArchivableTimestamps):
+    kind = fields.Enum(OrganizationKind, by_value=True, required=True)
+    name = text(200, required=True)
+    tax_code = fields.String(required=True, validate=TAX_CODE)
+    gln = Gln(allow_none=True)
+    province_code = province_code(required=True)
+    address = text(300, required=True)
+    phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 .()-]{6,30}$"))
+    email = fields.Email(allow_none=True)
+    website = fields.URL(allow_none=True, schemes={"http", "https"})
+
+
+class FacilitySchema(ArchivableTimestamps):
+    organization_id = fields.Integer(required=True, strict=True)
+    kind = fields.Enum(FacilityKind, by_value=True, required=True)
+    name = text(200, required=True)
+    gln = Gln(allow_none=True)
+    address = text(300, required=True)
+    province_code = province_code(required=True)
+    commune_code = fields.String(allow_none=True, validate=COMMUNE_CODE)
+    latitude = fields.Decimal(
+        allow_none=True, as_string=True, validate=validate.Range(min=-90, max=90)
+    )
+    longitude = fields.Decimal(
+        allow_none=True, as_string=True, validate=validate.Range(min=-180, max=180)
+    )
+
+
+class FacilityUpdateSchema(FacilitySchema):
+    class Meta:
+        exclude = ("organization_id",)
+
+
+class ProductSchema(ArchivableTimestamps):
+    organization_id = fields.Integer(
+        required=True, strict=True, metadata={"description": "the brand owner"}
+    )
+    name_vi = text(200, required=True)
+    name_en = text(200, allow_none=True)
+    category = fields.Enum(ProductCategory, by_value=True, required=True)
+    gtin = Gtin(allow_none=True, metadata={"description": "GTIN-8/12/13/14, stored as GTIN-14"})
+    ocop_stars = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=5))
+    geographical_indication = text(300, allow_none=True)
+    standards = fields.List(text(100), load_default=list)
+    image = text(300, allow_none=True)
+    unit = unit_code(required=True)
+    shelf_life_days = fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(min=1, max=36500)
+    )
+    description_vi = text(2000, allow_none=True)
+    description_en = text(2000, allow_none=True)
+
+
+class ProductUpdateSchema(ProductSchema):
+    class Meta:
+        exclude = ("organization_id",)
+
+
+class BatchSchema(Timestamps):
+    product_id = fields.Integer(required=True, strict=True)
+    producer_id = fields.Integer(
+        strict=True, metadata={"description": "defaults to the token's organisation"}
+    )
+    lot_code = LotCode(required=True)
+    quantity = fields.Decimal(
+        required=True,
+        as_string=True,
+        places=None,
+        validate=validate.Range(min=0, min_inclusive=False, error="quantity must be positive"),
+    )
+    unit = unit_code(metadata={"description": "defaults to the product's unit"})
+    production_date = fields.Date(required=True)
+    expiry_date = fields.Date(allow_none=True)
+    origin_facility_id = fields.Integer(allow_none=True, strict=True)
+    certifications = fields.List(text(200), load_default=list)
+    status = fields.Enum(BatchStatus, by_value=True, dump_only=True)
+
+
+class BatchUpdateSchema(BatchSchema):
+    """Lot code, product and producer are printed on labels: they never change."""
+
+    status = fields.Enum(
+        BatchStatus,
+        by_value=True,
+        validate=validate.OneOf([BatchStatus.ACTIVE, BatchStatus.CLOSED]),
+    )
+
+    class Meta:
+        exclude = ("product_id", "producer_id", "lot_code")
+
+
+# Query strings ------------------------------------------------------------------------------
+
+
+class PageQuery(StrictSchema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String()
+
+
+class OrganizationQuery(PageQuery):
+    province = province_code()
+    kind = fields.Enum(OrganizationKind, by_value=True)
+    q = fields.String(validate=validate.Length(min=1, max=100))
+    include_archived = fields.Boolean(load_default=False)
+
+
+class FacilityQuery(PageQuery):
+    organization = fields.Integer()
+    province = province_code()
+    kind = fields.Enum(FacilityKind, by_value=True)
+    q = fields.String(validate=validate.Length(min=1, max=100))
+    include_archived = fields.Boolean(load_default=False)
+
+
+class ProductQuery(PageQuery):
+    organization = fields.Integer()
+    province = province_code()
+    category = fields.Enum(ProductCategory, by_value=True)
+    gtin = Gtin()
+    q = fields.String(validate=validate.Length(min=1, max=100))
+    include_archived = fields.Boolean(load_default=False)
+
+
+class BatchQuery(PageQuery):
+    product = fields.Integer()
+    producer = fields.Integer()
+    province = province_code()
+    status = fields.Enum(BatchStatus, by_value=True)
+    lot = fields.String()
+    q = fields.String(validate=validate.Length(min=1, max=100))
+
+
+def page_of(item_schema: type[Schema]) -> type[Schema]:
+    """The envelope of a list answer: items and the cursor of the next page."""
+    return type(
+        f"{item_schema.__name__.removesuffix('Schema')}Page",
+        (Schema,),
+        {
+            "items": fields.List(fields.Nested(item_schema)),
+            "next_cursor": fields.String(allow_none=True),
+        },
+    )

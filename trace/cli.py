@@ -1,0 +1,167 @@
+"""Commands: ``flask --app wsgi <command>``."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from trace.db import db, write_intent
+from trace.models import Organization, OrganizationKind, Role
+from trace.services.actors import SYSTEM
+from trace.services.errors import ServiceError
+from typing import Any, TypeVar
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+F = TypeVar("F", bound=Callable[..., Any])
+OPENAPI_FILE = Path(__file__).resolve().parent.parent / "schemas" / "openapi.json"
+
+
+def writes(command: F) -> F:
+    """Run a command as one writing transaction (SQLite: the write lock is taken up front)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with write_intent():
+            return command(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(token_group)
+    app.cli.add_command(openapi_command)
+
+
+def _fail(error: ServiceError) -> click.ClickException:
+    details = "; ".join(f"{e.pointer}: {e.message}" for e in error.errors)
+    return click.ClickException(f"{error.detail}{' (' + details + ')' if details else ''}")
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create the database schema, or upgrade it to the latest version."""
+    from trace import migrate
+
+    migrate.upgrade(db.engine)
+    click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command("demo")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
+@with_appcontext
+@writes
+def demo_command(as_json: bool) -> None:
+    """Load the demo data (idempotent); print a token per role and public page URLs."""
+    from trace import migrate
+    from trace.demo import load_demo
+    from trace.services.tokens import create_token
+
+    migrate.upgrade(db.engine)
+    session = db.session
+    try:
+        ids = load_demo(session)
+        producer_org = session.get(Organization, ids.organizations[_first_producer(session, ids)])
+        centre_province = producer_org.province_code if producer_org else None
+        tokens = {
+            "admin": create_token(session, SYSTEM, role=Role.ADMIN, name="demo admin")[1],
+            "centre": create_token(
+                session, SYSTEM, role=Role.CENTRE, province_code=centre_province, name="demo centre"
+            )[1],
+            "producer": create_token(
+                session,
+                SYSTEM,
+                role=Role.PRODUCER,
+                organization_id=producer_org.id if producer_org else None,
+                name="demo producer",
+            )[1],
+            "inspector": create_token(session, SYSTEM, role=Role.INSPECTOR, name="demo inspector")[
+                1
+            ],
+        }
+        urls = demo_urls(current_app, ids)
+        session.commit()
+    except ServiceError as error:
+        session.rollback()
+        raise _fail(error) from None
+    if as_json:
+        click.echo(json.dumps({"tokens": tokens, "urls": urls}, ensure_ascii=False))
+        return
+    click.echo("Demo data loaded.")
+    for role, secret in tokens.items():
+        click.echo(f"  {role:<9} token: {secret}")
+    click.echo("Public pages:")
+    for url in urls:
+        click.echo(f"  {url}")
+
+
+def _first_producer(session, ids) -> str:  # type: ignore[no-untyped-def]
+    producer_kinds = {OrganizationKind.COOPERATIVE, OrganizationKind.PRODUCER}
+    for ref, org_id in ids.organizations.items():
+        org = session.get(Organization, org_id)
+        if org is not None and org.kind in producer_kinds:
+            return ref
+    raise click.ClickException("the demo data has no producer")
+
+
+def demo_urls(app: Flask, ids) -> list[str]:  # type: ignore[no-untyped-def]
+    base = app.config["PUBLIC_URL"]
+    return [f"{base}/api/v1/products", f"{base}/healthz"]
+
+
+@click.group("token")
+def token_group() -> None:
+    """Manage API tokens."""
+
+
+@token_group.command("create")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--org", "organization_id", type=int, help="Organisation the token acts for.")
+@click.option("--province", "province_code", help="Province of a centre token (2-digit code).")
+@click.option("--name", default="", help="A label to recognise the token by.")
+@with_appcontext
+@writes
+def token_create(
+    role: str, organization_id: int | None, province_code: str | None, name: str
+) -> None:
+    """Create a token and print it (it is shown only this once)."""
+    from trace.services.tokens import create_token
+
+    session = db.session
+    try:
+        _, secret = create_token(
+            session,
+            SYSTEM,
+            role=Role(role),
+            organization_id=organization_id,
+            province_code=province_code,
+            name=name,
+        )
+        session.commit()
+    except ServiceError as error:
+        session.rollback()
+        raise _fail(error) from None
+    click.echo(secret)
+
+
+@click.command("openapi")
+@click.option("--check", is_flag=True, help="Fail when schemas/openapi.json is out of date.")
+@with_appcontext
+def openapi_command(check: bool) -> None:
+    """Write the OpenAPI document to schemas/openapi.json."""
+    from trace.api import spec_json
+
+    text = spec_json(current_app)
+    if check:
+        if not OPENAPI_FILE.exists() or OPENAPI_FILE.read_text(encoding="utf-8") != text:
+            raise click.ClickException("schemas/openapi.json is out of date: run `flask openapi`")
+        click.echo("schemas/openapi.json is up to date")
+        return
+    OPENAPI_FILE.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {OPENAPI_FILE}")

@@ -1,0 +1,76 @@
+"""Settings read from ``TRACE_*`` environment variables, with safe defaults.
+
+Nothing here touches the disk: the instance folder and the generated secret key are handled by
+:func:`prepare_instance`, which the CLI and ``wsgi.py`` call, never the factory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "TRACE_"
+SECRET_KEY_FILE = "secret_key"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used as given."""
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read ``TRACE_*`` variables into Flask config keys (``TRACE_X`` -> ``X``)."""
+    environ = dict(os.environ if environ is None else environ)
+    settings: dict[str, Any] = {}
+    for key, value in environ.items():
+        if key.startswith(ENV_PREFIX):
+            settings[key[len(ENV_PREFIX) :]] = value
+    if "ENV" in settings:
+        settings["ENV"] = settings["ENV"].lower()
+    return settings
+
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "development",
+    "DATABASE_URL": None,  # default: SQLite file in the instance folder
+    "PUBLIC_URL": "http://localhost:5000",
+    "SECRET_KEY": None,
+    "DATABASE_ECHO": False,
+    "SQLITE_BUSY_TIMEOUT_MS": 15000,
+    "API_PAGE_SIZE": 50,
+    "API_MAX_PAGE_SIZE": 500,
+    "JSON_SORT_KEYS": False,
+}
+
+
+def sqlite_default_url(instance_path: str) -> str:
+    return "sqlite:///" + str(Path(instance_path) / "trace.sqlite3")
+
+
+def prepare_instance(app: Any) -> None:
+    """Create the instance folder and give the app a secret key.
+
+    The key is the configured one, or one generated once and kept in the instance folder.
+
+    A production app (``TRACE_ENV=production``) must be given one: a key that silently changes
+    between machines would invalidate every signed value, so we refuse to start instead.
+    """
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config.get("ENV") == "production":
+        raise ConfigError(
+            "TRACE_SECRET_KEY is not set. A production deployment needs a fixed secret key: "
+            "set TRACE_SECRET_KEY to a long random value (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')."
+        )
+    path = Path(app.instance_path) / SECRET_KEY_FILE
+    if path.exists():
+        app.config["SECRET_KEY"] = path.read_text().strip()
+        return
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    app.config["SECRET_KEY"] = key

@@ -1,0 +1,178 @@
+"""Engine, per-request session and the declarative base.
+
+One ``Database`` extension object holds the engine and session factory. A request (or CLI command)
+gets one session; the commit happens at one boundary (``trace.api`` after a successful write, the
+CLI command at its end), never inside models or services.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import decimal
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from flask import Flask, g, has_app_context
+from sqlalchemy import JSON, Engine, MetaData, Numeric, String, create_engine, event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SAWarning
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import DateTime, TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware datetimes stored as UTC on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: give a timezone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime(),
+        decimal.Decimal: Numeric(18, 3),
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+        list[str]: JSONType,
+        str: String(),
+    }
+
+
+# SQLite stores NUMERIC without a decimal type; SQLAlchemy converts and warns once per process.
+warnings.filterwarnings(
+    "ignore", message=".*does \\*not\\* support Decimal objects", category=SAWarning
+)
+
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+
+
+@contextmanager
+def write_intent(intends_to_write: bool = True) -> Iterator[None]:
+    """Mark the transactions begun inside as writers (SQLite: ``BEGIN IMMEDIATE``).
+
+    Requests declare it from their method, CLI commands that write wrap themselves in it.
+    """
+    token = _write_intent.set(intends_to_write)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for writers.
+
+    pysqlite's own transaction handling begins lazily and upgrades a read lock to a write lock
+    mid-transaction, which fails at once under concurrency instead of waiting. We take the
+    transaction into our own hands: writers take the write lock when they begin, so concurrent
+    writers queue on the busy timeout and ledger appends cannot interleave.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+def build_engine(url: str | URL, *, echo: bool = False, busy_timeout_ms: int = 15000) -> Engine:
+    url = make_url(url)
+    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if url.get_backend_name() == "postgresql":
+        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, **kwargs)
+    if url.get_backend_name() == "sqlite":
+        _tune_sqlite(engine, busy_timeout_ms)
+    return engine
+
+
+class Database:
+    """The Flask extension: ``db.init_app(app)``, then ``db.session`` inside a request."""
+
+    def __init__(self) -> None:
+        self._engines: dict[int, Engine] = {}
+        self._factories: dict[int, sessionmaker[Session]] = {}
+
+    def init_app(self, app: Flask) -> None:
+        # Engines connect lazily: binding one here does no I/O.
+        engine = build_engine(
+            app.config["DATABASE_URL"],
+            echo=bool(app.config.get("DATABASE_ECHO")),
+            busy_timeout_ms=int(app.config["SQLITE_BUSY_TIMEOUT_MS"]),
+        )
+        self._engines[id(app)] = engine
+        self._factories[id(app)] = sessionmaker(engine, expire_on_commit=False)
+        app.extensions["trace_db"] = self
+        app.teardown_appcontext(self._remove_session)
+
+    def engine_for(self, app: Flask) -> Engine:
+        return self._engines[id(app)]
+
+    @property
+    def engine(self) -> Engine:
+        from flask import current_app
+
+        return self.engine_for(current_app._get_current_object())  # type: ignore[attr-defined]
+
+    @property
+    def session(self) -> Session:
+        """The session of the current app context, created on first use."""
+        if not has_app_context():
+            raise RuntimeError("db.session needs an application context")
+        session = g.get("_trace_session")
+        if session is None:
+            from flask import current_app
+
+            factory = self._factories[id(current_app._get_current_object())]  # type: ignore[attr-defined]
+            session = factory()
+            g._trace_session = session
+        return session
+
+    def _remove_session(self, _exc: BaseException | None) -> None:
+        session = g.pop("_trace_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+db = Database()

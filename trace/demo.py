@@ -1,0 +1,114 @@
+"""The demo data set (``fixtures/demo.json``), loaded through the API's schemas and services.
+
+Loading is idempotent: what already exists (same tax code, facility name, GTIN or product name,
+lot code) is reused, never duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from trace.api import schemas
+from trace.models import Batch, Facility, Organization, Product
+from trace.services import registry
+from trace.services.actors import SYSTEM
+from typing import Any
+
+from marshmallow import Schema
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "demo.json"
+
+
+@dataclass
+class DemoIds:
+    """Local ``ref`` names of the fixture mapped to database ids."""
+
+    organizations: dict[str, int] = field(default_factory=dict)
+    facilities: dict[str, int] = field(default_factory=dict)
+    products: dict[str, int] = field(default_factory=dict)
+    batches: dict[str, int] = field(default_factory=dict)
+
+
+def read_fixture(path: Path = FIXTURES) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _load(
+    session: Session,
+    records: list[Mapping[str, Any]],
+    schema: Schema,
+    refs: dict[str, int],
+    resolve: Callable[[dict[str, Any]], dict[str, Any]],
+    find: Callable[[dict[str, Any]], Any],
+    create: Callable[..., Any],
+) -> None:
+    for record in records:
+        body = dict(record)
+        ref = body.pop("ref")
+        data = schema.load(resolve(body))
+        existing = session.scalar(find(data))
+        refs[ref] = existing if existing is not None else create(session, SYSTEM, data).id
+
+
+def load_demo(session: Session, fixture: Mapping[str, Any] | None = None) -> DemoIds:
+    fixture = fixture if fixture is not None else read_fixture()
+    ids = DemoIds()
+
+    def org_refs(body: dict[str, Any]) -> dict[str, Any]:
+        body["organization_id"] = ids.organizations[body.pop("organization")]
+        return body
+
+    def batch_refs(body: dict[str, Any]) -> dict[str, Any]:
+        body["product_id"] = ids.products[body.pop("product")]
+        body["producer_id"] = ids.organizations[body.pop("producer")]
+        if "origin_facility" in body:
+            body["origin_facility_id"] = ids.facilities[body.pop("origin_facility")]
+        return body
+
+    _load(
+        session,
+        fixture["organizations"],
+        schemas.OrganizationSchema(),
+        ids.organizations,
+        lambda body: body,
+        lambda d: select(Organization.id).where(Organization.tax_code == d["tax_code"]),
+        registry.create_organization,
+    )
+    _load(
+        session,
+        fixture["facilities"],
+        schemas.FacilitySchema(),
+        ids.facilities,
+        org_refs,
+        lambda d: select(Facility.id).where(
+            Facility.organization_id == d["organization_id"], Facility.name == d["name"]
+        ),
+        registry.create_facility,
+    )
+    _load(
+        session,
+        fixture["products"],
+        schemas.ProductSchema(),
+        ids.products,
+        org_refs,
+        lambda d: select(Product.id).where(
+            Product.organization_id == d["organization_id"], Product.name_vi == d["name_vi"]
+        ),
+        registry.create_product,
+    )
+    _load(
+        session,
+        fixture["batches"],
+        schemas.BatchSchema(),
+        ids.batches,
+        batch_refs,
+        lambda d: select(Batch.id).where(
+            Batch.product_id == d["product_id"], Batch.lot_code == d["lot_code"]
+        ),
+        registry.create_batch,
+    )
+    return ids

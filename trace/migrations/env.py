@@ -1,0 +1,19 @@
+"""Alembic environment: runs on the connection the CLI hands over (see trace.migrate)."""
+
+from __future__ import annotations
+
+import trace.models  # noqa: F401  (registers every table on the metadata)
+from trace.db import Base
+
+from alembic import context
+
+config = context.config
+connection = config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

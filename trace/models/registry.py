@@ -1,0 +1,161 @@
+"""The registry: organisations, their facilities, product lines and batches (lots)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+from trace.models.base import Archivable, Base, Timestamped
+
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK constraint: portable and readable in raw SQL.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class OrganizationKind(enum.StrEnum):
+    CENTRE = "centre"
+    PRODUCER = "producer"
+    COOPERATIVE = "cooperative"
+    PROCESSOR = "processor"
+    DISTRIBUTOR = "distributor"
+    RETAILER = "retailer"
+    INSPECTION_AGENCY = "inspection_agency"
+
+
+class FacilityKind(enum.StrEnum):
+    FARM = "farm"
+    ORCHARD = "orchard"
+    GROWING_AREA = "growing_area"
+    PACKING_HOUSE = "packing_house"
+    FACTORY = "factory"
+    COLD_STORE = "cold_store"
+    WAREHOUSE = "warehouse"
+    SHOP = "shop"
+
+
+class ProductCategory(enum.StrEnum):
+    FRUIT = "fruit"
+    VEGETABLE = "vegetable"
+    COFFEE = "coffee"
+    TEA = "tea"
+    RICE = "rice"
+    SEAFOOD = "seafood"
+    CONDIMENT = "condiment"
+    PROCESSED = "processed"
+    OTHER = "other"
+
+
+class BatchStatus(enum.StrEnum):
+    ACTIVE = "active"
+    RECALLED = "recalled"
+    CLOSED = "closed"
+
+
+class Organization(Timestamped, Archivable, Base):
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[OrganizationKind] = mapped_column(_enum(OrganizationKind, "organization_kind"))
+    name: Mapped[str] = mapped_column(String(200))
+    tax_code: Mapped[str] = mapped_column(String(14), unique=True)
+    gln: Mapped[str | None] = mapped_column(String(13), unique=True)
+    province_code: Mapped[str] = mapped_column(String(2), index=True)
+    address: Mapped[str] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(200))
+    website: Mapped[str | None] = mapped_column(String(300))
+    search_text: Mapped[str] = mapped_column(String(600), default="")
+
+    facilities: Mapped[list[Facility]] = relationship(back_populates="organization")
+
+
+class Facility(Timestamped, Archivable, Base):
+    __tablename__ = "facility"
+    __table_args__ = (
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    kind: Mapped[FacilityKind] = mapped_column(_enum(FacilityKind, "facility_kind"))
+    name: Mapped[str] = mapped_column(String(200))
+    gln: Mapped[str | None] = mapped_column(String(13), unique=True)
+    address: Mapped[str] = mapped_column(String(300))
+    province_code: Mapped[str] = mapped_column(String(2), index=True)
+    commune_code: Mapped[str | None] = mapped_column(String(5))
+    latitude: Mapped[decimal.Decimal | None] = mapped_column(Numeric(9, 6))
+    longitude: Mapped[decimal.Decimal | None] = mapped_column(Numeric(9, 6))
+    search_text: Mapped[str] = mapped_column(String(600), default="")
+
+    organization: Mapped[Organization] = relationship(back_populates="facilities")
+
+
+class Product(Timestamped, Archivable, Base):
+    __tablename__ = "product"
+    __table_args__ = (CheckConstraint("ocop_stars BETWEEN 1 AND 5", name="ocop_stars_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[ProductCategory] = mapped_column(_enum(ProductCategory, "product_category"))
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
+    ocop_stars: Mapped[int | None]
+    geographical_indication: Mapped[str | None] = mapped_column(String(300))
+    standards: Mapped[list[str]] = mapped_column(default=list)
+    image: Mapped[str | None] = mapped_column(String(300))
+    unit: Mapped[str] = mapped_column(String(3))
+    shelf_life_days: Mapped[int | None]
+    description_vi: Mapped[str | None] = mapped_column(String(2000))
+    description_en: Mapped[str | None] = mapped_column(String(2000))
+    search_text: Mapped[str] = mapped_column(String(600), default="")
+
+    organization: Mapped[Organization] = relationship()
+
+
+class Batch(Timestamped, Base):
+    __tablename__ = "batch"
+    __table_args__ = (
+        UniqueConstraint("product_id", "lot_code"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_batch_producer_status", "producer_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    lot_code: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[decimal.Decimal]
+    unit: Mapped[str] = mapped_column(String(3))
+    production_date: Mapped[dt.date]
+    expiry_date: Mapped[dt.date | None]
+    origin_facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id"))
+    certifications: Mapped[list[str]] = mapped_column(default=list)
+    status: Mapped[BatchStatus] = mapped_column(
+        _enum(BatchStatus, "batch_status"), default=BatchStatus.ACTIVE, index=True
+    )
+    search_text: Mapped[str] = mapped_column(String(600), default="")
+
+    product: Mapped[Product] = relationship()
+    producer: Mapped[Organization] = relationship()
+    origin_facility: Mapped[Facility | None] = relationship()

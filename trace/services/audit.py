@@ -1,0 +1,59 @@
+"""The audit trail: every write leaves an AuditEntry with the state before and after."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+from trace.models import AuditEntry
+from trace.services.actors import Actor
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+_SKIPPED = {"search_text", "created_at", "updated_at"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def snapshot(entity: Any) -> dict[str, Any]:
+    """The entity's column values as JSON-ready data."""
+    mapper = inspect(entity).mapper
+    return {
+        column.key: _plain(getattr(entity, column.key))
+        for column in mapper.column_attrs
+        if column.key not in _SKIPPED
+    }
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        token_id=actor.token_id,
+        actor=actor.label,
+        actor_organization_id=actor.organization_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before=before,
+        after=after,
+    )
+    session.add(entry)
+    return entry
