@@ -34,7 +34,8 @@ def _request(endpoint: str, world: dict) -> tuple[str, str, dict | None]:
         "create_organization": ("POST", "/api/v1/organizations", {
             "kind": "producer", "name": "Công ty Nông sản Lục Ngạn", "tax_code": "2400999999",
             "province_code": "24", "address": "xã Lục Ngạn, tỉnh Bắc Ninh"}),
-        "update_organization": ("PATCH", f"/api/v1/organizations/{org.id}", {"phone": "0204 123 456"}),
+        "update_organization": ("PATCH", f"/api/v1/organizations/{org.id}", {
+            "phone": "0204 123 456"}),
         "archive_organization": ("POST", f"/api/v1/organizations/{org.id}/archive", None),
         "create_facility": ("POST", "/api/v1/facilities", {
             "organization_id": org.id, "kind": "cold_store", "name": "Kho lạnh Phượng Sơn",
