@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from alembic import context
+
 import trace.models  # noqa: F401  (registers every table on the metadata)
 from trace.db import Base
-
-from alembic import context
 
 config = context.config
 connection = config.attributes["connection"]

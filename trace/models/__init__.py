@@ -2,6 +2,10 @@
 
 from trace.models.auth import ApiToken, AuditEntry, Role
 from trace.models.base import Base
+from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
+from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
+from trace.models.public import Report, Scan
+from trace.models.recalls import LedgerCheckpoint, Recall, RecallBatch
 from trace.models.registry import (
     Batch,
     BatchStatus,
@@ -18,12 +22,25 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Batch",
+    "BatchLink",
     "BatchStatus",
+    "Code",
+    "CodeKind",
+    "CodeStatus",
+    "Event",
+    "EventEpc",
     "Facility",
     "FacilityKind",
+    "LedgerCheckpoint",
+    "LedgerHead",
     "Organization",
     "OrganizationKind",
+    "PrintRun",
     "Product",
     "ProductCategory",
+    "Recall",
+    "RecallBatch",
+    "Report",
     "Role",
+    "Scan",
 ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from trace.models.base import Base, utcnow
-from trace.models.registry import Organization
 from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trace.models.base import Base, utcnow
+from trace.models.registry import Organization
 
 
 class Role(enum.StrEnum):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from trace.db import Base
 
 from sqlalchemy.orm import Mapped, mapped_column
+
+from trace.db import Base
 
 
 def utcnow() -> dt.datetime:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from trace.models.base import Archivable, Base, Timestamped
 
 from sqlalchemy import (
     CheckConstraint,
@@ -17,6 +16,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trace.models.base import Archivable, Base, Timestamped
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:

@@ -5,12 +5,13 @@ Revises:
 Create Date: 2026-11-28 07:37:04.748927
 """
 
-import trace.db
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import trace.db
 
 revision: str = "0001_registry"
 down_revision: str | None = None

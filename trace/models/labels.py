@@ -1,0 +1,74 @@
+"""What QR labels carry: batch and unit codes, and the print runs that made them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trace.models.base import Base, utcnow
+from trace.models.registry import Batch
+
+
+class CodeKind(enum.StrEnum):
+    BATCH = "batch"
+    UNIT = "unit"
+
+
+class CodeStatus(enum.StrEnum):
+    ISSUED = "issued"
+    PRINTED = "printed"
+    VOIDED = "voided"
+
+
+def _str_enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class PrintRun(Base):
+    __tablename__ = "print_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    template: Mapped[str] = mapped_column(String(40))
+    layout: Mapped[dict[str, Any]]
+    count: Mapped[int]
+    serialised: Mapped[bool]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
+    voided_at: Mapped[dt.datetime | None]
+
+    batch: Mapped[Batch] = relationship()
+
+
+class Code(Base):
+    """A code printed in a QR label. Never deleted, never reused; voided when withdrawn."""
+
+    __tablename__ = "code"
+    __table_args__ = (Index("ix_code_print_run_position", "print_run_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[CodeKind] = mapped_column(_str_enum(CodeKind, "code_kind"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    print_run_id: Mapped[int | None] = mapped_column(ForeignKey("print_run.id"))
+    position: Mapped[int | None]
+    status: Mapped[CodeStatus] = mapped_column(
+        _str_enum(CodeStatus, "code_status"), default=CodeStatus.ISSUED
+    )
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    voided_at: Mapped[dt.datetime | None]
+    void_reason: Mapped[str | None] = mapped_column(String(300))
+
+    batch: Mapped[Batch] = relationship()
+    print_run: Mapped[PrintRun | None] = relationship()

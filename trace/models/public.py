@@ -1,0 +1,49 @@
+"""What the public side records: scans of codes and consumers' reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trace.models.base import Base, utcnow
+
+
+class Scan(Base):
+    """One public lookup of a code. The client is a salted hash, never an IP address."""
+
+    __tablename__ = "scan"
+    __table_args__ = (
+        Index("ix_scan_code_at", "code_id", "at"),
+        Index("ix_scan_batch_at", "batch_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("code.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    client_hash: Mapped[str] = mapped_column(String(64))
+    province_code: Mapped[str | None] = mapped_column(String(2))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    language: Mapped[str | None] = mapped_column(String(8))
+
+
+class Report(Base):
+    """A consumer's report of a problem, from the public page, for inspectors to resolve."""
+
+    __tablename__ = "report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("code.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(String(2000))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    client_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    resolved_at: Mapped[dt.datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(2000))
+    resolved_by_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
