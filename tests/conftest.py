@@ -10,14 +10,6 @@ import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from trace import create_app, migrate
-from trace.api import schemas
-from trace.db import Base, db
-from trace.gs1.keys import check_digit
-from trace.models import Batch, Facility, Organization, Product, Role
-from trace.services import registry
-from trace.services.actors import SYSTEM
-from trace.services.tokens import create_token
 from typing import Any
 
 import pytest
@@ -26,6 +18,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+from trace import create_app, migrate
+from trace.api import schemas
+from trace.db import Base, db
+from trace.gs1.keys import check_digit
+from trace.models import Batch, Facility, Organization, Product, Role
+from trace.services import registry
+from trace.services.actors import SYSTEM
+from trace.services.tokens import create_token
 
 TEST_DB_ENV = "TRACE_TEST_DATABASE_URL"
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-import trace
 from pathlib import Path
-from trace import create_app
-from trace.config import ConfigError, prepare_instance
 
 import pytest
+
+import trace
+from trace import create_app
+from trace.config import ConfigError, prepare_instance
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+
+from sqlalchemy import select
+
 from trace.demo import read_fixture
 from trace.models import ApiToken, Batch, Organization, Product, Role
 from trace.provinces import PROVINCES
-
-from sqlalchemy import select
 
 
 def test_init_is_idempotent(app) -> None:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from trace.db import Base, db
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+
+from trace.db import Base, db
 
 
 def test_migrations_match_the_models(app) -> None:
@@ -16,10 +16,10 @@ def test_migrations_match_the_models(app) -> None:
 
 
 def test_migrations_are_one_linear_history() -> None:
+    from alembic.script import ScriptDirectory
+
     from trace.db import build_engine
     from trace.migrate import MIGRATIONS, alembic_config
-
-    from alembic.script import ScriptDirectory
 
     config = alembic_config(build_engine("sqlite://"))
     script = ScriptDirectory.from_config(config)

@@ -6,15 +6,16 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from trace.db import db, write_intent
-from trace.models import Organization, OrganizationKind, Role
-from trace.services.actors import SYSTEM
-from trace.services.errors import ServiceError
 from typing import Any, TypeVar
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+
+from trace.db import db, write_intent
+from trace.models import Organization, OrganizationKind, Role
+from trace.services.actors import SYSTEM
+from trace.services.errors import ServiceError
 
 F = TypeVar("F", bound=Callable[..., Any])
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "schemas" / "openapi.json"

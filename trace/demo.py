@@ -10,15 +10,16 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from trace.api import schemas
-from trace.models import Batch, Facility, Organization, Product
-from trace.services import registry
-from trace.services.actors import SYSTEM
 from typing import Any
 
 from marshmallow import Schema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from trace.api import schemas
+from trace.models import Batch, Facility, Organization, Product
+from trace.services import registry
+from trace.services.actors import SYSTEM
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "demo.json"
 

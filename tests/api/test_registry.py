@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from trace.models import AuditEntry
-
 from sqlalchemy import func, select
+
+from trace.models import AuditEntry
 
 
 def test_organization_lifecycle(client, token, session) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from trace.models import AuditEntry, Batch, Facility, Organization, Product
-
 import pytest
+
+from trace.models import AuditEntry, Batch, Facility, Organization, Product
 
 ORG = {
     "kind": "cooperative",

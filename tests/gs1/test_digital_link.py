@@ -1,5 +1,8 @@
 import json
 from pathlib import Path
+
+import pytest
+
 from trace.gs1 import (
     CANONICAL_BASE,
     DigitalLink,
@@ -18,8 +21,6 @@ from trace.gs1 import (
 )
 from trace.gs1.ai import valid_key_qualifier_sequences
 from trace.gs1.digital_link import uri_escape, uri_unescape
-
-import pytest
 
 DATA = Path(__file__).parent / "data"
 VECTORS = json.loads((DATA / "dl_and_ai_test_vectors.json").read_text())

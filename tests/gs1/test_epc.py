@@ -1,8 +1,9 @@
 import json
 from pathlib import Path
-from trace.gs1 import canonical_epc, epc_urn_to_digital_link, normalise_to_digital_link
 
 import pytest
+
+from trace.gs1 import canonical_epc, epc_urn_to_digital_link, normalise_to_digital_link
 
 DATA = Path(__file__).parent / "data"
 CASES = json.loads((DATA / "dl_normaliser_vectors.json").read_text())["cases"]

@@ -1,5 +1,8 @@
 import json
 from pathlib import Path
+
+import pytest
+
 from trace.gs1 import (
     CSET82,
     GS1KeyError,
@@ -10,8 +13,6 @@ from trace.gs1 import (
     validate_lot,
     validate_serial,
 )
-
-import pytest
 
 DATA = Path(__file__).parent / "data"
 CASES = json.loads((DATA / "check_digit_vectors.json").read_text())["cases"]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from trace.api import problems
-from trace.api.docs import build_spec
-from trace.db import db
-from trace.services.errors import ServiceError
-
 from flask import Blueprint, Flask, Response, current_app, json, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
+
+from trace.api import problems
+from trace.api.docs import build_spec
+from trace.db import db
+from trace.services.errors import ServiceError
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

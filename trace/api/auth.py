@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from flask import g, request
+
 from trace.db import db
 from trace.services.actors import Actor
 from trace.services.errors import ServiceError
 from trace.services.tokens import authenticate
-
-from flask import g, request
 
 
 class Unauthorized(ServiceError):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from trace.gs1.keys import GS1KeyError, normalize_gtin, validate_gln, validate_lot
-from trace.provinces import PROVINCES
-from trace.units import UNITS
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
+
+from trace.gs1.keys import GS1KeyError, normalize_gtin, validate_gln, validate_lot
+from trace.provinces import PROVINCES
+from trace.units import UNITS
 
 
 class _GS1Key(fields.String):

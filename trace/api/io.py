@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from trace.services.errors import invalid
 from typing import Any
 
 from flask import Response, json, request
 from marshmallow import Schema
+
+from trace.services.errors import invalid
 
 
 def load_body(schema: Schema) -> dict[str, Any]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from trace.services.errors import FieldError, ServiceError
 from typing import Any
 
 from flask import Response, json
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
+
+from trace.services.errors import FieldError, ServiceError
 
 PROBLEM_TYPE_BASE = "https://trace.example.vn/problems/"
 MEDIA_TYPE = "application/problem+json"

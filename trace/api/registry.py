@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, url_for
+from marshmallow import Schema
+
 from trace.api import schemas as s
 from trace.api.auth import current_actor
 from trace.api.docs import documented
@@ -15,10 +20,6 @@ from trace.api.io import dump, load_body, load_query
 from trace.db import db
 from trace.models import Batch, Facility, Organization, Product
 from trace.services import registry as svc
-from typing import Any
-
-from flask import Blueprint, Response, url_for
-from marshmallow import Schema
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from marshmallow import RAISE, Schema, fields, validate
+
 from trace.api.fields import Gln, Gtin, LotCode, province_code, text, unit_code
 from trace.models import BatchStatus, FacilityKind, OrganizationKind, ProductCategory
-
-from marshmallow import RAISE, Schema, fields, validate
 
 TAX_CODE = validate.Regexp(
     r"^\d{10}(-\d{3})?$", error="tax code must be 10 digits, or 10 digits-3 digits for a branch"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
 from pathlib import Path
+
 from trace.gs1.keys import CSET82, GS1KeyError, check_digit
 
 __all__ = [

@@ -11,6 +11,8 @@ import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
+from urllib.parse import quote, unquote_plus
+
 from trace.gs1.ai import (
     lookup_ai,
     to_barcode_string,
@@ -19,7 +21,6 @@ from trace.gs1.ai import (
     validate_ai_value,
 )
 from trace.gs1.keys import GS1KeyError
-from urllib.parse import quote, unquote_plus
 
 __all__ = [
     "CANONICAL_BASE",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+
 from trace.gs1.ai import validate_ai_value
 from trace.gs1.digital_link import (
     CANONICAL_BASE,

@@ -10,6 +10,7 @@ Roles (one per token):
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from trace.models import Role
 from trace.services.errors import Forbidden
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from trace.models import AuditEntry
-from trace.services.actors import Actor
 from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
+
+from trace.models import AuditEntry
+from trace.services.actors import Actor
 
 _SKIPPED = {"search_text", "created_at", "updated_at"}
 

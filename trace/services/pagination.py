@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from trace.services.errors import invalid
 from typing import Any, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
+
+from trace.services.errors import invalid
 
 T = TypeVar("T")
 

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
 from trace.models import Batch, BatchStatus, Facility, Organization, Product
 from trace.services import audit
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, InvalidInput, NotFound, invalid
 from trace.services.pagination import paginate
 from trace.services.text import fold, search_text
-from typing import Any, TypeVar
-
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
 
 M = TypeVar("M", Organization, Facility, Product, Batch)
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from trace.models import ApiToken, Organization, Role
 from trace.provinces import PROVINCES
 from trace.services import audit
 from trace.services.actors import Actor
 from trace.services.errors import invalid
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 TOKEN_BYTES = 32
 TOKEN_PREFIX = "trc_"
