@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trace.models.base import Base, utcnow
@@ -20,6 +20,23 @@ from trace.models.base import Base, utcnow
 class Event(Base):
     __tablename__ = "event"
     __table_args__ = (
+        # An errorDeclaration repeats its event's eventID, and the CBV hash leaves the
+        # declaration out: only original events are unique by eventID and by hash.
+        Index(
+            "uq_event_event_id_original",
+            "event_id",
+            unique=True,
+            postgresql_where=text("corrects_id IS NULL"),
+            sqlite_where=text("corrects_id IS NULL"),
+        ),
+        Index(
+            "uq_event_hash_id_original",
+            "hash_id",
+            unique=True,
+            postgresql_where=text("corrects_id IS NULL"),
+            sqlite_where=text("corrects_id IS NULL"),
+        ),
+        Index("ix_event_hash_id", "hash_id"),
         Index("ix_event_event_time", "event_time"),
         Index("ix_event_record_time", "record_time"),
         Index("ix_event_biz_step_time", "biz_step", "event_time"),
@@ -29,7 +46,7 @@ class Event(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[str] = mapped_column(String(200), index=True)
-    hash_id: Mapped[str] = mapped_column(String(120), unique=True)
+    hash_id: Mapped[str] = mapped_column(String(120))
     event_type: Mapped[str] = mapped_column(String(32))
     action: Mapped[str | None] = mapped_column(String(8))
     event_time: Mapped[dt.datetime]

@@ -1,8 +1,8 @@
 """events and ledger, codes and print runs, scans and reports, recalls and checkpoints
 
-Revision ID: 0002_events_labels_public_recalls
+Revision ID: 0002_events_labels
 Revises: 0001_registry
-Create Date: 2026-11-28 07:41:18.312401
+Create Date: 2026-11-28 07:43:54.970554
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import trace.db
 
-revision: str = "0002_events_labels_public_recalls"
+revision: str = "0002_events_labels"
 down_revision: str | None = "0001_registry"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -84,7 +84,6 @@ def upgrade() -> None:
             ["corrects_id"], ["event.id"], name=op.f("fk_event_corrects_id_event")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event")),
-        sa.UniqueConstraint("hash_id", name=op.f("uq_event_hash_id")),
         sa.UniqueConstraint("seq", name=op.f("uq_event_seq")),
     )
     with op.batch_alter_table("event", schema=None) as batch_op:
@@ -98,8 +97,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_event_corrects_id"), ["corrects_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_event_event_id"), ["event_id"], unique=False)
         batch_op.create_index("ix_event_event_time", ["event_time"], unique=False)
+        batch_op.create_index("ix_event_hash_id", ["hash_id"], unique=False)
         batch_op.create_index("ix_event_read_point", ["read_point"], unique=False)
         batch_op.create_index("ix_event_record_time", ["record_time"], unique=False)
+        batch_op.create_index(
+            "uq_event_event_id_original",
+            ["event_id"],
+            unique=True,
+            postgresql_where=sa.text("corrects_id IS NULL"),
+            sqlite_where=sa.text("corrects_id IS NULL"),
+        )
+        batch_op.create_index(
+            "uq_event_hash_id_original",
+            ["hash_id"],
+            unique=True,
+            postgresql_where=sa.text("corrects_id IS NULL"),
+            sqlite_where=sa.text("corrects_id IS NULL"),
+        )
 
     op.create_table(
         "recall",
@@ -361,8 +375,19 @@ def downgrade() -> None:
     op.drop_table("batch_link")
     op.drop_table("recall")
     with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_event_hash_id_original",
+            postgresql_where=sa.text("corrects_id IS NULL"),
+            sqlite_where=sa.text("corrects_id IS NULL"),
+        )
+        batch_op.drop_index(
+            "uq_event_event_id_original",
+            postgresql_where=sa.text("corrects_id IS NULL"),
+            sqlite_where=sa.text("corrects_id IS NULL"),
+        )
         batch_op.drop_index("ix_event_record_time")
         batch_op.drop_index("ix_event_read_point")
+        batch_op.drop_index("ix_event_hash_id")
         batch_op.drop_index("ix_event_event_time")
         batch_op.drop_index(batch_op.f("ix_event_event_id"))
         batch_op.drop_index(batch_op.f("ix_event_corrects_id"))
