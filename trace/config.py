@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "API_PAGE_SIZE": 50,
     "API_MAX_PAGE_SIZE": 500,
     "JSON_SORT_KEYS": False,
+    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
 }
 
 

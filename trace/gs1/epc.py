@@ -223,7 +223,10 @@ _CONVERTERS: dict[str, Callable[[str], Pairs]] = {
 def _canonical(pairs: Pairs) -> str:
     for ai, value in pairs:
         validate_ai_value(ai, value, check_linters=False)
-    return CANONICAL_BASE + "".join(f"/{ai}/{uri_escape(value)}" for ai, value in pairs)
+    # The reference implementation escapes every reserved character but the apostrophe.
+    return CANONICAL_BASE + "".join(
+        f"/{ai}/{uri_escape(value).replace('%27', chr(39))}" for ai, value in pairs
+    )
 
 
 def epc_urn_to_digital_link(urn: str) -> str | None:

@@ -21,20 +21,20 @@ class Event(Base):
     __tablename__ = "event"
     __table_args__ = (
         # An errorDeclaration repeats its event's eventID, and the CBV hash leaves the
-        # declaration out: only original events are unique by eventID and by hash.
+        # declaration out: only events that declare nothing are unique by eventID and by hash.
         Index(
             "uq_event_event_id_original",
             "event_id",
             unique=True,
-            postgresql_where=text("corrects_id IS NULL"),
-            sqlite_where=text("corrects_id IS NULL"),
+            postgresql_where=text("NOT declares_error"),
+            sqlite_where=text("NOT declares_error"),
         ),
         Index(
             "uq_event_hash_id_original",
             "hash_id",
             unique=True,
-            postgresql_where=text("corrects_id IS NULL"),
-            sqlite_where=text("corrects_id IS NULL"),
+            postgresql_where=text("NOT declares_error"),
+            sqlite_where=text("NOT declares_error"),
         ),
         Index("ix_event_hash_id", "hash_id"),
         Index("ix_event_event_time", "event_time"),
@@ -58,7 +58,7 @@ class Event(Base):
     biz_location: Mapped[str | None] = mapped_column(String(300))
     document: Mapped[dict[str, Any]]
     namespaces: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
+    declares_error: Mapped[bool] = mapped_column(default=False)
     captured_by_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
     captured_by_organization_id: Mapped[int | None] = mapped_column(
         ForeignKey("organization.id"), index=True

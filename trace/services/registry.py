@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from trace.labels.issuance import issue_batch_code
 from trace.models import Batch, BatchStatus, Facility, Organization, Product
 from trace.services import audit
 from trace.services.actors import Actor
@@ -317,7 +318,9 @@ def create_batch(session: Session, actor: Actor, data: Mapping[str, Any]) -> Bat
         )
     batch = Batch(**data)
     _refresh_search_text(batch)
-    return _create(session, actor, batch)
+    _create(session, actor, batch)
+    issue_batch_code(session, batch, actor)
+    return batch
 
 
 def _check_batch_consistency(

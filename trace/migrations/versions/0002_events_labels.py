@@ -2,7 +2,7 @@
 
 Revision ID: 0002_events_labels
 Revises: 0001_registry
-Create Date: 2026-11-28 07:43:54.970554
+Create Date: 2026-11-28 07:48:36.559468
 """
 
 from collections.abc import Sequence
@@ -65,7 +65,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("corrects_id", sa.Integer(), nullable=True),
+        sa.Column("declares_error", sa.Boolean(), nullable=False),
         sa.Column("captured_by_token_id", sa.Integer(), nullable=True),
         sa.Column("captured_by_organization_id", sa.Integer(), nullable=True),
         sa.Column("seq", sa.Integer(), nullable=False),
@@ -80,9 +80,6 @@ def upgrade() -> None:
             ["api_token.id"],
             name=op.f("fk_event_captured_by_token_id_api_token"),
         ),
-        sa.ForeignKeyConstraint(
-            ["corrects_id"], ["event.id"], name=op.f("fk_event_corrects_id_event")
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event")),
         sa.UniqueConstraint("seq", name=op.f("uq_event_seq")),
     )
@@ -94,7 +91,6 @@ def upgrade() -> None:
             ["captured_by_organization_id"],
             unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_event_corrects_id"), ["corrects_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_event_event_id"), ["event_id"], unique=False)
         batch_op.create_index("ix_event_event_time", ["event_time"], unique=False)
         batch_op.create_index("ix_event_hash_id", ["hash_id"], unique=False)
@@ -104,15 +100,15 @@ def upgrade() -> None:
             "uq_event_event_id_original",
             ["event_id"],
             unique=True,
-            postgresql_where=sa.text("corrects_id IS NULL"),
-            sqlite_where=sa.text("corrects_id IS NULL"),
+            postgresql_where=sa.text("NOT declares_error"),
+            sqlite_where=sa.text("NOT declares_error"),
         )
         batch_op.create_index(
             "uq_event_hash_id_original",
             ["hash_id"],
             unique=True,
-            postgresql_where=sa.text("corrects_id IS NULL"),
-            sqlite_where=sa.text("corrects_id IS NULL"),
+            postgresql_where=sa.text("NOT declares_error"),
+            sqlite_where=sa.text("NOT declares_error"),
         )
 
     op.create_table(
@@ -377,20 +373,19 @@ def downgrade() -> None:
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_event_hash_id_original",
-            postgresql_where=sa.text("corrects_id IS NULL"),
-            sqlite_where=sa.text("corrects_id IS NULL"),
+            postgresql_where=sa.text("NOT declares_error"),
+            sqlite_where=sa.text("NOT declares_error"),
         )
         batch_op.drop_index(
             "uq_event_event_id_original",
-            postgresql_where=sa.text("corrects_id IS NULL"),
-            sqlite_where=sa.text("corrects_id IS NULL"),
+            postgresql_where=sa.text("NOT declares_error"),
+            sqlite_where=sa.text("NOT declares_error"),
         )
         batch_op.drop_index("ix_event_record_time")
         batch_op.drop_index("ix_event_read_point")
         batch_op.drop_index("ix_event_hash_id")
         batch_op.drop_index("ix_event_event_time")
         batch_op.drop_index(batch_op.f("ix_event_event_id"))
-        batch_op.drop_index(batch_op.f("ix_event_corrects_id"))
         batch_op.drop_index(batch_op.f("ix_event_captured_by_organization_id"))
         batch_op.drop_index("ix_event_biz_step_time")
         batch_op.drop_index("ix_event_biz_location")
