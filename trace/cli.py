@@ -37,6 +37,11 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(token_group)
     app.cli.add_command(openapi_command)
+    app.cli.add_command(verify_command)
+
+    from trace.labels.cli import labels_group
+
+    app.cli.add_command(labels_group)
 
 
 def _fail(error: ServiceError) -> click.ClickException:
@@ -67,7 +72,7 @@ def demo_command(as_json: bool) -> None:
     migrate.upgrade(db.engine)
     session = db.session
     try:
-        ids = load_demo(session)
+        ids = load_demo(session, current_app.config["PUBLIC_URL"])
         producer_org = session.get(Organization, ids.organizations[_first_producer(session, ids)])
         centre_province = producer_org.province_code if producer_org else None
         tokens = {
@@ -86,7 +91,7 @@ def demo_command(as_json: bool) -> None:
                 1
             ],
         }
-        urls = demo_urls(current_app, ids)
+        urls = demo_urls(current_app, session, ids)
         session.commit()
     except ServiceError as error:
         session.rollback()
@@ -111,9 +116,21 @@ def _first_producer(session, ids) -> str:  # type: ignore[no-untyped-def]
     raise click.ClickException("the demo data has no producer")
 
 
-def demo_urls(app: Flask, ids) -> list[str]:  # type: ignore[no-untyped-def]
+def demo_urls(app: Flask, session, ids, limit: int = 4) -> list[str]:  # type: ignore[no-untyped-def]
+    """Public pages of a few demo batches: ``/q/<code>`` of each batch-level code, and the
+    Digital Link when the product has a GTIN."""
+    from trace.labels.issuance import code_uri, issue_batch_code
+    from trace.models import Batch, CodeKind
+
     base = app.config["PUBLIC_URL"]
-    return [f"{base}/api/v1/products", f"{base}/healthz"]
+    urls: list[str] = []
+    for batch_id in list(ids.batches.values())[:limit]:
+        batch = session.get(Batch, batch_id)
+        code = issue_batch_code(session, batch)  # the batch's code; issued if it predates codes
+        urls.append(f"{base}/q/{code.code}")
+        if batch.product.gtin:
+            urls.append(code_uri(base, batch, code.code, CodeKind.BATCH))
+    return urls
 
 
 @click.group("token")
@@ -166,3 +183,22 @@ def openapi_command(check: bool) -> None:
         return
     OPENAPI_FILE.write_text(text, encoding="utf-8")
     click.echo(f"wrote {OPENAPI_FILE}")
+
+
+@click.command("verify")
+@with_appcontext
+def verify_command() -> None:
+    """Recompute the event ledger; exit 1 naming the first broken entry."""
+    from trace.services.ledger import verify
+
+    result = verify(db.session)
+    if result.ok:
+        click.echo(
+            f"Ledger intact: {result.entries} entries, head {result.head_seq} "
+            f"{result.head_chain_hash}"
+        )
+        return
+    finding = result.finding
+    assert finding is not None
+    raise click.ClickException(f"Ledger broken at entry {finding.seq} ({finding.kind}): "
+                               f"{finding.message}")  # fmt: skip

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trace.api import schemas
+from trace.api.event_schemas import StageForm
 from trace.models import Batch, Facility, Organization, Product
-from trace.services import registry
+from trace.services import registry, stages
 from trace.services.actors import SYSTEM
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "demo.json"
@@ -55,7 +56,9 @@ def _load(
         refs[ref] = existing if existing is not None else create(session, SYSTEM, data).id
 
 
-def load_demo(session: Session, fixture: Mapping[str, Any] | None = None) -> DemoIds:
+def load_demo(
+    session: Session, public_url: str, fixture: Mapping[str, Any] | None = None
+) -> DemoIds:
     fixture = fixture if fixture is not None else read_fixture()
     ids = DemoIds()
 
@@ -112,4 +115,22 @@ def load_demo(session: Session, fixture: Mapping[str, Any] | None = None) -> Dem
         ),
         registry.create_batch,
     )
+    _load_events(session, public_url, fixture.get("events", []), ids)
     return ids
+
+
+def _load_events(
+    session: Session, public_url: str, events: list[Mapping[str, Any]], ids: DemoIds
+) -> None:
+    """Each stage goes through the producers' form; an event already stored is a no-op."""
+    form = StageForm()
+    for record in events:
+        body = dict(record)
+        batch_id = ids.batches[body.pop("batch")]
+        if "facility" in body:
+            body["facility_id"] = ids.facilities[body.pop("facility")]
+        if "to_organization" in body:
+            body["to_organization_id"] = ids.organizations[body.pop("to_organization")]
+        if "inputs" in body:
+            body["inputs"] = [{"batch_id": ids.batches[ref]} for ref in body["inputs"]]
+        stages.record_stage(session, SYSTEM, batch_id, form.load(body), public_url)
