@@ -1,0 +1,174 @@
+"""Label resources: print runs of a batch, their PDF sheets and codes, single QR images.
+
+Who may do what: printing (creating a run, downloading its sheets) and voiding belong to whoever
+manages the batch's producer (the producer itself, its province's centre, admin); every token
+may read runs, codes and QR images.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from typing import IO
+
+from flask import Blueprint, Response, current_app, url_for
+
+from trace.api import label_schemas as ls
+from trace.api.auth import current_actor
+from trace.api.docs import documented
+from trace.api.io import dump, load_body, load_query
+from trace.api.schemas import PageQuery
+from trace.db import db, write_intent
+from trace.labels import issuance as svc
+from trace.labels.render import qr_png, qr_svg
+
+TAG = "Labels"
+_SPOOL_IN_MEMORY = 16 * 1024 * 1024  # PDFs larger than this are spooled to a temporary file
+_CHUNK = 64 * 1024
+
+run_schema, code_schema, void_schema = ls.PrintRunSchema(), ls.CodeSchema(), ls.VoidSchema()
+create_schema = ls.PrintRunCreateSchema()
+code_page, run_page = ls.CodePage(), ls.PrintRunPage()
+
+
+def _public_url() -> str:
+    return str(current_app.config["PUBLIC_URL"])
+
+
+@documented(summary="Create a print run of a batch's labels", tag=TAG,
+            body=ls.PrintRunCreateSchema, response=ls.PrintRunSchema, status=201,
+            errors=(401, 403, 404, 409, 422))  # fmt: skip
+def create_print_run(batch_id: int) -> Response:
+    actor = current_actor()
+    data = load_body(create_schema)
+    run = svc.create_print_run(db.session, actor, batch_id, **data)
+    info = svc.describe_print_run(db.session, run)
+    return dump(run_schema, info, 201, {"Location": url_for(".get_print_run", run_id=run.id)})
+
+
+@documented(summary="List a batch's print runs", tag=TAG, query=PageQuery,
+            response=ls.PrintRunPage, errors=(401, 404, 422))  # fmt: skip
+def list_print_runs(batch_id: int) -> Response:
+    current_actor()
+    args = load_query(PageQuery())
+    items, next_cursor = svc.list_print_runs(
+        db.session, batch_id, args["limit"], args.get("cursor")
+    )
+    return dump(run_page, {"items": items, "next_cursor": next_cursor})
+
+
+@documented(summary="Read a print run", tag=TAG, response=ls.PrintRunSchema, errors=(401, 404))
+def get_print_run(run_id: int) -> Response:
+    current_actor()
+    run = svc.get_print_run(db.session, run_id)
+    return dump(run_schema, svc.describe_print_run(db.session, run))
+
+
+@documented(summary="The print run's label sheets (A4 PDF); the same codes in the same places "
+            "on every download", tag=TAG, content_type="application/pdf",
+            errors=(401, 403, 404, 409))  # fmt: skip
+def print_run_pdf(run_id: int) -> Response:
+    actor = current_actor()
+    session = db.session
+    run = svc.get_print_run(session, run_id)
+    svc.require_printer(actor, run)
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115 (streamed)
+    try:
+        svc.render_print_run(session, run, _public_url(), spool)
+        size = spool.tell()
+        # A GET that records a fact: the codes are now printed. The blueprint commits writes
+        # only, so this view ends its read transaction and commits the change itself, in a
+        # writing transaction (SQLite takes the write lock up front).
+        session.rollback()
+        with write_intent():
+            svc.mark_printed(session, actor, svc.get_print_run(session, run_id))
+            session.commit()
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    headers = {
+        "Content-Length": str(size),
+        "Content-Disposition": f'inline; filename="print-run-{run_id}.pdf"',
+    }
+    return Response(_stream(spool), mimetype="application/pdf", headers=headers)
+
+
+def _stream(spool: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := spool.read(_CHUNK):
+            yield chunk
+    finally:
+        spool.close()
+
+
+@documented(summary="A print run's codes, in label order", tag=TAG, query=PageQuery,
+            response=ls.CodePage, errors=(401, 404, 422))  # fmt: skip
+def list_print_run_codes(run_id: int) -> Response:
+    current_actor()
+    args = load_query(PageQuery())
+    run = svc.get_print_run(db.session, run_id)
+    items, next_cursor = svc.list_run_codes(
+        db.session, run, _public_url(), args["limit"], args.get("cursor")
+    )
+    return dump(code_page, {"items": items, "next_cursor": next_cursor})
+
+
+@documented(summary="Void a print run and every code it issued", tag=TAG, body=ls.VoidSchema,
+            response=ls.PrintRunSchema, errors=(401, 403, 404, 409, 422))  # fmt: skip
+def void_print_run(run_id: int) -> Response:
+    actor = current_actor()
+    run = svc.void_print_run(db.session, actor, run_id, load_body(void_schema)["reason"])
+    return dump(run_schema, svc.describe_print_run(db.session, run))
+
+
+@documented(summary="Read a code: status, URI, batch", tag=TAG, response=ls.CodeSchema,
+            errors=(401, 404))  # fmt: skip
+def get_code(code: str) -> Response:
+    current_actor()
+    return dump(code_schema, svc.code_info(db.session, code, _public_url()))
+
+
+@documented(summary="Void a code (it stays on record, its page says void)", tag=TAG,
+            body=ls.VoidSchema, response=ls.CodeSchema,
+            errors=(401, 403, 404, 409, 422))  # fmt: skip
+def void_code(code: str) -> Response:
+    actor = current_actor()
+    voided = svc.void_code(db.session, actor, code, load_body(void_schema)["reason"])
+    return dump(code_schema, svc.describe_code(voided, _public_url()))
+
+
+@documented(summary="The code's QR as SVG, sized in mm", tag=TAG, query=ls.QrSvgQuery,
+            content_type="image/svg+xml", errors=(401, 404, 422))  # fmt: skip
+def code_qr_svg(code: str) -> Response:
+    current_actor()
+    args = load_query(ls.QrSvgQuery())
+    info = svc.code_info(db.session, code, _public_url())
+    return Response(qr_svg(info.uri, size_mm=args["size_mm"], ec=args["ec"]),
+                    mimetype="image/svg+xml")  # fmt: skip
+
+
+@documented(summary="The code's QR as a 1-bit PNG, sized in mm at a dpi", tag=TAG,
+            query=ls.QrPngQuery, content_type="image/png", errors=(401, 404, 422))  # fmt: skip
+def code_qr_png(code: str) -> Response:
+    current_actor()
+    args = load_query(ls.QrPngQuery())
+    info = svc.code_info(db.session, code, _public_url())
+    png = qr_png(info.uri, size_mm=args["size_mm"], dpi=args["dpi"], ec=args["ec"])
+    return Response(png, mimetype="image/png")
+
+
+def register(bp: Blueprint) -> None:
+    runs = "/batches/<int:batch_id>/print-runs"
+    run = "/print-runs/<int:run_id>"
+    code = "/codes/<code>"
+    bp.add_url_rule(runs, "create_print_run", create_print_run, methods=["POST"])
+    bp.add_url_rule(runs, "list_print_runs", list_print_runs, methods=["GET"])
+    bp.add_url_rule(run, "get_print_run", get_print_run, methods=["GET"])
+    bp.add_url_rule(f"{run}/labels.pdf", "print_run_pdf", print_run_pdf, methods=["GET"])
+    bp.add_url_rule(f"{run}/codes", "list_print_run_codes", list_print_run_codes, methods=["GET"])
+    bp.add_url_rule(f"{run}/void", "void_print_run", void_print_run, methods=["POST"])
+    bp.add_url_rule(code, "get_code", get_code, methods=["GET"])
+    bp.add_url_rule(f"{code}/void", "void_code", void_code, methods=["POST"])
+    bp.add_url_rule(f"{code}/qr.svg", "code_qr_svg", code_qr_svg, methods=["GET"])
+    bp.add_url_rule(f"{code}/qr.png", "code_qr_png", code_qr_png, methods=["GET"])
