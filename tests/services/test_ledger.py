@@ -97,9 +97,9 @@ def test_deleted_last_event_is_named(app, client, token) -> None:
 def _forge(app, seq: int, chain_hash: str = "f" * 64) -> None:
     raw(
         app,
-        "INSERT INTO event (event_id, hash_id, event_type, action, event_time, "
+        "INSERT INTO event (id, event_id, hash_id, event_type, action, event_time, "
         "event_time_zone_offset, record_time, biz_step, document, namespaces, declares_error, "
-        "seq, chain_hash) SELECT 'urn:uuid:forged', 'ni:///sha-256;00?ver=CBV2.0', event_type, "
+        "seq, chain_hash) SELECT 1000, 'urn:uuid:forged', 'ni:///sha-256;00?ver=CBV2.0', event_type, "
         "action, event_time, event_time_zone_offset, record_time, biz_step, document, "
         "namespaces, declares_error, :seq, :chain FROM event WHERE seq = 1",
         seq=seq,

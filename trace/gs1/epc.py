@@ -10,6 +10,7 @@ agreement with the reference implementation (epcis-event-hash-generator).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -279,6 +280,10 @@ def normalise_to_digital_link(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=65536)
 def canonical_epc(value: str) -> str:
-    """The canonical Digital Link for an EPC URN or Digital Link; any other value unchanged."""
+    """The canonical Digital Link for an EPC URN or Digital Link; any other value unchanged.
+
+    Cached: a capture canonicalises each identifier for the hash and again for the index, and
+    documents repeat their classes and locations."""
     return normalise_to_digital_link(value) or value

@@ -44,7 +44,9 @@ class Event(Base):
         Index("ix_event_read_point", "read_point"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Assigned by the capture, equal to ``seq`` when stored (``seq`` may be tampered with; the
+    #: id, which the indexes reference, stays).
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     event_id: Mapped[str] = mapped_column(String(200), index=True)
     hash_id: Mapped[str] = mapped_column(String(120))
     event_type: Mapped[str] = mapped_column(String(32))

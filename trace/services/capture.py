@@ -420,53 +420,55 @@ def _store(
 ) -> None:
     head = ledger.lock_head(session)
     now = dt.datetime.now(dt.UTC)
-    rows: list[Event] = []
+    rows: list[dict[str, Any]] = []
     for item, _ in new:
         doc = item.document
         rows.append(
-            Event(
-                event_id=str(doc["eventID"]),
-                hash_id=item.hash_id,
-                event_type=doc["type"],
-                action=doc.get("action"),
-                event_time=item.event_time,
-                event_time_zone_offset=doc.get("eventTimeZoneOffset") or _offset(item.event_time),
-                record_time=now,
-                biz_step=doc.get("bizStep"),
-                disposition=doc.get("disposition"),
-                read_point=item.read_point,
-                biz_location=item.biz_location,
-                document=doc,
-                namespaces=dict(namespaces),
-                declares_error=item.corrects,
-                captured_by_token_id=actor.token_id,
-                captured_by_organization_id=actor.organization_id,
-            )
+            {
+                "event_id": str(doc["eventID"]),
+                "hash_id": item.hash_id,
+                "event_type": doc["type"],
+                "action": doc.get("action"),
+                "event_time": item.event_time,
+                "event_time_zone_offset": doc.get("eventTimeZoneOffset")
+                or _offset(item.event_time),
+                "record_time": now,
+                "biz_step": doc.get("bizStep"),
+                "disposition": doc.get("disposition"),
+                "read_point": item.read_point,
+                "biz_location": item.biz_location,
+                "document": doc,
+                "namespaces": dict(namespaces),
+                "declares_error": item.corrects,
+                "captured_by_token_id": actor.token_id,
+                "captured_by_organization_id": actor.organization_id,
+            }
         )
     ledger.chain(head, rows)
-    session.add_all(rows)
-    session.flush()
+    # Core inserts: ids come from the ledger, so nothing needs to be read back.
+    session.execute(insert(Event), rows)
     epc_rows: list[dict[str, Any]] = []
     links: set[tuple[int, int, int]] = set()
     for (item, _), row in zip(new, rows, strict=True):
+        event_pk, event_type = row["id"], row["event_type"]
         inputs: set[int] = set()
         outputs: set[int] = set()
         for role, uri in item.epcs:
             batch_id = batch_of.get(uri)
-            epc_rows.append({"event_pk": row.id, "role": role, "uri": uri[:400],
+            epc_rows.append({"event_pk": event_pk, "role": role, "uri": uri[:400],
                              "batch_id": batch_id, "event_time": item.event_time})  # fmt: skip
             if batch_id is not None:
                 if role in INPUT_ROLES:
                     inputs.add(batch_id)
                 elif role in OUTPUT_ROLES or (
-                    role == "parent" and row.event_type == "AggregationEvent"
+                    role == "parent" and event_type == "AggregationEvent"
                 ):
                     outputs.add(batch_id)
-                elif role in {"child", "child_class"} and row.event_type == "AggregationEvent":
+                elif role in {"child", "child_class"} and event_type == "AggregationEvent":
                     inputs.add(batch_id)
-        if row.event_type == "AggregationEvent" and row.action != "ADD":
+        if event_type == "AggregationEvent" and row["action"] != "ADD":
             inputs, outputs = set(), set()
-        links |= {(i, o, row.id) for i in inputs for o in outputs if i != o}
+        links |= {(i, o, event_pk) for i in inputs for o in outputs if i != o}
     if epc_rows:
         session.execute(insert(EventEpc), epc_rows)
     if links:

@@ -59,13 +59,15 @@ def lock_head(session: Session) -> LedgerHead:
     return head
 
 
-def chain(head: LedgerHead, events: list[Event]) -> None:
-    """Give ``events`` their ledger places after ``head`` and move the head past them."""
+def chain(head: LedgerHead, rows: list[dict[str, Any]]) -> None:
+    """Give event ``rows`` (with ``hash_id`` and ``document``) their ledger places after
+    ``head`` — ``seq``, ``chain_hash`` and an ``id`` equal to ``seq`` — and move the head."""
     seq, previous = head.seq, head.chain_hash
-    for event in events:
+    for row in rows:
         seq += 1
-        previous = next_chain_hash(previous, entry_digest(event.hash_id, event.document))
-        event.seq, event.chain_hash = seq, previous
+        previous = next_chain_hash(previous, entry_digest(row["hash_id"], row["document"]))
+        row["id"] = row["seq"] = seq
+        row["chain_hash"] = previous
     head.seq, head.chain_hash = seq, previous
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0002_events_labels
 Revises: 0001_registry
-Create Date: 2026-11-28 07:48:36.559468
+Create Date: 2026-11-28 07:58:28.048915
 """
 
 from collections.abc import Sequence
@@ -43,7 +43,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "event",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("event_id", sa.String(length=200), nullable=False),
         sa.Column("hash_id", sa.String(length=120), nullable=False),
         sa.Column("event_type", sa.String(length=32), nullable=False),
