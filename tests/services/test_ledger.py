@@ -99,8 +99,8 @@ def _forge(app, seq: int, chain_hash: str = "f" * 64) -> None:
         app,
         "INSERT INTO event (id, event_id, hash_id, event_type, action, event_time, "
         "event_time_zone_offset, record_time, biz_step, document, namespaces, declares_error, "
-        "seq, chain_hash) SELECT 1000, 'urn:uuid:forged', 'ni:///sha-256;00?ver=CBV2.0', event_type, "
-        "action, event_time, event_time_zone_offset, record_time, biz_step, document, "
+        "seq, chain_hash) SELECT 1000, 'urn:uuid:forged', 'ni:///sha-256;00?ver=CBV2.0', "
+        "event_type, action, event_time, event_time_zone_offset, record_time, biz_step, document, "
         "namespaces, declares_error, :seq, :chain FROM event WHERE seq = 1",
         seq=seq,
         chain=chain_hash,
