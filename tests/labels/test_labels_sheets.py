@@ -17,6 +17,7 @@ from trace.labels.sheets import (
     LabelContent,
     SheetTemplate,
     _geometry,
+    check_template,
     custom_template,
     write_label_pdf,
 )
@@ -202,6 +203,10 @@ def test_custom_template_validation() -> None:
         custom_template(3, 3, 50, 30, gap_x_mm=-1)
     with pytest.raises(ValueError, match="too small for a QR code"):
         write_label_pdf(make_labels(1), custom_template(20, 20, 9, 9), io.BytesIO())
+    with pytest.raises(ValueError, match="too small for a QR code"):
+        check_template(custom_template(20, 20, 9, 9))
+    for template in TEMPLATES.values():
+        check_template(template)
 
 
 def test_custom_template_is_centred_and_works() -> None:

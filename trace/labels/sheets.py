@@ -43,6 +43,7 @@ __all__ = [
     "TEMPLATES",
     "LabelContent",
     "SheetTemplate",
+    "check_template",
     "custom_template",
     "write_label_pdf",
 ]
@@ -702,9 +703,24 @@ def _render_page(job: _PageJob) -> bytes:
     return zlib.compress(b"".join(parts), _ZLIB_LEVEL)
 
 
-# Labels after which automatic mode starts worker processes: forked workers start in
-# milliseconds, spawned ones (threaded host process) take about a second.
-_AUTO_WORKER_THRESHOLD = {"fork": 300, "forkserver": 3000, "spawn": 3000}
+# Labels after which automatic mode starts (forked) worker processes.
+_AUTO_WORKER_THRESHOLD = 300
+
+
+def check_template(template: SheetTemplate) -> None:
+    """Raise ValueError if the template's labels are too small for a scannable QR code.
+
+    The QR square (quiet zone included) must be at least 10 mm; at print time each code's
+    modules must also be >= 0.25 mm (a version-5 code needs a 11.25 mm square for that).
+    """
+    side_mm = _geometry(template).qr_box / PT_PER_MM
+    if side_mm < 10:
+        raise ValueError(
+            f"template {template.name!r}: labels too small for a QR code "
+            f"({side_mm:.1f} mm available, at least 10 mm needed)"
+        )
+
+
 _WINDOW_PER_WORKER = 3  # pages in flight per worker
 
 
@@ -731,22 +747,23 @@ def write_label_pdf(
     count after each page is written. No labels give one blank page (a PDF needs a page).
 
     ``workers``: processes that build and compress page content. 1 renders in this process;
-    None (default) starts ``min(2, cpu_count)`` workers once a run passes a few hundred labels
-    (a few thousand when the host process is threaded and workers must be spawned), so short
-    runs pay no process start-up.
+    None (default) forks ``min(2, cpu_count)`` workers once a run passes 300 labels, so short
+    runs pay no start-up; it stays in this process when forking is unsafe (the process has
+    other threads, e.g. a threaded web server) or unavailable. An explicit ``workers > 1``
+    then uses ``forkserver``/``spawn``, which re-import the main module: guard it with
+    ``if __name__ == "__main__"``. Worker processes never touch the ``labels`` iterable (a
+    database cursor stays in this process); they only build and compress page content.
     """
     if workers is not None and workers < 1:
         raise ValueError("workers must be at least 1")
     max_workers = _default_workers() if workers is None else workers
     start_method = _start_method()
-    pool_after = _AUTO_WORKER_THRESHOLD[start_method] if workers is None else 0
+    if workers is None:
+        max_workers = _default_workers() if start_method == "fork" else 1
+    pool_after = _AUTO_WORKER_THRESHOLD if workers is None else 0
 
+    check_template(template)
     geo = _geometry(template)
-    if geo.qr_box / PT_PER_MM < 10:
-        raise ValueError(
-            f"template {template.name!r}: labels too small for a QR code "
-            f"({geo.qr_box / PT_PER_MM:.1f} mm available, at least 10 mm needed)"
-        )
     ec = ec.upper() if isinstance(ec, str) else ec
     if ec not in ("L", "M", "Q", "H"):
         raise ValueError(f"unknown error correction level {ec!r} (use L, M, Q or H)")
