@@ -446,7 +446,7 @@ def _store(
         )
     ledger.chain(head, rows)
     # Core inserts: ids come from the ledger, so nothing needs to be read back.
-    session.execute(insert(Event), rows)
+    session.execute(insert(Event.__table__), rows)
     epc_rows: list[dict[str, Any]] = []
     links: set[tuple[int, int, int]] = set()
     for (item, _), row in zip(new, rows, strict=True):
@@ -470,10 +470,10 @@ def _store(
             inputs, outputs = set(), set()
         links |= {(i, o, event_pk) for i in inputs for o in outputs if i != o}
     if epc_rows:
-        session.execute(insert(EventEpc), epc_rows)
+        session.execute(insert(EventEpc.__table__), epc_rows)
     if links:
         session.execute(
-            insert(BatchLink),
+            insert(BatchLink.__table__),
             [
                 {"input_batch_id": i, "output_batch_id": o, "event_pk": e}
                 for i, o, e in sorted(links)
