@@ -13,7 +13,7 @@ from typing import Literal
 from sqlalchemy import Subquery, and_, func, literal, select
 from sqlalchemy.orm import Session
 
-from trace.models import Batch, BatchLink, Event, Facility, Organization, Product
+from trace.models import Batch, BatchLink, BatchStatus, Event, Facility, Organization, Product
 from trace.services.registry import get
 
 Direction = Literal["backward", "forward"]
@@ -21,11 +21,42 @@ MAX_DEPTH = 50
 
 
 @dataclass(frozen=True)
+class BatchView:
+    id: int
+    lot_code: str
+    status: BatchStatus
+
+
+@dataclass(frozen=True)
+class ProductView:
+    id: int
+    name_vi: str
+    name_en: str | None
+    gtin: str | None
+
+
+@dataclass(frozen=True)
+class OrganizationView:
+    id: int
+    name: str
+    province_code: str
+
+
+@dataclass(frozen=True)
+class FacilityView:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class Node:
-    batch: Batch
-    product: Product
-    producer: Organization
-    facility: Facility | None
+    """A batch of the graph with what a reader needs of it (plain values, not ORM objects:
+    a graph of thousands of batches loads in one cheap query)."""
+
+    batch: BatchView
+    product: ProductView
+    producer: OrganizationView
+    facility: FacilityView | None
     depth: int
 
 
@@ -71,35 +102,45 @@ def trace(session: Session, batch_id: int, direction: Direction, depth: int) -> 
     get(session, Batch, batch_id)
     depth = max(0, min(depth, MAX_DEPTH))
     reach = _reach(batch_id, direction, depth)
+    distances = {b: d for b, d in session.execute(select(reach.c.batch_id, reach.c.distance))}
+    ids = list(distances)
     rows = session.execute(
-        select(Batch, Product, Organization, Facility, reach.c.distance)
-        .join(reach, reach.c.batch_id == Batch.id)
+        select(
+            Batch.id, Batch.lot_code, Batch.status,
+            Product.id, Product.name_vi, Product.name_en, Product.gtin,
+            Organization.id, Organization.name, Organization.province_code,
+            Facility.id, Facility.name,
+        )
         .join(Product, Product.id == Batch.product_id)
         .join(Organization, Organization.id == Batch.producer_id)
         .outerjoin(Facility, Facility.id == Batch.origin_facility_id)
-        .order_by(reach.c.distance, Batch.id)
-    ).all()
-    nodes = [Node(b, p, o, f, distance) for b, p, o, f, distance in rows]
-    distances = {node.batch.id: node.depth for node in nodes}
-    near, far = (
-        (BatchLink.output_batch_id, BatchLink.input_batch_id)
-        if direction == "backward"
-        else (BatchLink.input_batch_id, BatchLink.output_batch_id)
+        .where(Batch.id.in_(ids))
+    ).all()  # fmt: skip
+    nodes = sorted(
+        (
+            Node(
+                BatchView(r[0], r[1], r[2]),
+                ProductView(r[3], r[4], r[5], r[6]),
+                OrganizationView(r[7], r[8], r[9]),
+                FacilityView(r[10], r[11]) if r[10] is not None else None,
+                distances[r[0]],
+            )
+            for r in rows
+        ),
+        key=lambda n: (n.depth, n.batch.id),
     )
-    reach_near, reach_far = reach.alias("near"), reach.alias("far")
     edge_rows = session.execute(
         select(
             BatchLink.input_batch_id, BatchLink.output_batch_id, Event.event_id, Event.event_time
         )
         .join(Event, Event.id == BatchLink.event_pk)
-        .join(reach_near, reach_near.c.batch_id == near)
-        .join(reach_far, reach_far.c.batch_id == far)
-        .where(reach_far.c.distance <= reach_near.c.distance + 1)
+        .where(BatchLink.input_batch_id.in_(ids), BatchLink.output_batch_id.in_(ids))
         .order_by(Event.event_time)
     ).all()
+    near_far = (1, 0) if direction == "backward" else (0, 1)
     edges = [
-        Edge(i, o, event_id, when.isoformat())
-        for i, o, event_id, when in edge_rows
-        if i in distances and o in distances
+        Edge(row[0], row[1], row[2], row[3].isoformat())
+        for row in edge_rows
+        if distances[row[near_far[1]]] <= distances[row[near_far[0]]] + 1
     ]
     return Genealogy(batch_id, direction, depth, nodes, edges)
