@@ -10,11 +10,12 @@ install_project() {
     .venv/bin/python -m pip install --quiet --disable-pip-version-check "$spec"
 }
 
-# Debian packages some tests drive for real (a browser, PDF tools). Installed when missing and
-# when we may (root, apt-get present); otherwise the tests that need them say what is missing.
+# Debian packages some tests drive for real: chromium for the phone-sized browser test of the
+# public page. Installed when missing and when we may (root, apt-get present); otherwise the
+# tests that need them fail saying what is missing. TRACE_SYSTEM_PACKAGES overrides the list.
 install_system_packages() {
     local wanted=() pkg
-    for pkg in ${TRACE_SYSTEM_PACKAGES:-}; do
+    for pkg in ${TRACE_SYSTEM_PACKAGES-chromium}; do
         dpkg -s "$pkg" >/dev/null 2>&1 || wanted+=("$pkg")
     done
     [ ${#wanted[@]} -eq 0 ] && return 0

@@ -53,9 +53,12 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from trace import ledger_public, public
     from trace.api import create_blueprint
 
     app.register_blueprint(create_blueprint())
+    public.init_app(app)
+    app.register_blueprint(ledger_public.create_blueprint())
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -67,8 +70,14 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_errors(app: Flask) -> None:
     from trace.api import handle_http_error, problems
+    from trace.public import errors as public_errors
 
-    app.register_error_handler(HTTPException, handle_http_error)
+    def _http_error(error: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            return handle_http_error(error)
+        return public_errors.from_http_exception(error)
+
+    app.register_error_handler(HTTPException, _http_error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
@@ -77,4 +86,8 @@ def _register_errors(app: Flask) -> None:
             return problems.problem(
                 500, "Internal server error", "Something went wrong on our side; it is logged."
             )
-        return InternalServerError()
+        try:
+            return public_errors.error_page(500, "server_error")
+        except Exception:  # the friendly page itself failed: fall back to the bare one
+            log.exception("the error page failed too")
+            return InternalServerError()

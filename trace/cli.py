@@ -38,6 +38,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(token_group)
     app.cli.add_command(openapi_command)
     app.cli.add_command(verify_command)
+    app.cli.add_command(ledger_group)
 
     from trace.labels.cli import labels_group
 
@@ -202,3 +203,80 @@ def verify_command() -> None:
     assert finding is not None
     raise click.ClickException(f"Ledger broken at entry {finding.seq} ({finding.kind}): "
                                f"{finding.message}")  # fmt: skip
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """Verify the event ledger and sign checkpoints of it."""
+
+
+@ledger_group.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A checkpoint (JSON, as GET /ledger/checkpoint gives) the history must extend.",
+)
+@with_appcontext
+def ledger_verify(checkpoint_file: str | None) -> None:
+    """Recompute the ledger; with --checkpoint, check today's history extends it unchanged.
+
+    Exits 1 naming the first entry that was altered, deleted, inserted or reordered.
+    """
+    from trace.services import checkpoints
+    from trace.services.ledger import verify
+
+    if checkpoint_file is None:
+        click.get_current_context().invoke(verify_command)
+        return
+    try:
+        held = checkpoints.parse(json.loads(Path(checkpoint_file).read_text(encoding="utf-8")))
+    except (ValueError, ServiceError) as error:
+        detail = _fail(error).message if isinstance(error, ServiceError) else str(error)
+        raise click.ClickException(f"{checkpoint_file} is not a checkpoint: {detail}") from None
+    trusted: bytes | None = None
+    try:
+        key = checkpoints.load_signing_key(current_app.config, current_app.instance_path)
+        trusted = checkpoints.raw_public_key(key.public_key())
+    except checkpoints.SigningKeyError as error:
+        click.echo(f"warning: {error}; trusting the key named in the checkpoint", err=True)
+    result = checkpoints.check_against_history(db.session, held, trusted)
+    if not result.ok:
+        raise click.ClickException(f"Checkpoint {held.seq} not extended: {result.message}")
+    ledger = verify(db.session)
+    click.echo(
+        f"Ledger intact: {ledger.entries} entries, head {ledger.head_seq} "
+        f"{ledger.head_chain_hash}; {result.message}"
+    )
+
+
+@ledger_group.command("checkpoint")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write the checkpoint (JSON) to this file.",
+)
+@with_appcontext
+@writes
+def ledger_checkpoint(output: str | None) -> None:
+    """Sign the ledger head with the service's key, keep it and print it (JSON)."""
+    from trace.services import checkpoints
+
+    key = checkpoints.load_signing_key(current_app.config, current_app.instance_path)
+    checkpoint, _ = checkpoints.store(db.session, key)
+    db.session.commit()
+    text = json.dumps(checkpoint.as_dict(), indent=2, ensure_ascii=False)
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+    click.echo(text)
+
+
+@ledger_group.command("keygen")
+@click.argument("path", type=click.Path(dir_okay=False))
+def ledger_keygen(path: str) -> None:
+    """Write a new Ed25519 signing key (PEM, mode 0600) for TRACE_SIGNING_KEY_FILE."""
+    from trace.services import checkpoints
+
+    if not checkpoints.generate_key_file(Path(path)):
+        raise click.ClickException(f"{path} exists already; it was left as it is")
+    click.echo(f"wrote {path}")

@@ -37,11 +37,32 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": "http://localhost:5000",
     "SECRET_KEY": None,
     "DATABASE_ECHO": False,
+    # Test each pooled connection with a round trip before use. Off: a database restart then
+    # fails at most one request per worker process (SQLAlchemy drops the whole pool on the first
+    # disconnect error), and no request pays the extra round trip.
+    "DATABASE_PRE_PING": False,
     "SQLITE_BUSY_TIMEOUT_MS": 15000,
     "API_PAGE_SIZE": 50,
     "API_MAX_PAGE_SIZE": 500,
     "JSON_SORT_KEYS": False,
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    # Inspection: an event recorded this many hours after it happened is flagged as late.
+    "LATE_ENTRY_HOURS": 72,
+    # Ed25519 key that signs ledger checkpoints (PEM, PKCS#8). Default: generated once, on first
+    # use, into <instance>/ledger_signing_key.pem (mode 0600); production must configure one.
+    "SIGNING_KEY_FILE": None,
+    # Consumer signals: a unit code scanned by this many distinct clients, or in places this far
+    # apart (km), within the window (hours), is listed as suspicious.
+    "SUSPICIOUS_WINDOW_HOURS": 24,
+    "SUSPICIOUS_MIN_CLIENTS": 5,
+    "SUSPICIOUS_MIN_KM": 150,
+    # Public lookup pages (trace.public)
+    "PUBLIC_CACHE_SECONDS": 60,  # rendered parts reused while the batch is unchanged; 0 = off
+    "PUBLIC_COPY_CLIENTS": 10,  # distinct clients (per day) among a unit code's latest scans,
+    "PUBLIC_COPY_PLACES": 3,  # or distinct provinces among them, that make it look copied
+    "PUBLIC_REPORTS_PER_HOUR": 5,  # consumer reports per client and hour
+    "PUBLIC_FORM_MAX_AGE": 7 * 24 * 3600,  # seconds a report form stays valid
+    "PRODUCT_IMAGE_DIR": None,  # default: <instance>/product-images
 }
 
 

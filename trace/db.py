@@ -113,17 +113,33 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
-def build_engine(url: str | URL, *, echo: bool = False, busy_timeout_ms: int = 15000) -> Engine:
+def build_engine(
+    url: str | URL, *, echo: bool = False, busy_timeout_ms: int = 15000, pre_ping: bool = False
+) -> Engine:
+    """The engine for ``url``.
+
+    ``pre_ping`` (``TRACE_DATABASE_PRE_PING``) tests every pooled connection with a round trip
+    at checkout. Off by default: it would be one more round trip per request, and without it a
+    database restart costs at most one failed request per worker process, since SQLAlchemy
+    invalidates the whole pool on the first disconnect error it sees.
+    """
     url = make_url(url)
     if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if url.get_backend_name() == "postgresql":
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+        kwargs.update(pool_pre_ping=pre_ping, pool_size=10, max_overflow=10)
     engine = create_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         _tune_sqlite(engine, busy_timeout_ms)
     return engine
+
+
+def _flag(value: Any) -> bool:
+    """A boolean setting, from the environment (``"1"``, ``"true"``, ``"on"``…) or Python."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
 
 
 class Database:
@@ -139,6 +155,7 @@ class Database:
             app.config["DATABASE_URL"],
             echo=bool(app.config.get("DATABASE_ECHO")),
             busy_timeout_ms=int(app.config["SQLITE_BUSY_TIMEOUT_MS"]),
+            pre_ping=_flag(app.config.get("DATABASE_PRE_PING")),
         )
         self._engines[id(app)] = engine
         self._factories[id(app)] = sessionmaker(engine, expire_on_commit=False)

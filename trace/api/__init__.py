@@ -18,11 +18,12 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def create_blueprint() -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-    from trace.api import events, labels, registry
+    from trace.api import events, inspection, labels, registry
 
     registry.register(bp)
     events.register(bp)
     labels.register(bp)
+    inspection.register(bp)
 
     @bp.get("/openapi.json")
     def openapi() -> Response:

@@ -147,7 +147,7 @@ def check_entries(session: Session, events: Iterable[Event]) -> dict[int, EntryC
     previous: dict[int, str] = {0: GENESIS}
     for chunk in _chunked(sorted(wanted)):
         found = session.execute(select(Event.seq, Event.chain_hash).where(Event.seq.in_(chunk)))
-        previous.update(found.tuples())
+        previous.update((seq, chain_hash) for seq, chain_hash in found)
     checks = {}
     for event in rows:
         before = previous.get(event.seq - 1)

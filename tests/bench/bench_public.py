@@ -1,0 +1,372 @@
+"""Public lookup page benchmark: gunicorn + PostgreSQL under wrk, beside a Flask hello world.
+
+Run from the checkout: ``.venv/bin/python tests/bench/bench_public.py``. Needs PostgreSQL on
+127.0.0.1:5432 (user postgres, trust auth) and Debian's ``wrk``. It creates the database
+``trace_bench``, fills it with bulk SQL (``INSERT … SELECT generate_series``), and drops it at
+the end.
+
+Two phases over the same request mix (1,000 distinct codes: for 100 batches, the batch-level code
+and 9 unit codes each, picked at random by a wrk Lua script):
+
+- small: 100 batches, 1,000 events, 1,000 scans;
+- large: 100,000 batches, 1,000,000 events (10 per batch, each with its event_epc row and its
+  ledger seq/chain hash), 1,000,000 scans.
+
+Each phase: gunicorn with the settings below serves the app, a warm-up run, then
+``wrk -t2 -c32 -d20s``. The hello-world app runs under the same gunicorn settings in the same run.
+Printed: requests/s of both and their ratio (goal ≥ 0.5), p50/p99 (goal p99 ≤ 50 ms) and the
+ratio of the p50s, large over small (goal ≤ 1.2).
+
+The events of the benchmarked batches carry real EPCIS hash IDs and a consistent chain, so the
+page's ledger check passes as in production; the others carry placeholder hashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the package is named ``trace``: the checkout must come first
+    sys.path.insert(0, str(ROOT))
+
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DB_NAME = "trace_bench"
+DB_URL = f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}"
+GUNICORN = os.environ.get("BENCH_GUNICORN", "--workers 2 --worker-class sync --backlog 2048")
+EVENTS_PER_BATCH = 10
+MIX_BATCHES = 100
+UNITS_PER_BATCH = 9
+PORT_APP, PORT_HELLO = 8731, 8732
+
+HELLO = """
+from flask import Flask
+app = Flask(__name__)
+
+@app.get("/", defaults={"path": ""})
+@app.get("/<path:path>")
+def hello(path):
+    return "Hello, world!"
+"""
+
+LUA = r"""
+local paths = {}
+for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
+math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "JSON {\"requests\":%d,\"duration_us\":%d,\"p50_us\":%d,\"p99_us\":%d,"
+    .. "\"socket_errors\":%d,\"bad_status\":%d}\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+def sh(sql: str, conn: Any) -> None:
+    with conn.cursor() as cur:
+        cur.execute(sql)
+
+
+def create_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def drop_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+def migrate() -> None:
+    from trace import migrate as migrations
+    from trace.db import build_engine
+
+    engine = build_engine(DB_URL)
+    migrations.upgrade(engine)
+    engine.dispose()
+
+
+REGISTRY_SQL = """
+INSERT INTO organization (id, kind, name, tax_code, province_code, address, search_text,
+                          created_at, updated_at)
+SELECT n, 'cooperative', 'Hợp tác xã số ' || n, (2400000000 + n)::text, '24',
+       'Thôn ' || n || ', xã Lục Ngạn, tỉnh Bắc Ninh', '', now(), now()
+FROM generate_series(1, 100) n;
+INSERT INTO facility (id, organization_id, kind, name, gln, address, province_code, search_text,
+                      created_at, updated_at)
+SELECT n, n, 'orchard', 'Vườn số ' || n, NULL, 'xã Lục Ngạn, tỉnh Bắc Ninh', '24', '',
+       now(), now()
+FROM generate_series(1, 100) n;
+INSERT INTO product (id, organization_id, name_vi, name_en, category, standards, unit,
+                     ocop_stars, search_text, created_at, updated_at)
+SELECT n, n, 'Vải thiều Lục Ngạn ' || n, 'Luc Ngan lychee ' || n, 'fruit', '["VietGAP"]', 'KGM',
+       4, '', now(), now()
+FROM generate_series(1, 100) n;
+INSERT INTO batch (id, product_id, producer_id, lot_code, quantity, unit, production_date,
+                   expiry_date, origin_facility_id, certifications, status, search_text,
+                   created_at, updated_at)
+SELECT n, 1 + n % 100, 1 + n % 100, 'LN' || lpad(n::text, 7, '0'), 1000, 'KGM',
+       date '2026-01-01' + (n % 300), date '2026-02-01' + (n % 300), 1 + n % 100,
+       '["VietGAP"]', 'active', '', now(), now()
+FROM generate_series(1, %(batches)s) n;
+"""
+
+EVENTS_SQL = """
+INSERT INTO event (id, event_id, hash_id, event_type, action, event_time, event_time_zone_offset,
+                   record_time, biz_step, disposition, read_point, biz_location, document,
+                   namespaces, declares_error, seq, chain_hash)
+SELECT s.n, 'urn:uuid:' || md5(s.n::text)::uuid, 'ni:///sha-256;' || md5('h' || s.n),
+       'ObjectEvent', 'OBSERVE', s.t, '+07:00', s.t,
+       s.step, 'active', 'trace:/facility/' || s.f, 'trace:/facility/' || s.f,
+       jsonb_build_object(
+         'type', 'ObjectEvent',
+         'eventTime', to_char(s.t AT TIME ZONE 'Asia/Ho_Chi_Minh',
+                              'YYYY-MM-DD"T"HH24:MI:SS"+07:00"'),
+         'eventTimeZoneOffset', '+07:00',
+         'action', 'OBSERVE',
+         'bizStep', s.step,
+         'disposition', 'active',
+         'readPoint', jsonb_build_object('id', 'https://trace.example.vn/facility/' || s.f),
+         'bizLocation', jsonb_build_object('id', 'https://trace.example.vn/facility/' || s.f),
+         'quantityList', jsonb_build_array(jsonb_build_object(
+             'epcClass', 'https://trace.example.vn/lot/' || s.p || '/' || s.lot,
+             'quantity', 1000, 'uom', 'KGM')),
+         'sensorElementList', jsonb_build_array(jsonb_build_object('sensorReport',
+             jsonb_build_array(jsonb_build_object('type', 'gs1:Temperature',
+                                                  'value', 2 + s.n % 5, 'uom', 'CEL'))))
+       ),
+       '{}'::jsonb, false, s.n, md5('c' || s.n) || md5('d' || s.n)
+FROM (
+  SELECT n, b.id AS b, b.product_id AS p, b.lot_code AS lot, 1 + n % 100 AS f,
+         (ARRAY['packing', 'storing', 'shipping', 'receiving', 'retail_selling'])[1 + n % 5]
+           AS step,
+         timestamptz '2026-01-01 00:00+07' + (b.id % 300) * interval '1 day'
+           + ((n - 1) % %(per)s) * interval '3 hours' AS t
+  FROM generate_series(1, %(events)s) n
+  JOIN batch b ON b.id = 1 + (n - 1) / %(per)s
+) s;
+INSERT INTO event_epc (event_pk, role, uri, batch_id, event_time)
+SELECT e.id, 'epc_class', 'trace:/lot/' || b.product_id || '/' || b.lot_code, b.id, e.event_time
+FROM event e JOIN batch b ON b.id = 1 + (e.id - 1) / %(per)s;
+INSERT INTO ledger_head (id, seq, chain_hash, updated_at)
+SELECT 1, max(seq), '0', now() FROM event;
+"""
+
+SCANS_SQL = """
+INSERT INTO scan (code_id, batch_id, at, client_hash, province_code, language)
+SELECT c.id, c.batch_id, now() - (n % 100000) * interval '5 minutes',
+       encode(sha256(('client' || n % 50000)::bytea), 'hex'), NULL, 'vi'
+FROM generate_series(1, %(scans)s) n
+JOIN code c ON c.id = 1 + (n::bigint * 7919) %% %(codes)s;
+"""
+
+
+def _copy_codes(conn: Any, batches: int, mix: list[int]) -> None:
+    from trace.labels.codes import new_unit_code
+
+    with (
+        conn.cursor() as cur,
+        cur.copy("COPY code (code, kind, batch_id, status, issued_at) FROM STDIN") as copy,
+    ):
+        for batch_id in range(1, batches + 1):
+            copy.write_row((new_unit_code(), "batch", batch_id, "printed", "2026-01-01"))
+        for batch_id in mix:
+            for _ in range(UNITS_PER_BATCH):
+                copy.write_row((new_unit_code(), "unit", batch_id, "printed", "2026-01-01"))
+
+
+def _real_hashes(conn: Any, mix: list[int]) -> None:
+    """Give the benchmarked batches' events their true hash IDs and a chain that holds."""
+    from trace.epcis.hashing import event_hash_id
+    from trace.services.ledger import GENESIS, entry_digest, next_chain_hash
+
+    seqs = sorted(
+        (b - 1) * EVENTS_PER_BATCH + k for b in mix for k in range(1, EVENTS_PER_BATCH + 1)
+    )
+    with conn.cursor() as cur:
+        cur.execute("SELECT seq, document FROM event WHERE seq = ANY(%s)", (seqs,))
+        documents = dict(cur.fetchall())
+        cur.execute(
+            "SELECT seq, chain_hash FROM event WHERE seq = ANY(%s)", ([s - 1 for s in seqs],)
+        )
+        chain = dict(cur.fetchall())
+        chain[0] = GENESIS
+        updates = []
+        for seq in seqs:
+            hash_id = event_hash_id(documents[seq], None)
+            value = next_chain_hash(chain[seq - 1], entry_digest(hash_id, documents[seq]))
+            chain[seq] = value
+            updates.append((hash_id, value, seq))
+        cur.executemany("UPDATE event SET hash_id = %s, chain_hash = %s WHERE seq = %s", updates)
+
+
+def fill(batches: int, scans: int, seed: int = 7) -> list[int]:
+    """Fill the database; return the ids of the batches in the request mix."""
+    import psycopg
+
+    rng = random.Random(seed)
+    mix = sorted(rng.sample(range(1, batches + 1), MIX_BATCHES))
+    events = batches * EVENTS_PER_BATCH
+    with psycopg.connect(DB_URL) as conn:
+        sh(REGISTRY_SQL.replace("%(batches)s", str(batches)), conn)
+        _copy_codes(conn, batches, mix)
+        sh(
+            EVENTS_SQL.replace("%(events)s", str(events)).replace("%(per)s", str(EVENTS_PER_BATCH)),
+            conn,
+        )
+        _real_hashes(conn, mix)
+        codes = conn.execute("SELECT count(*) FROM code").fetchone()[0]
+        sh(
+            SCANS_SQL.replace("%(scans)s", str(scans))
+            .replace("%(codes)s", str(codes))
+            .replace("%%", "%"),
+            conn,
+        )
+        for table in ("organization", "facility", "product", "batch", "code", "event", "scan"):
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
+        conn.commit()
+    with psycopg.connect(DB_URL, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return mix
+
+
+def mix_paths(mix: list[int]) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(DB_URL) as conn:
+        rows = conn.execute(
+            "SELECT code FROM code WHERE batch_id = ANY(%s) ORDER BY id", (mix,)
+        ).fetchall()
+    return [f"/q/{code}" for (code,) in rows]
+
+
+def serve(args: str, app: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"), *shlex.split(args),
+        "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return process
+        except urllib.error.HTTPError:
+            return process  # answering (hello world has no /healthz route... it has all)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"gunicorn did not start on port {port}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(20)
+
+
+def wrk(port: int, lua: Path, paths: Path, seconds: int) -> dict[str, float]:
+    output = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(lua),
+         f"http://127.0.0.1:{port}"],
+        env={**os.environ, "BENCH_PATHS": str(paths)},
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    line = next(x for x in output.splitlines() if x.startswith("JSON "))
+    data = json.loads(line[5:])
+    data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+    return data
+
+
+def measure(app: str, port: int, env: dict[str, str], cwd: Path, lua: Path, paths: Path,
+            seconds: int, warmup: int) -> dict[str, float]:  # fmt: skip
+    process = serve(GUNICORN, app, port, env, cwd)
+    try:
+        wrk(port, lua, paths, warmup)
+        return wrk(port, lua, paths, seconds)
+    finally:
+        stop(process)
+
+
+def show(name: str, r: dict[str, float]) -> None:
+    print(
+        f"  {name:<26} {r['rps']:8.0f} req/s   p50 {r['p50_us'] / 1000:6.2f} ms   "
+        f"p99 {r['p99_us'] / 1000:6.2f} ms   errors {r['socket_errors']:.0f}/{r['bad_status']:.0f}"
+    )
+
+
+def phase(label: str, batches: int, scans: int, work: Path, seconds: int, warmup: int) -> Any:
+    print(f"{label}: {batches:,} batches, {batches * EVENTS_PER_BATCH:,} events, "
+          f"{scans:,} scans", flush=True)  # fmt: skip
+    started = time.monotonic()
+    create_database()
+    migrate()
+    mix = fill(batches, scans)
+    paths = work / f"paths-{label}.txt"
+    paths.write_text("\n".join(mix_paths(mix)) + "\n")
+    print(f"  filled in {time.monotonic() - started:.0f} s; mix of "
+          f"{len(paths.read_text().split())} codes", flush=True)  # fmt: skip
+    env = {
+        **os.environ,
+        "TRACE_DATABASE_URL": DB_URL,
+        "TRACE_SECRET_KEY": "bench-secret",
+        "TRACE_PUBLIC_URL": "https://trace.example.vn",
+    }
+    hello = measure("hello:app", PORT_HELLO, dict(os.environ), work, work / "mix.lua", paths,
+                    seconds, warmup)  # fmt: skip
+    page = measure("wsgi:app", PORT_APP, env, ROOT, work / "mix.lua", paths, seconds, warmup)
+    show("hello world", hello)
+    show("lookup page", page)
+    print(f"  throughput ratio {page['rps'] / hello['rps']:.2f} (goal >= 0.5), "
+          f"p99 {page['p99_us'] / 1000:.1f} ms (goal <= 50)", flush=True)  # fmt: skip
+    return page
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", type=int, default=100_000)
+    parser.add_argument("--scans", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=8)
+    parser.add_argument("--keep", action="store_true", help="keep the trace_bench database")
+    args = parser.parse_args()
+    print(f"gunicorn {GUNICORN}; wrk -t2 -c32 -d{args.seconds}s over 1,000 codes")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "hello.py").write_text(HELLO)
+        (work / "mix.lua").write_text(LUA)
+        try:
+            small = phase("small", MIX_BATCHES, 1_000, work, args.seconds, args.warmup)
+            large = phase("large", args.batches, args.scans, work, args.seconds, args.warmup)
+            ratio = large["p50_us"] / small["p50_us"]
+            print(f"p50 large / small: {ratio:.2f} (goal <= 1.2)")
+        finally:
+            if not args.keep:
+                drop_database()
+
+
+if __name__ == "__main__":
+    main()

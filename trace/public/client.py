@@ -1,0 +1,60 @@
+"""Who is asking, as far as the public side needs to know: a salted hash, never an address."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from trace.provinces import PROVINCES
+from trace.services import scans
+
+_PREFETCH_HEADERS = ("Purpose", "Sec-Purpose", "X-Purpose", "X-Moz")
+_FORM_SALT = "trace.public.report"
+
+
+def _identity() -> tuple[str, str]:
+    return request.remote_addr or "", request.headers.get("User-Agent", "")[:300]
+
+
+def client_hash() -> str:
+    return scans.client_hash(current_app.secret_key or "", *_identity())
+
+
+def client_hashes() -> tuple[str, str]:
+    return scans.client_hashes(current_app.secret_key or "", *_identity())
+
+
+def is_prefetch() -> bool:
+    """A browser prefetch or link preview, not a person looking at the page."""
+    for header in _PREFETCH_HEADERS:
+        value = request.headers.get(header, "").lower()
+        if "prefetch" in value or "preview" in value or "prerender" in value:
+            return True
+    return False
+
+
+def counts_as_scan() -> bool:
+    return request.method == "GET" and not is_prefetch()
+
+
+def offered_province() -> str | None:
+    """A coarse place, only when the client offers one (``?province=<2-digit code>``)."""
+    code = request.args.get("province", "").strip()
+    return code if code in PROVINCES else None
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt=_FORM_SALT)
+
+
+def form_token(code: str) -> str:
+    """A signed, timestamped token for the report form of ``code`` (the CSRF token)."""
+    return str(_serializer().dumps(code))
+
+
+def valid_form_token(token: str, code: str) -> bool:
+    max_age = int(current_app.config.get("PUBLIC_FORM_MAX_AGE", 7 * 24 * 3600))
+    try:
+        return _serializer().loads(token, max_age=max_age) == code
+    except BadSignature:
+        return False

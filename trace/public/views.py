@@ -1,0 +1,302 @@
+"""The public routes: ``/q/<code>``, the Digital Link paths, reports, the resolver description.
+
+Views stay thin: resolve what was scanned (:mod:`trace.services.lookup`), answer a conditional
+request or render (cached by freshness, :mod:`trace.public.cache`), record the scan.
+
+A conditional GET answered with 304 is still a person looking at the page, so it is recorded as
+a scan; HEAD requests and prefetches (``Purpose``/``Sec-Purpose: prefetch``) are not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from markupsafe import Markup
+
+from trace.db import db
+from trace.gs1 import DigitalLink, DigitalLinkError, parse_digital_link_path
+from trace.public import client, pageview, resolver
+from trace.public.cache import cached
+from trace.public.i18n import page_language
+from trace.public.presenters import page_json
+from trace.services import lookup, scans
+
+JSON = "application/json"
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/q/<code>", view_func=code_page, methods=["GET"])
+    bp.add_url_rule("/q/<code>/", view_func=code_page, methods=["GET"])
+    bp.add_url_rule("/01/<path:rest>", view_func=digital_link, methods=["GET"])
+    bp.add_url_rule("/414/<path:rest>", view_func=digital_link, methods=["GET"])
+    bp.add_url_rule("/.well-known/gs1resolver", view_func=well_known, methods=["GET"])
+
+
+# Negotiation ---------------------------------------------------------------------------------
+
+
+def wanted() -> str:
+    """``html``, ``json`` or ``linkset``, from linkType and the Accept header."""
+    link_type = request.args.get("linkType", "")
+    if link_type in resolver.LINKSET_LINK_TYPES:
+        return "linkset"
+    if link_type == "gs1:recallStatus":
+        return "recall"
+    best = request.accept_mimetypes.best_match(["text/html", JSON, resolver.LINKSET_TYPE])
+    if best == resolver.LINKSET_TYPE:
+        return "linkset"
+    if best == JSON and request.accept_mimetypes[JSON] > request.accept_mimetypes["text/html"]:
+        return "json"
+    return "html"
+
+
+def _json(data: Any, status: int = 200, mimetype: str = JSON) -> Response:
+    response = jsonify(data)
+    response.status_code = status
+    response.mimetype = mimetype
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _vary(response: Response) -> Response:
+    response.vary.update(("Accept", "Accept-Language"))
+    return response
+
+
+# Code pages ----------------------------------------------------------------------------------
+
+
+def code_page(code: str) -> Response:
+    form = wanted()
+    view = pageview.view_code(code, _new_scan(form), **_copy_thresholds())
+    page_url = f"{current_app.config['PUBLIC_URL']}/q/{view.target.code}"
+    levels = [(page_url, page_url, _description(view.target), True)]
+    return respond(view, levels, form)
+
+
+def _copy_thresholds() -> dict[str, int]:
+    settings = current_app.config
+    return {
+        "copy_clients": int(settings["PUBLIC_COPY_CLIENTS"]),
+        "copy_places": int(settings["PUBLIC_COPY_PLACES"]),
+    }
+
+
+def _new_scan(form: str) -> pageview.NewScan | None:
+    """The scan this request records: GETs of the page (HTML or JSON), not HEAD nor prefetch,
+    nor the linkset or recall status a resolver client asks for."""
+    if form not in ("html", "json") or not client.counts_as_scan():
+        return None
+    return pageview.NewScan(client.client_hash(), page_language(), client.offered_province())
+
+
+def _description(target: lookup.Target) -> str:
+    kind = "unit" if target.is_unit else "lot"
+    return f"{kind} {target.code or target.lot_code}"
+
+
+def respond(
+    view: pageview.View, levels: list[tuple[str, str, str, bool]], form: str
+) -> Response:
+    """The page of a batch or unit code in the negotiated form (the scan is already recorded)."""
+    target, stats = view.target, view.stats
+    if form == "linkset":
+        return _vary(_json(resolver.linkset(levels), mimetype=resolver.LINKSET_TYPE))
+    if form == "recall":
+        return _vary(_json(lookup.recall_status(db.session, target)))
+    lang = page_language()
+    mode = "trace" if request.args.get("linkType") == "gs1:traceability" else "pip"
+    etag = "-".join(
+        [
+            target.freshness.token,
+            str(target.status),
+            lang,
+            form,
+            mode,
+            "copy" if stats and stats.suspicious else "ok",
+        ]
+    )
+    if _not_modified(etag, target.freshness.last_modified):
+        response = Response(status=304)
+    elif form == "json":
+        response = _json(_json_body(target, stats))
+    else:
+        response = Response(_html(target, stats, lang, mode), mimetype="text/html")
+        if target.voided:
+            response.status_code = 410
+    response.set_etag(etag, weak=True)
+    response.last_modified = target.freshness.last_modified
+    response.cache_control.no_cache = True
+    response.headers["Link"] = f'<{levels[0][1]}?linkType=linkset>; rel="linkset"; ' + (
+        f'type="{resolver.LINKSET_TYPE}"'
+    )
+    return _vary(response)
+
+
+def _not_modified(etag: str, last_modified: dt.datetime) -> bool:
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(etag)
+    since = request.if_modified_since
+    return since is not None and last_modified.replace(microsecond=0) <= since
+
+
+def _data(target: lookup.Target) -> lookup.PageData:
+    key = ("data", target.batch_id, target.freshness.token)
+    return cached(key, lambda: lookup.page(db.session, target))  # type: ignore[no-any-return]
+
+
+def _json_body(target: lookup.Target, stats: scans.ScanStats | None) -> dict[str, Any]:
+    return page_json(target, _data(target), stats, current_app.config["PUBLIC_URL"])
+
+
+SCANS_MARKER = "<!--scans-->"
+
+
+def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode: str) -> str:
+    """The page, rendered once per freshness and language (the report form's token is signed
+    at render time and valid for days), with the unit code's scan section filled in."""
+    if target.voided:
+        return render_template(
+            "public/voided.html", target=target, form_token=client.form_token(target.code or "")
+        )
+    key = ("html", target.batch_id, target.code_id, target.freshness.token, lang, mode)
+
+    def make() -> str:
+        return render_template(
+            "public/batch.html",
+            target=target,
+            data=_data(target),
+            mode=mode,
+            scans_marker=Markup(SCANS_MARKER),
+            form_token=client.form_token(target.code) if target.code else None,
+            title=_page_title(target),
+        )
+
+    page: str = cached(key, make)
+    if stats is not None:
+        page = page.replace(SCANS_MARKER, render_template("public/_scans.html", stats=stats), 1)
+    return page
+
+
+def _page_title(target: lookup.Target) -> str:
+    return target.code or target.lot_code
+
+
+# Digital Link --------------------------------------------------------------------------------
+
+
+def _raw_path() -> tuple[str, str]:
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        path, _, query = raw.partition("?")
+    else:
+        path = quote(request.path, safe="/:@!$&'()*+,;=-._~")
+        query = request.query_string.decode("latin-1")
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/")  # GS1: tolerate trailing slashes
+    return path, query
+
+
+def parse_request_link() -> DigitalLink:
+    path, query = _raw_path()
+    return parse_digital_link_path(path, query)
+
+
+def digital_link(rest: str) -> Response:
+    del rest  # the raw path is parsed instead: a %2F inside a value must not split it
+    try:
+        link = parse_request_link()
+    except DigitalLinkError as exc:
+        raise BadLink(str(exc)) from None
+    if link.base:
+        raise lookup.UnknownCode(link.base)
+    qualifiers = dict(link.qualifiers)
+    if link.primary_ai == "414" and not qualifiers:
+        return facility(link.primary_value)
+    if link.primary_ai != "01" or set(qualifiers) - {"10", "21"}:
+        raise lookup.UnknownCode(link.primary_value)
+    gtin = link.primary_value
+    if not qualifiers:
+        return product(gtin)
+    lot, serial = qualifiers.get("10"), qualifiers.get("21")
+    form = wanted()
+    scan = _new_scan(form)
+    if serial is not None:
+        view = pageview.view_serial(gtin, serial, lot, scan, **_copy_thresholds())
+    else:
+        assert lot is not None
+        view = pageview.view_lot(gtin, lot, scan)
+    return respond(view, _levels(link), form)
+
+
+def _levels(link: DigitalLink) -> list[tuple[str, str, str, bool]]:
+    """Each level of the request, from the full path up to the GTIN, for the linkset."""
+    public_url = current_app.config["PUBLIC_URL"]
+    ais = [(link.primary_ai, link.primary_value), *link.qualifiers]
+    levels = []
+    for n in range(len(ais), 0, -1):
+        level = ais[:n]
+        names = dict(level)
+        if "21" in names:
+            text = f"unit {names['21']}"
+        elif "10" in names:
+            text = f"lot {names['10']}"
+        else:
+            text = f"GTIN {names['01']}"
+        levels.append(
+            (
+                resolver.gs1_anchor(level),
+                public_url + resolver.own_path(level),
+                text,
+                n > 1,
+            )
+        )
+    return levels
+
+
+class BadLink(Exception):
+    """A malformed Digital Link: answered with 400."""
+
+
+def product(gtin: str) -> Response:
+    public_url = current_app.config["PUBLIC_URL"]
+    form = wanted()
+    page_url = f"{public_url}/01/{gtin}"
+    if form == "linkset":
+        level = [(resolver.gs1_anchor([("01", gtin)]), page_url, f"GTIN {gtin}", False)]
+        return _vary(_json(resolver.linkset(level), mimetype=resolver.LINKSET_TYPE))
+    info = lookup.product_page(db.session, gtin)
+    if form == "json":
+        return _vary(
+            _json(
+                {
+                    "gtin": gtin,
+                    "name_vi": info.product.name_vi,
+                    "name_en": info.product.name_en,
+                    "producer": info.producer.name,
+                    "batches": [
+                        {"lot": b.lot_code, "production_date": b.production_date.isoformat(),
+                         "status": str(b.status), "code": code}
+                        for b, code in info.batches
+                    ],
+                }
+            )
+        )  # fmt: skip
+    return _vary(Response(render_template("public/product.html", info=info, gtin=gtin)))
+
+
+def facility(gln: str) -> Response:
+    place, org = lookup.facility_page(db.session, gln)
+    if wanted() == "json":
+        return _vary(
+            _json({"gln": gln, "name": place.name, "address": place.address,
+                   "province": place.province, "organization": org.name, "kind": place.kind})
+        )  # fmt: skip
+    return _vary(Response(render_template("public/facility.html", place=place, org=org, gln=gln)))
+
+
+def well_known() -> Response:
+    return _json(resolver.description(current_app.config["PUBLIC_URL"]))

@@ -1,0 +1,265 @@
+"""What inspectors read: a batch's audited history, the audit log, and the genealogy drawing.
+
+For every event of a batch (corrections included): who recorded it (organisation and token),
+when it happened and when it was recorded (late entries flagged), the errorDeclarations that
+correct it, and the ledger check of its entry: its content still hashes to its hash ID and its
+chain hash still follows from the entry before it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from trace.models import ApiToken, AuditEntry, Batch, Event, Organization, Recall, RecallBatch, Role
+from trace.services import genealogy, history, ledger
+from trace.services.actors import Actor
+from trace.services.pagination import paginate
+from trace.services.registry import get
+
+SVG_MAX_NODES = 80
+
+
+def require_reader(actor: Actor, batch: Batch) -> None:
+    """Inspectors and admins read every batch; centres their province's; producers their own."""
+    if actor.role in {Role.ADMIN, Role.INSPECTOR}:
+        return
+    producer = batch.producer
+    actor.require(
+        actor.may_manage_organization(producer.id, producer.province_code),
+        f"audit batch {batch.id} of another {'province' if actor.role is Role.CENTRE else 'org'}",
+    )
+
+
+@dataclass
+class AuditedEvent:
+    event: Event
+    stage: dict[str, str]
+    organization: dict[str, Any] | None
+    token: dict[str, Any] | None
+    late: bool
+    delay_hours: float
+    check: ledger.EntryCheck
+    corrections: list[Event] = field(default_factory=list)
+
+
+@dataclass
+class BatchAudit:
+    batch: Batch
+    events: list[AuditedEvent]
+    late_after_hours: float
+    recalls: list[Recall]
+    generated_at: dt.datetime
+
+    @property
+    def ledger_ok(self) -> bool:
+        return all(e.check.ok for e in self.events)
+
+    @property
+    def late_count(self) -> int:
+        return sum(1 for e in self.events if e.late)
+
+
+def batch_audit(session: Session, actor: Actor, batch_id: int, late_hours: float) -> BatchAudit:
+    batch = get(session, Batch, batch_id)
+    require_reader(actor, batch)
+    rows = list(history.batch_event_rows(session, batch_id))
+    originals = {e.event_id for e in rows if not e.declares_error}
+    known = {e.id for e in rows}
+    if originals:
+        rows += [
+            d
+            for d in session.scalars(
+                select(Event).where(Event.declares_error, Event.event_id.in_(originals))
+            )
+            if d.id not in known
+        ]
+    rows.sort(key=lambda e: (e.event_time, e.seq))
+    checks = ledger.check_entries(session, rows)
+    tokens = {
+        t.id: t
+        for t in session.scalars(
+            select(ApiToken).where(ApiToken.id.in_({e.captured_by_token_id for e in rows} - {None}))
+        )
+    }
+    org_ids = {e.captured_by_organization_id for e in rows} | {
+        t.organization_id for t in tokens.values()
+    }
+    orgs = {
+        o.id: o
+        for o in session.scalars(select(Organization).where(Organization.id.in_(org_ids - {None})))
+    }
+    corrections: dict[str, list[Event]] = {}
+    for e in rows:
+        if e.declares_error:
+            corrections.setdefault(e.event_id, []).append(e)
+    limit = dt.timedelta(hours=late_hours)
+    events = []
+    for e in rows:
+        token = tokens.get(e.captured_by_token_id or 0)
+        org_id = e.captured_by_organization_id or (token.organization_id if token else None)
+        org = orgs.get(org_id or 0)
+        delay = e.record_time - e.event_time
+        events.append(
+            AuditedEvent(
+                event=e,
+                stage=history.stage_names(e.biz_step),
+                organization={"id": org.id, "name": org.name, "province_code": org.province_code}
+                if org
+                else None,
+                token=_token(token),
+                late=delay > limit,
+                delay_hours=round(delay.total_seconds() / 3600, 2),
+                check=checks[e.seq],
+                corrections=[] if e.declares_error else corrections.get(e.event_id, []),
+            )
+        )
+    recalls = list(
+        session.scalars(
+            select(Recall)
+            .join(RecallBatch, RecallBatch.recall_id == Recall.id)
+            .where(RecallBatch.batch_id == batch_id)
+            .order_by(Recall.id)
+        )
+    )
+    return BatchAudit(batch, events, late_hours, recalls, dt.datetime.now(dt.UTC))
+
+
+def _token(token: ApiToken | None) -> dict[str, Any] | None:
+    if token is None:
+        return None
+    return {"id": token.id, "prefix": token.prefix, "role": token.role.value, "name": token.name}
+
+
+# The audit log --------------------------------------------------------------------------------
+
+
+def audit_log(
+    session: Session, actor: Actor, filters: Mapping[str, Any], limit: int, cursor: str | None
+) -> tuple[Sequence[AuditEntry], str | None]:
+    """Every write, oldest first; centres see their province's actors, producers their own."""
+    stmt = select(AuditEntry)
+    if actor.role is Role.PRODUCER:
+        stmt = stmt.where(AuditEntry.actor_organization_id == actor.organization_id)
+    elif actor.role is Role.CENTRE:
+        in_province = select(Organization.id).where(
+            Organization.province_code == actor.province_code
+        )
+        province_tokens = select(ApiToken.id).where(ApiToken.province_code == actor.province_code)
+        stmt = stmt.where(
+            or_(
+                AuditEntry.actor_organization_id.in_(in_province),
+                AuditEntry.token_id.in_(province_tokens),
+            )
+        )
+    if "organization" in filters:
+        stmt = stmt.where(AuditEntry.actor_organization_id == filters["organization"])
+    if "actor" in filters:
+        stmt = stmt.where(AuditEntry.actor == filters["actor"])
+    if "token" in filters:
+        stmt = stmt.where(AuditEntry.token_id == filters["token"])
+    if "entity_type" in filters:
+        stmt = stmt.where(AuditEntry.entity_type == filters["entity_type"])
+    if "entity_id" in filters:
+        stmt = stmt.where(AuditEntry.entity_id == filters["entity_id"])
+    if "action" in filters:
+        stmt = stmt.where(AuditEntry.action == filters["action"])
+    if "from" in filters:
+        stmt = stmt.where(AuditEntry.at >= filters["from"])
+    if "to" in filters:
+        stmt = stmt.where(AuditEntry.at < filters["to"])
+    return paginate(session, stmt, AuditEntry.id, limit, cursor)
+
+
+# The genealogy as an SVG graph ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SvgNode:
+    batch_id: int
+    x: int
+    y: int
+    lot_code: str
+    product: str
+    producer: str
+    status: str
+    root: bool
+
+
+@dataclass(frozen=True)
+class SvgEdge:
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+
+
+@dataclass(frozen=True)
+class SvgGraph:
+    width: int
+    height: int
+    nodes: list[SvgNode]
+    edges: list[SvgEdge]
+    truncated: bool
+
+
+NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 180, 54, 60, 18, 16
+
+
+def _short(text: str, length: int = 26) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def genealogy_graph(session: Session, batch_id: int, depth: int = 8) -> SvgGraph:
+    """Backward and forward genealogy laid out in columns: inputs left, outputs right.
+
+    The template draws it as inline SVG; every text goes through the template's escaping.
+    """
+    back = genealogy.trace(session, batch_id, "backward", depth)
+    forward = genealogy.trace(session, batch_id, "forward", depth)
+    columns: dict[int, list[genealogy.Node]] = {}
+    seen: set[int] = set()
+    count = 0
+    truncated = False
+    for nodes, sign in ((back.nodes, -1), (forward.nodes, 1)):
+        for node in nodes:
+            if node.batch.id in seen:
+                continue
+            if count >= SVG_MAX_NODES:
+                truncated = True
+                break
+            seen.add(node.batch.id)
+            count += 1
+            columns.setdefault(sign * node.depth, []).append(node)
+    order = sorted(columns)
+    tallest = max(len(c) for c in columns.values())
+    width = 2 * MARGIN + len(order) * NODE_W + (len(order) - 1) * GAP_X
+    height = 2 * MARGIN + tallest * NODE_H + (tallest - 1) * GAP_Y
+    placed: dict[int, SvgNode] = {}
+    for index, column in enumerate(order):
+        x = MARGIN + index * (NODE_W + GAP_X)
+        nodes = columns[column]
+        top = MARGIN + (tallest - len(nodes)) * (NODE_H + GAP_Y) // 2
+        for row, node in enumerate(nodes):
+            placed[node.batch.id] = SvgNode(
+                node.batch.id,
+                x,
+                top + row * (NODE_H + GAP_Y),
+                _short(node.batch.lot_code),
+                _short(node.product.name_vi),
+                _short(node.producer.name),
+                node.batch.status.value,
+                node.batch.id == batch_id,
+            )
+    edges = []
+    for edge in {(e.input_batch_id, e.output_batch_id) for e in back.edges + forward.edges}:
+        a, b = placed.get(edge[0]), placed.get(edge[1])
+        if a is None or b is None:
+            continue
+        edges.append(SvgEdge(a.x + NODE_W, a.y + NODE_H // 2, b.x, b.y + NODE_H // 2))
+    return SvgGraph(width, height, list(placed.values()), edges, truncated)
