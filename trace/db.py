@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+import orjson
 from flask import Flask, g, has_app_context
 from sqlalchemy import JSON, Engine, MetaData, Numeric, String, create_engine, event
 from sqlalchemy.dialects import postgresql
@@ -113,6 +114,11 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
+def _dump_json(value: Any) -> str:
+    # orjson: event documents are (de)serialised on every capture, query and export.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def build_engine(
     url: str | URL, *, echo: bool = False, busy_timeout_ms: int = 15000, pre_ping: bool = False
 ) -> Engine:
@@ -129,6 +135,10 @@ def build_engine(
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if url.get_backend_name() == "postgresql":
         kwargs.update(pool_pre_ping=pre_ping, pool_size=10, max_overflow=10)
+        # PostgreSQL's JIT compiles plans it deems expensive: seconds for a one-off export or
+        # a recursive trace, never repaid by this workload's short queries.
+        kwargs["connect_args"] = {"options": "-c jit=off"}
+    kwargs.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
     engine = create_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         _tune_sqlite(engine, busy_timeout_ms)

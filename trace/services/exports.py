@@ -24,11 +24,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import IO, Any
 
 from sqlalchemy import Select, exists, func, or_, select
@@ -50,6 +48,7 @@ from trace.services import history
 from trace.services.actors import Actor
 from trace.services.identifiers import batch_uri, canonical_uri, facility_uri, resolve
 from trace.services.pagination import paginate
+from trace.services.xlsx import SheetWriter
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
 CHUNK = 1000
@@ -391,42 +390,25 @@ def _drain(buffer: io.StringIO) -> str:
 
 def kde_xlsx(session: Session, actor: Actor, filters: Mapping[str, Any]) -> IO[bytes]:
     """The spreadsheet in a temporary file (already unlinked), positioned at its start."""
-    import xlsxwriter
-
-    lang = filters.get("lang", "vi")
-    fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="kde-")
-    os.close(fd)
+    keys = [key for key, _, _ in KDE_COLUMNS]
+    widths = {"cte": 18, "lot_code": 16, "product": 30, "location": 28, "date": 17}
+    columns = [
+        (title, widths.get(key, 20))
+        for key, title in zip(keys, headers(filters.get("lang", "vi")), strict=True)
+    ]
+    date_col = keys.index("date")
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - returned open, the response closes it
     try:
-        book = xlsxwriter.Workbook(
-            path, {"constant_memory": True, "tmpdir": tempfile.gettempdir(), "in_memory": False}
-        )
-        sheet = book.add_worksheet("KDE")
-        bold = book.add_format({"bold": True, "bg_color": "#E8F0E8", "border": 1})
-        when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-        keys = [key for key, _, _ in KDE_COLUMNS]
-        widths = {"cte": 18, "lot_code": 16, "product": 30, "location": 28, "date": 17}
-        for col, (key, title) in enumerate(zip(keys, headers(lang), strict=True)):
-            sheet.set_column(col, col, widths.get(key, 20))
-            sheet.write_string(0, col, title, bold)
-        sheet.freeze_panes(1, 0)
-        row_index = 0
-        date_col = keys.index("date")
-        for row in kde_rows(session, actor, filters):
-            row_index += 1
-            for col, key in enumerate(keys):
-                value = row.values[key]
-                if col == date_col:
-                    sheet.write_datetime(row_index, col, row.moment.replace(tzinfo=None), when)
-                elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-                    sheet.write_number(row_index, col, float(value))
-                elif value not in (None, ""):
-                    sheet.write_string(row_index, col, str(value))
-        sheet.autofilter(0, 0, max(row_index, 1), len(keys) - 1)
-        book.close()
-        handle = open(path, "rb")  # noqa: SIM115 - returned open, the response closes it
-    finally:
-        os.unlink(path)
-    return handle
+        with SheetWriter(spool, "KDE", columns) as sheet:
+            for row in kde_rows(session, actor, filters):
+                values = [row.values[key] for key in keys]
+                values[date_col] = row.moment.replace(tzinfo=None)
+                sheet.write_row(values)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
 
 
 # The national portal: Circular 02/2024/TT-BKHCN Art. 6.5 items per batch --------------------
