@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from trace.epcis.export import epcis_document
 from trace.epcis.validation import validate_document
 from trace.models import Event
 
@@ -22,13 +23,7 @@ def load(path: Path) -> dict:
 
 
 def doc(*events: dict) -> dict:
-    return {
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-06-12T00:00:00Z",
-        "epcisBody": {"eventList": list(events)},
-    }
+    return epcis_document(list(events))
 
 
 def object_event(epc: str = "https://id.gs1.org/01/08934567890120/21/A1", **extra) -> dict:

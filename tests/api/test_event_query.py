@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from trace.epcis.export import epcis_document
 from trace.epcis.validation import validate_document
 
 LOT = "https://trace.example.vn/01/08934567890120/10/LN-Q1"
@@ -43,13 +44,7 @@ def captured(client, token):
         },
     ]
     events[2].pop("epcList")
-    body = {
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-06-12T00:00:00Z",
-        "epcisBody": {"eventList": events},
-    }
+    body = epcis_document(events)
     response = client.post("/api/v1/capture", json=body, headers=token("admin"))
     assert response.status_code == 201, response.json
     return token("inspector")

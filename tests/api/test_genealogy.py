@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from trace.epcis.export import epcis_document
 from trace.services.identifiers import batch_uri
 
 PUBLIC = "https://trace.example.vn"
@@ -19,13 +20,7 @@ def transform(client, headers, inputs, outputs, n: int) -> None:
         "inputQuantityList": [{"epcClass": batch_uri(PUBLIC, b)} for b in inputs],
         "outputQuantityList": [{"epcClass": batch_uri(PUBLIC, b)} for b in outputs],
     }
-    body = {
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-06-12T00:00:00Z",
-        "epcisBody": {"eventList": [event]},
-    }
+    body = epcis_document([event])
     response = client.post("/api/v1/capture", json=body, headers=headers)
     assert response.status_code == 201, response.json
 

@@ -18,6 +18,8 @@ import time
 
 from datagen import bench_database, fill_events, fill_genealogy, fill_registry
 
+from trace.epcis.export import epcis_document
+
 
 def _document(start: int, count: int) -> dict:
     events = [
@@ -38,13 +40,7 @@ def _document(start: int, count: int) -> dict:
         }
         for i in range(start, start + count)
     ]  # fmt: skip
-    return {
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-06-12T00:00:00Z",
-        "epcisBody": {"eventList": events},
-    }
+    return epcis_document(events)
 
 
 def _median_ms(samples: list[float]) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 
 from tests.api.inspection_support import raw
 from trace.db import db
+from trace.epcis.export import epcis_document
 from trace.models import Event, LedgerCheckpoint
 from trace.services import ledger
 
@@ -35,13 +36,7 @@ def capture(client, token, start: int, n: int) -> None:
         }
         for i in range(start, start + n)
     ]
-    body = {
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-06-12T00:00:00Z",
-        "epcisBody": {"eventList": events},
-    }
+    body = epcis_document(events)
     response = client.post("/api/v1/capture", json=body, headers=token("admin"))
     assert response.status_code == 201, response.json
 

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
+from trace.epcis.export import epcis_document
 from trace.models import Event
 from trace.services.ledger import verify
 
@@ -25,13 +26,7 @@ def document(writer: int) -> dict:
         }
         for i in range(EVENTS_EACH)
     ]
-    return {
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-06-12T00:00:00Z",
-        "epcisBody": {"eventList": events},
-    }
+    return epcis_document(events)
 
 
 def test_concurrent_captures_keep_one_chain(app, token, session) -> None:

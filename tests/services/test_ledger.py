@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from trace.db import db
+from trace.epcis.export import epcis_document
 from trace.models import Event
 
 
@@ -24,13 +25,7 @@ def capture_events(client, token, n: int = 5) -> list[str]:
         }
         for i in range(n)
     ]
-    body = {
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-06-12T00:00:00Z",
-        "epcisBody": {"eventList": events},
-    }
+    body = epcis_document(events)
     response = client.post("/api/v1/capture", json=body, headers=token("admin"))
     assert response.status_code == 201
     return [e["eventID"] for e in response.json["events"]]
