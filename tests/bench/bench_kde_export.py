@@ -1,7 +1,7 @@
 """KDE export benchmark: 100,000 critical tracking events to CSV and XLSX on PostgreSQL.
 
 Run from the checkout (PostgreSQL at ``TRACE_BENCH_DATABASE_URL``, default
-``postgresql://postgres@127.0.0.1:5432/test``; a scratch database is created and dropped)::
+``postgresql://postgres@127.0.0.1:5432/postgres``; a scratch database is created and dropped)::
 
     .venv/bin/python tests/bench/bench_kde_export.py [--events 100000]
 
@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import inspection_data as data
+from datagen import bench_database
 
 
 def seed(app, events: int) -> None:  # type: ignore[no-untyped-def]
@@ -108,7 +109,7 @@ def main() -> None:
     if args.child:
         run_export(*args.child)
         return
-    with data.scratch_database() as url, tempfile.TemporaryDirectory() as instance:
+    with bench_database() as url, tempfile.TemporaryDirectory() as instance:
         app = data.make_app(url, instance)
         began = time.perf_counter()
         seed(app, args.events)

@@ -1,7 +1,7 @@
 """Recall impact benchmark: a recall through a 100,000-batch genealogy, on PostgreSQL.
 
 Run from the checkout (PostgreSQL at ``TRACE_BENCH_DATABASE_URL``, default
-``postgresql://postgres@127.0.0.1:5432/test``; a scratch database is created and dropped)::
+``postgresql://postgres@127.0.0.1:5432/postgres``; a scratch database is created and dropped)::
 
     .venv/bin/python tests/bench/bench_recall_impact.py [--batches 100000] [--fanout 10]
 
@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import inspection_data as data
+from datagen import bench_database
 
 
 def seed(app, batch_count: int, fanout: int) -> None:  # type: ignore[no-untyped-def]
@@ -97,7 +98,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=100_000)
     parser.add_argument("--fanout", type=int, default=10)
     args = parser.parse_args()
-    with data.scratch_database() as url, tempfile.TemporaryDirectory() as instance:
+    with bench_database() as url, tempfile.TemporaryDirectory() as instance:
         app = data.make_app(url, instance)
         began = time.perf_counter()
         seed(app, args.batches, args.fanout)

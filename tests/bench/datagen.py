@@ -8,18 +8,22 @@ not meaningful; benchmarks that verify the ledger capture through the service in
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the package is named ``trace``: the checkout must come first
     sys.path.insert(0, str(ROOT))
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+ADMIN_URL = os.environ.get(
+    "TRACE_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @contextlib.contextmanager
@@ -29,15 +33,17 @@ def bench_database(prefix: str = "trace_bench") -> Iterator[str]:
     from trace.db import build_engine
 
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        make_url(ADMIN_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    url = make_url(ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
     try:
         engine = build_engine(url)
         migrate.upgrade(engine)
         engine.dispose()
-        yield url
+        yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,4 +1,4 @@
-"""Data for the inspection benchmarks: a throw-away PostgreSQL database, filled in bulk.
+"""Data for the inspection benchmarks, filled in bulk into a ``datagen.bench_database``.
 
 Rows are inserted with Core ``insert`` in chunks (the services are not the thing measured here);
 events carry stage-form-like EPCIS documents, so exports do the work they do in production.
@@ -6,12 +6,8 @@ events carry stage-form-like EPCIS documents, so exports do the work they do in 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,38 +15,20 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the package is named ``trace``: the checkout must come first
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-from sqlalchemy.engine import Connection, make_url  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+from sqlalchemy.engine import Connection  # noqa: E402
 
 HOST = "https://trace.example.vn"
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
 EXT = "https://id.trace.vn/voc/BizStep-"
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@contextlib.contextmanager
-def scratch_database(admin_url: str | None = None) -> Iterator[str]:
-    admin_url = admin_url or os.environ.get("TRACE_BENCH_DATABASE_URL", DEFAULT_URL)
-    url = make_url(admin_url).set(drivername="postgresql+psycopg")
-    name = f"trace_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def make_app(database_url: str, instance: str) -> Any:
-    from trace import create_app, migrate
-    from trace.db import db
+    """The app on a database made by ``datagen.bench_database`` (already migrated)."""
+    from trace import create_app
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "PUBLIC_URL": HOST})
     app.instance_path = instance
-    migrate.upgrade(db.engine_for(app))
     return app
 
 
