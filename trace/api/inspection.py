@@ -19,7 +19,7 @@ from flask import (
 from trace.api import inspection_schemas as s
 from trace.api.auth import current_actor
 from trace.api.docs import documented
-from trace.api.io import dump, load_body, load_query
+from trace.api.io import dump, list_page, load_body, load_query
 from trace.db import db
 from trace.provinces import province_name
 from trace.services import audit_report, exports, recalls, signals
@@ -72,10 +72,9 @@ def batch_audit(batch_id: int) -> Response:
             errors=(401, 422))  # fmt: skip
 def audit_log() -> Response:
     actor = current_actor()
-    args = load_query(s.AuditLogQuery())
-    limit, cursor = args.pop("limit"), args.pop("cursor", None)
-    items, next_cursor = audit_report.audit_log(db.session, actor, args, limit, cursor)
-    return dump(_audit_page, {"items": items, "next_cursor": next_cursor})
+    return list_page(s.AuditLogQuery(), _audit_page,
+                     lambda args, limit, cursor: audit_report.audit_log(
+                         db.session, actor, args, limit, cursor))  # fmt: skip
 
 
 # Recalls ----------------------------------------------------------------------------------
@@ -95,10 +94,9 @@ def create_recall() -> Response:
             errors=(401, 422))  # fmt: skip
 def list_recalls() -> Response:
     actor = current_actor()
-    args = load_query(s.RecallQuery())
-    limit, cursor = args.pop("limit"), args.pop("cursor", None)
-    items, next_cursor = recalls.list_recalls(db.session, actor, args, limit, cursor)
-    return dump(_recall_page, {"items": items, "next_cursor": next_cursor})
+    return list_page(s.RecallQuery(), _recall_page,
+                     lambda args, limit, cursor: recalls.list_recalls(
+                         db.session, actor, args, limit, cursor))  # fmt: skip
 
 
 @documented(summary="Read a recall with its batches", tag="Recalls", response=s.RecallSchema,
@@ -186,13 +184,10 @@ def kde_xlsx() -> Response:
             tag="Exports", query=s.PortalQuery, response=s.PortalPage,
             errors=(401, 422))  # fmt: skip
 def portal() -> Response:
-    actor = current_actor()
-    args = load_query(s.PortalQuery())
-    limit, cursor = args.pop("limit"), args.pop("cursor", None)
-    items, next_cursor = exports.portal_batches(
-        db.session, actor, args, limit, cursor, current_app.config["PUBLIC_URL"]
-    )
-    return dump(_portal_page, {"items": items, "next_cursor": next_cursor})
+    actor, public_url = current_actor(), current_app.config["PUBLIC_URL"]
+    return list_page(s.PortalQuery(), _portal_page,
+                     lambda args, limit, cursor: exports.portal_batches(
+                         db.session, actor, args, limit, cursor, public_url))  # fmt: skip
 
 
 # Consumer signals -------------------------------------------------------------------------
@@ -202,10 +197,9 @@ def portal() -> Response:
             response=s.ReportPage, errors=(401, 422))  # fmt: skip
 def list_reports() -> Response:
     actor = current_actor()
-    args = load_query(s.ReportQuery())
-    limit, cursor = args.pop("limit"), args.pop("cursor", None)
-    items, next_cursor = signals.list_reports(db.session, actor, args, limit, cursor)
-    return dump(_report_page, {"items": items, "next_cursor": next_cursor})
+    return list_page(s.ReportQuery(), _report_page,
+                     lambda args, limit, cursor: signals.list_reports(
+                         db.session, actor, args, limit, cursor))  # fmt: skip
 
 
 @documented(summary="Resolve a consumer's report", tag="Signals", body=s.ResolveSchema,

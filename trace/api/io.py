@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Response, json, request
@@ -30,3 +31,16 @@ def dump(
 ) -> Response:
     body = json.dumps(schema.dump(obj), ensure_ascii=False)
     return Response(body, status=status, mimetype="application/json", headers=headers)
+
+
+def list_page(
+    query: Schema,
+    page: Schema,
+    listing: Callable[[dict[str, Any], int, str | None], tuple[Sequence[Any], str | None]],
+) -> Response:
+    """A list view: load the query string, call ``listing(filters, limit, cursor)``, dump the
+    page with the cursor of the next one."""
+    args = load_query(query)
+    limit, cursor = args.pop("limit"), args.pop("cursor", None)
+    items, next_cursor = listing(args, limit, cursor)
+    return dump(page, {"items": items, "next_cursor": next_cursor})

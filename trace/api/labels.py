@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, url_for
 from trace.api import label_schemas as ls
 from trace.api.auth import current_actor
 from trace.api.docs import documented
-from trace.api.io import dump, load_body, load_query
+from trace.api.io import dump, list_page, load_body, load_query
 from trace.api.schemas import PageQuery
 from trace.db import db, write_intent
 from trace.labels import issuance as svc
@@ -50,11 +50,9 @@ def create_print_run(batch_id: int) -> Response:
             response=ls.PrintRunPage, errors=(401, 404, 422))  # fmt: skip
 def list_print_runs(batch_id: int) -> Response:
     current_actor()
-    args = load_query(PageQuery())
-    items, next_cursor = svc.list_print_runs(
-        db.session, batch_id, args["limit"], args.get("cursor")
-    )
-    return dump(run_page, {"items": items, "next_cursor": next_cursor})
+    return list_page(PageQuery(), run_page,
+                     lambda _, limit, cursor: svc.list_print_runs(
+                         db.session, batch_id, limit, cursor))  # fmt: skip
 
 
 @documented(summary="Read a print run", tag=TAG, response=ls.PrintRunSchema, errors=(401, 404))
@@ -106,12 +104,10 @@ def _stream(spool: IO[bytes]) -> Iterator[bytes]:
             response=ls.CodePage, errors=(401, 404, 422))  # fmt: skip
 def list_print_run_codes(run_id: int) -> Response:
     current_actor()
-    args = load_query(PageQuery())
-    run = svc.get_print_run(db.session, run_id)
-    items, next_cursor = svc.list_run_codes(
-        db.session, run, _public_url(), args["limit"], args.get("cursor")
-    )
-    return dump(code_page, {"items": items, "next_cursor": next_cursor})
+    run, public_url = svc.get_print_run(db.session, run_id), _public_url()
+    return list_page(PageQuery(), code_page,
+                     lambda _, limit, cursor: svc.list_run_codes(
+                         db.session, run, public_url, limit, cursor))  # fmt: skip
 
 
 @documented(summary="Void a print run and every code it issued", tag=TAG, body=ls.VoidSchema,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, url_for
@@ -16,7 +17,7 @@ from marshmallow import Schema
 from trace.api import schemas as s
 from trace.api.auth import current_actor
 from trace.api.docs import documented
-from trace.api.io import dump, load_body, load_query
+from trace.api.io import dump, list_page, load_body
 from trace.db import db
 from trace.models import Batch, Facility, Organization, Product
 from trace.services import registry as svc
@@ -78,10 +79,7 @@ def _register(bp: Blueprint, r: Resource) -> None:
                 errors=(401, 422))  # fmt: skip
     def listing() -> Response:
         current_actor()
-        args = load_query(query)
-        limit, cursor = args.pop("limit"), args.pop("cursor", None)
-        items, next_cursor = r.listing(db.session, args, limit, cursor)
-        return dump(page, {"items": items, "next_cursor": next_cursor})
+        return list_page(query, page, partial(r.listing, db.session))
 
     @documented(summary=f"Read a {r.name}", tag=r.title, response=r.schema, errors=(401, 404))
     def read(entity_id: int) -> Response:
