@@ -100,3 +100,13 @@ def test_report_of_an_unknown_code(client: FlaskClient, chain: Chain, session: S
     session.rollback()
     report = session.scalars(select(Report)).one()
     assert report.batch_id is None and code in report.message
+
+
+def test_cached_page_does_not_pass_one_visitors_place_to_the_next(
+    client: FlaskClient, chain: Chain, unit_code: Callable[..., str]
+) -> None:
+    code = unit_code(chain.batch)
+    client.get(f"/q/{code}?province=24")
+    later = client.get(f"/q/{code}").data.decode()
+    assert "province=24" not in later  # the language links of the cached page
+    assert f'action="/q/{code}/report"' in later and "__trace_" not in later

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import lru_cache
 from urllib.parse import quote, urlencode
 
+from babel import support
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_babel import Babel
 
 from trace.units import UNITS
@@ -25,12 +27,33 @@ def page_language() -> str:
     if cached:
         return str(cached)
     asked = request.args.get("lang", "").strip().lower()[:5]
+    accept = request.headers.get("Accept-Language")
     if asked[:2] in LANGUAGES:
         lang = asked[:2]
+    elif not accept:
+        lang = DEFAULT_LANGUAGE  # most phones send one, but no need to parse an absent header
     else:
         lang = request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
     g._page_language = lang
     return lang
+
+
+def translations(lang: str) -> support.Translations:
+    """The message catalog of ``lang``, loaded once per process (Flask-Babel's own lookup
+    resolves the request's locale on every call, too slow for the per-view parts of a page)."""
+    directories = tuple(current_app.extensions["babel"].translation_directories)
+    return _load_translations(directories, lang)
+
+
+@lru_cache(maxsize=16)
+def _load_translations(directories: tuple[str, ...], lang: str) -> support.Translations:
+    merged = support.Translations()
+    for directory in directories:
+        catalog = support.Translations.load(directory, [lang], "messages")
+        merged.merge(catalog)
+        if hasattr(catalog, "plural"):
+            merged.plural = catalog.plural
+    return merged
 
 
 def init_babel(app: Flask) -> None:
@@ -58,11 +81,17 @@ def local_datetime(moment: dt.datetime | None, with_zone: bool = True) -> str:
     """A moment in its own offset (events keep theirs; others are shown in +07:00)."""
     if moment is None:
         return ""
+    return format_moment(moment, page_language(), with_zone)
+
+
+@lru_cache(maxsize=8192)
+def format_moment(moment: dt.datetime, lang: str, with_zone: bool = True) -> str:
+    """:func:`local_datetime` in ``lang``, remembered: Babel's formatting is slow and a unit
+    code's first scan is formatted on each of its views."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     if moment.utcoffset() is None or moment.tzinfo is dt.UTC:
         moment = moment.astimezone(VIETNAM)
-    lang = page_language()
     zone = moment.tzinfo
     text = (
         format_date(moment.date(), "medium", locale=lang)
@@ -83,7 +112,11 @@ def local_date(day: dt.date | dt.datetime | None, style: str = "medium") -> str:
 def number(value: Decimal | float | int | None, digits: int = 3) -> str:
     if value is None:
         return ""
-    return format_decimal(value, format=f"#,##0.{'#' * digits}", locale=page_language())
+    return format_number(value, page_language(), digits)
+
+
+def format_number(value: Decimal | float | int, lang: str, digits: int = 3) -> str:
+    return format_decimal(value, format=f"#,##0.{'#' * digits}", locale=lang)
 
 
 def iso_datetime(moment: dt.datetime | None) -> str | None:
@@ -91,10 +124,14 @@ def iso_datetime(moment: dt.datetime | None) -> str | None:
 
 
 def lang_url(lang: str) -> str:
-    """This page in another language (the raw path keeps a %2F inside a Digital Link value)."""
+    """This page in another language (the raw path keeps a %2F inside a Digital Link value).
+
+    Only ``linkType`` is carried over: the page is cached per language and link type, so any
+    other argument of the request that rendered it (``?province=``) must not end up in the links
+    every later visitor gets."""
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
     path = raw.partition("?")[0] if raw else quote(request.path)
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    args = [("linkType", v) for v in request.args.getlist("linkType")]
     return path + "?" + urlencode([*args, ("lang", lang)])
 
 

@@ -95,7 +95,8 @@ LEFT JOIN LATERAL (
            count(DISTINCT recent.province_code) AS distinct_places
     FROM (SELECT client_hash, province_code FROM scan WHERE code_id = t.code_id
           ORDER BY at DESC LIMIT %(recent)s) recent
-) s ON t.kind = 'unit'
+    WHERE t.kind = 'unit'  -- batch-level codes show no scan statistics: skip the reads
+) s ON true
 """
 
 
@@ -140,12 +141,37 @@ def _postgresql(
         "count_cap": scans.COUNT_CAP + 1,
         "recent": scans.RECENT_SCANS,
     }
-    with db.engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        row = connection.exec_driver_sql(VIEW_SQL, params).first()
+    row = _execute(VIEW_SQL, params)
     if row is None:
         return None
-    return _from_row(tuple(row), **thresholds)
+    return _from_row(row, **thresholds)
+
+
+def _execute(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """One statement on a pooled connection in autocommit mode, through the driver's own cursor
+    (no SQLAlchemy result machinery: the row is a plain tuple).
+
+    A connection the driver reports broken (database restarted, network cut) is invalidated,
+    so the pool replaces it: the request fails, the next one gets a fresh connection.
+    """
+    pooled = db.engine.raw_connection()
+    driver = pooled.driver_connection
+    try:
+        driver.autocommit = True
+        try:
+            with driver.cursor() as cursor:
+                cursor.execute(sql, params)
+                row: tuple[Any, ...] | None = cursor.fetchone()
+        finally:
+            if not driver.broken:
+                driver.autocommit = False
+        return row
+    except Exception:
+        if driver.broken or driver.closed:
+            pooled.invalidate()
+        raise
+    finally:
+        pooled.close()
 
 
 # The portable path ------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The public routes: ``/q/<code>``, the Digital Link paths, reports, the resolver description.
 
-Views stay thin: resolve what was scanned (:mod:`trace.services.lookup`), answer a conditional
-request or render (cached by freshness, :mod:`trace.public.cache`), record the scan.
+Views stay thin: resolve what was scanned, read its freshness and scan statistics and record the
+scan (:mod:`trace.public.pageview`: one statement on PostgreSQL), then answer a conditional
+request or render (cached by freshness, :mod:`trace.public.cache`; the per-view scan section from
+:mod:`trace.public.fragments`).
 
 A conditional GET answered with 304 is still a person looking at the page, so it is recorded as
 a scan; HEAD requests and prefetches (``Purpose``/``Sec-Purpose: prefetch``) are not.
@@ -9,18 +11,20 @@ a scan; HEAD requests and prefetches (``Purpose``/``Sec-Purpose: prefetch``) are
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
-from markupsafe import Markup
+from markupsafe import Markup, escape
+from werkzeug.http import http_date
 
 from trace.db import db
 from trace.gs1 import DigitalLink, DigitalLinkError, parse_digital_link_path
-from trace.public import client, pageview, resolver
+from trace.public import client, fragments, pageview, resolver
 from trace.public.cache import cached
-from trace.public.i18n import page_language
+from trace.public.i18n import LANGUAGES, lang_url, page_language
 from trace.public.presenters import page_json
 from trace.services import lookup, scans
 
@@ -41,6 +45,9 @@ def register(bp: Blueprint) -> None:
 def wanted() -> str:
     """``html``, ``json`` or ``linkset``, from linkType and the Accept header."""
     link_type = request.args.get("linkType", "")
+    accept = request.headers.get("Accept", "")
+    if not link_type and "json" not in accept:
+        return "html"  # a browser or a bare client: no negotiation to do
     if link_type in resolver.LINKSET_LINK_TYPES:
         return "linkset"
     if link_type == "gs1:recallStatus":
@@ -98,9 +105,7 @@ def _description(target: lookup.Target) -> str:
     return f"{kind} {target.code or target.lot_code}"
 
 
-def respond(
-    view: pageview.View, levels: list[tuple[str, str, str, bool]], form: str
-) -> Response:
+def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form: str) -> Response:
     """The page of a batch or unit code in the negotiated form (the scan is already recorded)."""
     target, stats = view.target, view.stats
     if form == "linkset":
@@ -119,26 +124,32 @@ def respond(
             "copy" if stats and stats.suspicious else "ok",
         ]
     )
-    if _not_modified(etag, target.freshness.last_modified):
+    last_modified = target.freshness.last_modified
+    status = 410 if target.voided else 200
+    if _not_modified(etag, last_modified):
         response = Response(status=304)
     elif form == "json":
         response = _json(_json_body(target, stats))
     else:
-        response = Response(_html(target, stats, lang, mode), mimetype="text/html")
-        if target.voided:
-            response.status_code = 410
-    response.set_etag(etag, weak=True)
-    response.last_modified = target.freshness.last_modified
-    response.cache_control.no_cache = True
-    response.headers["Link"] = f'<{levels[0][1]}?linkType=linkset>; rel="linkset"; ' + (
+        response = Response(_html(target, stats, lang, mode), status=status, mimetype="text/html")
+    # Set as plain strings: this runs on every view, werkzeug's header objects cost more.
+    headers = response.headers
+    headers["ETag"] = f'W/"{etag}"'
+    headers["Last-Modified"] = http_date(last_modified)
+    headers["Cache-Control"] = "no-cache"
+    headers["Link"] = f'<{levels[0][1]}?linkType=linkset>; rel="linkset"; ' + (
         f'type="{resolver.LINKSET_TYPE}"'
     )
-    return _vary(response)
+    headers["Vary"] = "Accept, Accept-Language"
+    return response
 
 
 def _not_modified(etag: str, last_modified: dt.datetime) -> bool:
-    if request.if_none_match:
+    environ = request.environ
+    if "HTTP_IF_NONE_MATCH" in environ:
         return request.if_none_match.contains_weak(etag)
+    if "HTTP_IF_MODIFIED_SINCE" not in environ:
+        return False
     since = request.if_modified_since
     return since is not None and last_modified.replace(microsecond=0) <= since
 
@@ -153,36 +164,60 @@ def _json_body(target: lookup.Target, stats: scans.ScanStats | None) -> dict[str
 
 
 SCANS_MARKER = "<!--scans-->"
+# Stand-ins for what differs between the codes of one batch, rendered into its skeleton page.
+CODE_SLOT = "__trace_code__"
+TOKEN_SLOT = "__trace_form_token__"
+LANG_SLOT = "__trace_lang_{}__"
 
 
 def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode: str) -> str:
-    """The page, rendered once per freshness and language (the report form's token is signed
-    at render time and valid for days), with the unit code's scan section filled in."""
+    """The page, with the unit code's scan section filled in.
+
+    Rendered in two cached steps, both keyed by the batch's freshness: once per batch, language,
+    link type and kind of code, a skeleton with stand-ins for the code, the report form's token
+    and the language links; then once per code and URL, the skeleton with those filled in (the
+    token is signed then and stays valid for days). A batch's ten thousand unit codes thus cost
+    one template rendering, not ten thousand."""
     if target.voided:
         return render_template(
             "public/voided.html", target=target, form_token=client.form_token(target.code or "")
         )
-    key = ("html", target.batch_id, target.code_id, target.freshness.token, lang, mode)
-
-    def make() -> str:
-        return render_template(
-            "public/batch.html",
-            target=target,
-            data=_data(target),
-            mode=mode,
-            scans_marker=Markup(SCANS_MARKER),
-            form_token=client.form_token(target.code) if target.code else None,
-            title=_page_title(target),
-        )
-
-    page: str = cached(key, make)
+    fresh = target.freshness.token
+    key = ("html", target.code_id, request.path, fresh, lang, mode)
+    page: str = cached(key, lambda: _fill(_skeleton(target, lang, mode), target))
     if stats is not None:
-        page = page.replace(SCANS_MARKER, render_template("public/_scans.html", stats=stats), 1)
+        page = page.replace(SCANS_MARKER, fragments.scans_section(stats, lang), 1)
     return page
 
 
-def _page_title(target: lookup.Target) -> str:
-    return target.code or target.lot_code
+def _skeleton(target: lookup.Target, lang: str, mode: str) -> str:
+    has_code = target.code is not None
+    key = ("skeleton", target.batch_id, target.freshness.token, lang, mode, target.kind, has_code)
+
+    def make() -> str:
+        stand_in = dataclasses.replace(target, code=CODE_SLOT) if has_code else target
+        return render_template(
+            "public/batch.html",
+            target=stand_in,
+            data=_data(target),
+            mode=mode,
+            scans_marker=Markup(SCANS_MARKER),
+            form_token=TOKEN_SLOT if has_code else None,
+            title=CODE_SLOT if has_code else target.lot_code,
+            lang_url=LANG_SLOT.format,
+        )
+
+    return cached(key, make)  # type: ignore[no-any-return]
+
+
+def _fill(skeleton: str, target: lookup.Target) -> str:
+    page = skeleton
+    for lang in LANGUAGES:
+        page = page.replace(LANG_SLOT.format(lang), str(escape(lang_url(lang))))
+    if target.code is not None:
+        page = page.replace(TOKEN_SLOT, client.form_token(target.code))
+        page = page.replace(CODE_SLOT, target.code)
+    return page
 
 
 # Digital Link --------------------------------------------------------------------------------

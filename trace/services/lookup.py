@@ -22,6 +22,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select
@@ -80,7 +81,7 @@ class Freshness:
     closed_recalls: int
     code_status: str | None
 
-    @property
+    @cached_property  # read more than once per page view
     def token(self) -> str:
         parts = [
             self.batch_updated_at.isoformat(),

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text
@@ -28,6 +29,7 @@ COUNT_CAP = 10_000  # counts stop here ("10,000 or more"); a hot code must not s
 REPORT_KINDS = ("counterfeit", "wrong_information", "quality", "other")
 
 
+@lru_cache(maxsize=8)
 def _day_salt(secret: str, day: dt.date) -> bytes:
     return hmac.new(secret.encode(), f"scan-salt:{day.isoformat()}".encode(), "sha256").digest()
 
