@@ -85,3 +85,21 @@ def test_postgresql_urls_use_psycopg3() -> None:
 
     engine = build_engine("postgresql://postgres@127.0.0.1/test")
     assert engine.dialect.driver == "psycopg"
+
+
+def test_environment_settings_are_typed_like_their_defaults() -> None:
+    from trace.config import from_environment
+
+    settings = from_environment(
+        {"TRACE_DATABASE_PRE_PING": "false", "TRACE_LATE_ENTRY_HOURS": "48", "HOME": "/root",
+         "TRACE_PUBLIC_URL": "https://truyxuat.bacninh.gov.vn"}
+    )  # fmt: skip
+    assert settings == {
+        "DATABASE_PRE_PING": False,
+        "LATE_ENTRY_HOURS": 48,
+        "PUBLIC_URL": "https://truyxuat.bacninh.gov.vn",
+    }
+    with pytest.raises(ConfigError, match="TRACE_LATE_ENTRY_HOURS"):
+        from_environment({"TRACE_LATE_ENTRY_HOURS": "soon"})
+    with pytest.raises(ConfigError, match="true or false"):
+        from_environment({"TRACE_DATABASE_PRE_PING": "maybe"})

@@ -19,13 +19,34 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used as given."""
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _typed(key: str, value: str) -> Any:
+    """An environment string as the type of the setting's default (bool, int or text)."""
+    default = DEFAULTS.get(key)
+    if isinstance(default, bool):
+        if value.strip().lower() not in _TRUE | _FALSE:
+            raise ConfigError(f"TRACE_{key} must be true or false, not {value!r}")
+        return value.strip().lower() in _TRUE
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"TRACE_{key} must be a whole number, not {value!r}") from None
+    return value
+
+
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Read ``TRACE_*`` variables into Flask config keys (``TRACE_X`` -> ``X``)."""
+    """Read ``TRACE_*`` variables into Flask config keys (``TRACE_X`` -> ``X``), typed like
+    their defaults, so ``TRACE_DATABASE_PRE_PING=false`` is False, not the string."""
     environ = dict(os.environ if environ is None else environ)
     settings: dict[str, Any] = {}
     for key, value in environ.items():
         if key.startswith(ENV_PREFIX):
-            settings[key[len(ENV_PREFIX) :]] = value
+            name = key[len(ENV_PREFIX) :]
+            settings[name] = _typed(name, value)
     if "ENV" in settings:
         settings["ENV"] = settings["ENV"].lower()
     return settings
