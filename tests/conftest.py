@@ -141,6 +141,25 @@ def token(session: Session) -> Callable[..., dict[str, str]]:
     return make
 
 
+@pytest.fixture
+def actor_headers(token: Callable[..., dict[str, str]]) -> Callable[..., dict[str, dict[str, str]]]:
+    """``actor_headers(org, neighbour)``: the headers of every actor of an authorisation matrix
+    around producer ``org`` of province 24 (``neighbour`` is another producer there)."""
+
+    def make(org: Organization, neighbour: Organization) -> dict[str, dict[str, str]]:
+        return {
+            "admin": token("admin"),
+            "centre-own": token("centre", province="24"),
+            "centre-foreign": token("centre", province="66"),
+            "producer-own": token("producer", org),
+            "producer-foreign": token("producer", neighbour),
+            "inspector": token("inspector"),
+            "anonymous": {},
+        }
+
+    return make
+
+
 _counter = itertools.count(1)
 
 

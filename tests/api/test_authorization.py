@@ -55,7 +55,7 @@ def _request(endpoint: str, world: dict) -> tuple[str, str, dict | None]:
 
 
 @pytest.fixture
-def world(build, token) -> dict:
+def world(build, actor_headers) -> dict:
     org = build.organization(province_code="24")
     neighbour = build.organization(province_code="24")
     product = build.product(org)
@@ -64,15 +64,7 @@ def world(build, token) -> dict:
         "facility": build.facility(org),
         "product": product,
         "batch": build.batch(product),
-        "headers": {
-            "admin": token("admin"),
-            "centre-own": token("centre", province="24"),
-            "centre-foreign": token("centre", province="66"),
-            "producer-own": token("producer", org),
-            "producer-foreign": token("producer", neighbour),
-            "inspector": token("inspector"),
-            "anonymous": {},
-        },
+        "headers": actor_headers(org, neighbour),
     }
 
 

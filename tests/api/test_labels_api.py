@@ -53,7 +53,7 @@ def page_texts(data: bytes) -> list[str]:
 
 
 @pytest.fixture
-def world(build, token) -> dict:
+def world(build, actor_headers) -> dict:
     org = build.organization(province_code="24", name="Hợp tác xã Vải thiều Phượng Sơn")
     neighbour = build.organization(province_code="24")
     product = build.product(org, gtin=gtin13(2024), name_vi="Vải thiều Lục Ngạn")
@@ -63,15 +63,7 @@ def world(build, token) -> dict:
         "product": product,
         "batch": build.batch(product, lot_code="LN2026-01"),
         "plain_batch": build.batch(plain, lot_code="MO-07"),
-        "headers": {
-            "admin": token("admin"),
-            "centre-own": token("centre", province="24"),
-            "centre-foreign": token("centre", province="66"),
-            "producer-own": token("producer", org),
-            "producer-foreign": token("producer", neighbour),
-            "inspector": token("inspector"),
-            "anonymous": {},
-        },
+        "headers": actor_headers(org, neighbour),
     }
 
 
