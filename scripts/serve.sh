@@ -8,5 +8,6 @@ source scripts/_venv.sh
 install_project
 .venv/bin/flask --app wsgi init
 .venv/bin/flask --app wsgi demo
+# The access log leaves out the client address: no raw IPs in logs.
 exec .venv/bin/gunicorn --bind "${TRACE_BIND:-127.0.0.1:5000}" --workers "${TRACE_WORKERS:-2}" \
-    --access-logfile - wsgi:app
+    --access-logfile - --access-logformat '%(t)s "%(r)s" %(s)s %(b)s %(M)sms' wsgi:app
