@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
+from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from trace import config as settings
@@ -28,6 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["DATABASE_URL"] = settings.sqlite_default_url(app.instance_path)
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
 
+    app.session_interface = NoCookieSessions()
     _db.init_app(app)
     _register_request_hooks(app)
     _register_blueprints(app)
@@ -37,6 +39,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+class NoCookieSessions(SessionInterface):
+    """The service keeps no cookie sessions (API clients send tokens, forms carry their own
+    signed tokens): skip building a signing serializer on every request."""
+
+    def open_session(self, app: Flask, request: Any) -> None:
+        return None
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        return None
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -11,7 +11,11 @@ from trace.models.base import Base, utcnow
 
 
 class Scan(Base):
-    """One public lookup of a code. The client is a salted hash, never an IP address."""
+    """One public lookup of a code. The client is a salted hash, never an IP address.
+
+    An append-only log written by one statement that inserts the ids it has just read: it
+    carries no foreign keys, whose checks would lock the code and batch rows on every view.
+    """
 
     __tablename__ = "scan"
     __table_args__ = (
@@ -20,8 +24,8 @@ class Scan(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code_id: Mapped[int | None] = mapped_column(ForeignKey("code.id"))
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"))
+    code_id: Mapped[int | None]
+    batch_id: Mapped[int | None]
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     client_hash: Mapped[str] = mapped_column(String(64))
     province_code: Mapped[str | None] = mapped_column(String(2))

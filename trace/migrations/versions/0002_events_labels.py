@@ -2,7 +2,7 @@
 
 Revision ID: 0002_events_labels
 Revises: 0001_registry
-Create Date: 2026-11-28 07:58:28.048915
+Create Date: 2026-11-28 09:31:37.805583
 """
 
 from collections.abc import Sequence
@@ -41,6 +41,23 @@ def upgrade() -> None:
         sa.Column("updated_at", trace.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_head")),
     )
+    op.create_table(
+        "scan",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code_id", sa.Integer(), nullable=True),
+        sa.Column("batch_id", sa.Integer(), nullable=True),
+        sa.Column("at", trace.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("client_hash", sa.String(length=64), nullable=False),
+        sa.Column("province_code", sa.String(length=2), nullable=True),
+        sa.Column("latitude", sa.Double(), nullable=True),
+        sa.Column("longitude", sa.Double(), nullable=True),
+        sa.Column("language", sa.String(length=8), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_scan")),
+    )
+    with op.batch_alter_table("scan", schema=None) as batch_op:
+        batch_op.create_index("ix_scan_batch_at", ["batch_id", "at"], unique=False)
+        batch_op.create_index("ix_scan_code_at", ["code_id", "at"], unique=False)
+
     op.create_table(
         "event",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
@@ -311,34 +328,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_report_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_report_code_id"), ["code_id"], unique=False)
 
-    op.create_table(
-        "scan",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("code_id", sa.Integer(), nullable=True),
-        sa.Column("batch_id", sa.Integer(), nullable=True),
-        sa.Column("at", trace.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("client_hash", sa.String(length=64), nullable=False),
-        sa.Column("province_code", sa.String(length=2), nullable=True),
-        sa.Column("latitude", sa.Double(), nullable=True),
-        sa.Column("longitude", sa.Double(), nullable=True),
-        sa.Column("language", sa.String(length=8), nullable=True),
-        sa.ForeignKeyConstraint(["batch_id"], ["batch.id"], name=op.f("fk_scan_batch_id_batch")),
-        sa.ForeignKeyConstraint(["code_id"], ["code.id"], name=op.f("fk_scan_code_id_code")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_scan")),
-    )
-    with op.batch_alter_table("scan", schema=None) as batch_op:
-        batch_op.create_index("ix_scan_batch_at", ["batch_id", "at"], unique=False)
-        batch_op.create_index("ix_scan_code_at", ["code_id", "at"], unique=False)
-
-    # ### end Alembic commands ###
-
 
 def downgrade() -> None:
-    with op.batch_alter_table("scan", schema=None) as batch_op:
-        batch_op.drop_index("ix_scan_code_at")
-        batch_op.drop_index("ix_scan_batch_at")
-
-    op.drop_table("scan")
     with op.batch_alter_table("report", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_report_code_id"))
         batch_op.drop_index(batch_op.f("ix_report_batch_id"))
@@ -391,9 +382,13 @@ def downgrade() -> None:
         batch_op.drop_index("ix_event_biz_location")
 
     op.drop_table("event")
+    with op.batch_alter_table("scan", schema=None) as batch_op:
+        batch_op.drop_index("ix_scan_code_at")
+        batch_op.drop_index("ix_scan_batch_at")
+
+    op.drop_table("scan")
     op.drop_table("ledger_head")
     with op.batch_alter_table("ledger_checkpoint", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_checkpoint_seq"))
 
     op.drop_table("ledger_checkpoint")
-    # ### end Alembic commands ###
