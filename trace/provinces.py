@@ -1,6 +1,12 @@
-"""Vietnam's 34 provincial-level units in force since 1 July 2025, with their 2-digit codes."""
+"""Vietnam's 34 provincial-level units in force since 1 July 2025, with their 2-digit codes,
+and the country's time zone."""
 
 from __future__ import annotations
+
+import datetime as dt
+
+#: Vietnam's time: UTC+07:00 all year. Producers' times without an offset are taken as this.
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
 
 PROVINCES: dict[str, str] = {
     "01": "Hà Nội",

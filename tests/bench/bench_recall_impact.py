@@ -26,12 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import inspection_data as data
 from datagen import bench_database
 
+from trace.provinces import VIETNAM
+
 
 def seed(app, batch_count: int, fanout: int) -> None:  # type: ignore[no-untyped-def]
     from trace.db import db
     from trace.models import BatchLink, Code, Scan
 
-    start = dt.datetime(2026, 6, 1, 6, 0, tzinfo=data.VIETNAM)
+    start = dt.datetime(2026, 6, 1, 6, 0, tzinfo=VIETNAM)
     with db.engine_for(app).begin() as conn:
         data.registry(conn)
         data.batches(conn, batch_count)

@@ -18,9 +18,10 @@ if str(ROOT) not in sys.path:  # the package is named ``trace``: the checkout mu
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.engine import Connection  # noqa: E402
 
+from trace.epcis.cbv import EXTENSION_NS  # noqa: E402
+
 HOST = "https://trace.example.vn"
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
-EXT = "https://id.trace.vn/voc/BizStep-"
+EXT = EXTENSION_NS
 
 
 def make_app(database_url: str, instance: str) -> Any:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
+from sqlalchemy import Enum
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trace.db import Base
@@ -11,6 +13,19 @@ from trace.db import Base
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def str_enum(cls: type[enum.Enum], name: str, length: int = 32) -> Enum:
+    """An enum stored as its plain string values with a CHECK constraint: portable, and
+    readable in raw SQL."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 class Timestamped:
@@ -24,4 +39,4 @@ class Archivable:
     archived_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
-__all__ = ["Archivable", "Base", "Timestamped", "utcnow"]
+__all__ = ["Archivable", "Base", "Timestamped", "str_enum", "utcnow"]

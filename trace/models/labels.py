@@ -6,10 +6,10 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trace.models.base import Base, utcnow
+from trace.models.base import Base, str_enum, utcnow
 from trace.models.registry import Batch
 
 
@@ -22,17 +22,6 @@ class CodeStatus(enum.StrEnum):
     ISSUED = "issued"
     PRINTED = "printed"
     VOIDED = "voided"
-
-
-def _str_enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class PrintRun(Base):
@@ -59,12 +48,12 @@ class Code(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    kind: Mapped[CodeKind] = mapped_column(_str_enum(CodeKind, "code_kind"))
+    kind: Mapped[CodeKind] = mapped_column(str_enum(CodeKind, "code_kind", length=16))
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
     print_run_id: Mapped[int | None] = mapped_column(ForeignKey("print_run.id"))
     position: Mapped[int | None]
     status: Mapped[CodeStatus] = mapped_column(
-        _str_enum(CodeStatus, "code_status"), default=CodeStatus.ISSUED
+        str_enum(CodeStatus, "code_status", length=16), default=CodeStatus.ISSUED
     )
     issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     voided_at: Mapped[dt.datetime | None]

@@ -8,7 +8,6 @@ import enum
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Numeric,
@@ -17,19 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trace.models.base import Archivable, Base, Timestamped
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Stored as plain strings with a CHECK constraint: portable and readable in raw SQL.
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-    )
+from trace.models.base import Archivable, Base, Timestamped, str_enum
 
 
 class OrganizationKind(enum.StrEnum):
@@ -75,7 +62,7 @@ class Organization(Timestamped, Archivable, Base):
     __tablename__ = "organization"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[OrganizationKind] = mapped_column(_enum(OrganizationKind, "organization_kind"))
+    kind: Mapped[OrganizationKind] = mapped_column(str_enum(OrganizationKind, "organization_kind"))
     name: Mapped[str] = mapped_column(String(200))
     tax_code: Mapped[str] = mapped_column(String(14), unique=True)
     gln: Mapped[str | None] = mapped_column(String(13), unique=True)
@@ -98,7 +85,7 @@ class Facility(Timestamped, Archivable, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
-    kind: Mapped[FacilityKind] = mapped_column(_enum(FacilityKind, "facility_kind"))
+    kind: Mapped[FacilityKind] = mapped_column(str_enum(FacilityKind, "facility_kind"))
     name: Mapped[str] = mapped_column(String(200))
     gln: Mapped[str | None] = mapped_column(String(13), unique=True)
     address: Mapped[str] = mapped_column(String(300))
@@ -119,7 +106,7 @@ class Product(Timestamped, Archivable, Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
     name_vi: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str | None] = mapped_column(String(200))
-    category: Mapped[ProductCategory] = mapped_column(_enum(ProductCategory, "product_category"))
+    category: Mapped[ProductCategory] = mapped_column(str_enum(ProductCategory, "product_category"))
     gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
     ocop_stars: Mapped[int | None]
     geographical_indication: Mapped[str | None] = mapped_column(String(300))
@@ -153,7 +140,7 @@ class Batch(Timestamped, Base):
     origin_facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id"))
     certifications: Mapped[list[str]] = mapped_column(default=list)
     status: Mapped[BatchStatus] = mapped_column(
-        _enum(BatchStatus, "batch_status"), default=BatchStatus.ACTIVE, index=True
+        str_enum(BatchStatus, "batch_status"), default=BatchStatus.ACTIVE, index=True
     )
     search_text: Mapped[str] = mapped_column(String(600), default="")
 

@@ -14,11 +14,11 @@ from babel.numbers import format_decimal
 from flask import Flask, current_app, g, request
 from flask_babel import Babel
 
+from trace.provinces import VIETNAM
 from trace.units import UNITS
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 
 
 def page_language() -> str:

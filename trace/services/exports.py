@@ -44,13 +44,13 @@ from trace.models import (
     Product,
     Role,
 )
+from trace.provinces import VIETNAM
 from trace.services import history
 from trace.services.actors import Actor
 from trace.services.identifiers import batch_uri, canonical_uri, facility_uri, resolve
 from trace.services.pagination import paginate
 from trace.services.xlsx import SheetWriter
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 CHUNK = 1000
 
 CTE_BY_STEP: dict[str, str] = {

@@ -15,8 +15,6 @@ from trace.models import Batch, Event, EventEpc, Facility, Organization
 from trace.services.identifiers import resolve
 from trace.services.registry import get
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
-
 
 def batch_event_rows(session: Session, batch_id: int) -> Sequence[Event]:
     """Every event naming the batch (its lot or one of its codes), oldest first."""

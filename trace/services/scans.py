@@ -22,8 +22,8 @@ from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from trace.models import Report, Scan
+from trace.provinces import VIETNAM
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 RECENT_SCANS = 500  # the window of latest scans the copy warning looks at
 COUNT_CAP = 10_000  # counts stop here ("10,000 or more"); a hot code must not slow its page
 REPORT_KINDS = ("counterfeit", "wrong_information", "quality", "other")

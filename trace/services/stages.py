@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from trace.epcis import cbv
 from trace.epcis.export import EPCIS_CONTEXT_URL
 from trace.models import Batch, Facility, Organization
+from trace.provinces import VIETNAM
 from trace.services import capture as capture_service
 from trace.services.actors import Actor
 from trace.services.errors import FieldError, InvalidInput
 from trace.services.identifiers import batch_uri, facility_uri, organization_uri
 from trace.services.registry import get
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 TRACE_NS = "https://id.trace.vn/voc/"
 GS1_NS = "https://gs1.org/voc/"
 EXTENSION_STEPS = {uri.removeprefix(cbv.EXTENSION_NS): uri for uri in cbv.EXTENSION_STAGE_NAMES}
