@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from trace.models import ApiToken, AuditEntry, Batch, Event, Organization, Recall, RecallBatch, Role
 from trace.services import genealogy, history, ledger
 from trace.services.actors import Actor
-from trace.services.pagination import paginate
+from trace.services.pagination import paginate, where_equal
 from trace.services.registry import get
 
 SVG_MAX_NODES = 80
@@ -157,18 +157,18 @@ def audit_log(
                 AuditEntry.token_id.in_(province_tokens),
             )
         )
-    if "organization" in filters:
-        stmt = stmt.where(AuditEntry.actor_organization_id == filters["organization"])
-    if "actor" in filters:
-        stmt = stmt.where(AuditEntry.actor == filters["actor"])
-    if "token" in filters:
-        stmt = stmt.where(AuditEntry.token_id == filters["token"])
-    if "entity_type" in filters:
-        stmt = stmt.where(AuditEntry.entity_type == filters["entity_type"])
-    if "entity_id" in filters:
-        stmt = stmt.where(AuditEntry.entity_id == filters["entity_id"])
-    if "action" in filters:
-        stmt = stmt.where(AuditEntry.action == filters["action"])
+    stmt = where_equal(
+        stmt,
+        filters,
+        {
+            "organization": AuditEntry.actor_organization_id,
+            "actor": AuditEntry.actor,
+            "token": AuditEntry.token_id,
+            "entity_type": AuditEntry.entity_type,
+            "entity_id": AuditEntry.entity_id,
+            "action": AuditEntry.action,
+        },
+    )
     if "from" in filters:
         stmt = stmt.where(AuditEntry.at >= filters["from"])
     if "to" in filters:

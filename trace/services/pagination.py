@@ -1,10 +1,11 @@
-"""Keyset (cursor) pagination by ascending id: stable while rows are being inserted."""
+"""Keyset (cursor) pagination by ascending id, stable while rows are being inserted; and the
+equality filters list endpoints share."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Select
@@ -41,3 +42,13 @@ def paginate(
         rows = rows[:limit]
         return rows, encode_cursor(rows[-1].id)
     return rows, None
+
+
+def where_equal(
+    stmt: Select[Any], filters: Mapping[str, Any], columns: Mapping[str, Any]
+) -> Select[Any]:
+    """``column == filters[key]`` for every key of ``columns`` the filters carry."""
+    for key, column in columns.items():
+        if key in filters:
+            stmt = stmt.where(column == filters[key])
+    return stmt

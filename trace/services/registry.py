@@ -18,7 +18,7 @@ from trace.models import Batch, BatchStatus, Facility, Organization, Product
 from trace.services import audit
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, InvalidInput, NotFound, invalid
-from trace.services.pagination import paginate
+from trace.services.pagination import paginate, where_equal
 from trace.services.text import fold, search_text
 
 M = TypeVar("M", Organization, Facility, Product, Batch)
@@ -168,11 +168,11 @@ def archive_organization(session: Session, actor: Actor, org_id: int) -> Organiz
 def list_organizations(
     session: Session, filters: Mapping[str, Any], limit: int, cursor: str | None
 ) -> tuple[Sequence[Organization], str | None]:
-    stmt = select(Organization)
-    if "province" in filters:
-        stmt = stmt.where(Organization.province_code == filters["province"])
-    if "kind" in filters:
-        stmt = stmt.where(Organization.kind == filters["kind"])
+    stmt = where_equal(
+        select(Organization),
+        filters,
+        {"province": Organization.province_code, "kind": Organization.kind},
+    )
     stmt = _common_filters(stmt, Organization, filters)
     return paginate(session, stmt, Organization.id, limit, cursor)
 
@@ -222,13 +222,15 @@ def archive_facility(session: Session, actor: Actor, facility_id: int) -> Facili
 def list_facilities(
     session: Session, filters: Mapping[str, Any], limit: int, cursor: str | None
 ) -> tuple[Sequence[Facility], str | None]:
-    stmt = select(Facility)
-    if "organization" in filters:
-        stmt = stmt.where(Facility.organization_id == filters["organization"])
-    if "province" in filters:
-        stmt = stmt.where(Facility.province_code == filters["province"])
-    if "kind" in filters:
-        stmt = stmt.where(Facility.kind == filters["kind"])
+    stmt = where_equal(
+        select(Facility),
+        filters,
+        {
+            "organization": Facility.organization_id,
+            "province": Facility.province_code,
+            "kind": Facility.kind,
+        },
+    )
     stmt = _common_filters(stmt, Facility, filters)
     return paginate(session, stmt, Facility.id, limit, cursor)
 
@@ -271,17 +273,19 @@ def archive_product(session: Session, actor: Actor, product_id: int) -> Product:
 def list_products(
     session: Session, filters: Mapping[str, Any], limit: int, cursor: str | None
 ) -> tuple[Sequence[Product], str | None]:
-    stmt = select(Product)
-    if "organization" in filters:
-        stmt = stmt.where(Product.organization_id == filters["organization"])
+    stmt = where_equal(
+        select(Product),
+        filters,
+        {
+            "organization": Product.organization_id,
+            "category": Product.category,
+            "gtin": Product.gtin,
+        },
+    )
     if "province" in filters:
         stmt = stmt.join(Organization, Product.organization_id == Organization.id).where(
             Organization.province_code == filters["province"]
         )
-    if "category" in filters:
-        stmt = stmt.where(Product.category == filters["category"])
-    if "gtin" in filters:
-        stmt = stmt.where(Product.gtin == filters["gtin"])
     stmt = _common_filters(stmt, Product, filters)
     return paginate(session, stmt, Product.id, limit, cursor)
 
@@ -373,15 +377,16 @@ def update_batch(
 def list_batches(
     session: Session, filters: Mapping[str, Any], limit: int, cursor: str | None
 ) -> tuple[Sequence[Batch], str | None]:
-    stmt = select(Batch)
-    for key, column in (
-        ("product", Batch.product_id),
-        ("producer", Batch.producer_id),
-        ("status", Batch.status),
-        ("lot", Batch.lot_code),
-    ):
-        if key in filters:
-            stmt = stmt.where(column == filters[key])
+    stmt = where_equal(
+        select(Batch),
+        filters,
+        {
+            "product": Batch.product_id,
+            "producer": Batch.producer_id,
+            "status": Batch.status,
+            "lot": Batch.lot_code,
+        },
+    )
     if "province" in filters:
         stmt = stmt.join(Organization, Batch.producer_id == Organization.id).where(
             Organization.province_code == filters["province"]
