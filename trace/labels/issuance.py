@@ -37,7 +37,14 @@ from trace.labels.sheets import (
 from trace.models import Batch, BatchStatus, Code, CodeKind, CodeStatus, PrintRun
 from trace.services import audit
 from trace.services.actors import SYSTEM, Actor
-from trace.services.errors import Conflict, FieldError, InvalidInput, NotFound, invalid
+from trace.services.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    get_or_404,
+    invalid,
+)
 from trace.services.pagination import decode_cursor, encode_cursor
 
 MAX_RUN_COUNT = 100_000
@@ -143,17 +150,7 @@ def code_info(session: Session, text: str, public_url: str) -> CodeInfo:
 
 
 def get_print_run(session: Session, run_id: int) -> PrintRun:
-    run = session.get(PrintRun, run_id)
-    if run is None:
-        raise NotFound(f"There is no print run with id {run_id}.")
-    return run
-
-
-def _get_batch(session: Session, batch_id: int) -> Batch:
-    batch = session.get(Batch, batch_id)
-    if batch is None:
-        raise NotFound(f"There is no batch with id {batch_id}.")
-    return batch
+    return get_or_404(session, PrintRun, run_id)
 
 
 def _require_manager(actor: Actor, batch: Batch, what: str) -> None:
@@ -322,7 +319,7 @@ def create_print_run(
     ec: str = "M",
 ) -> PrintRun:
     """A print run of ``count`` labels for a batch; serialised runs issue ``count`` unit codes."""
-    batch = _get_batch(session, batch_id)
+    batch = get_or_404(session, Batch, batch_id)
     _require_manager(actor, batch, "print labels for this batch")
     errors: list[FieldError] = []
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_RUN_COUNT:
@@ -438,7 +435,7 @@ def describe_print_run(session: Session, run: PrintRun) -> PrintRunInfo:
 def list_print_runs(
     session: Session, batch_id: int, limit: int, cursor: str | None
 ) -> tuple[list[PrintRunInfo], str | None]:
-    _get_batch(session, batch_id)
+    get_or_404(session, Batch, batch_id)
     stmt = select(PrintRun).where(PrintRun.batch_id == batch_id)
     if cursor:
         stmt = stmt.where(PrintRun.id > decode_cursor(cursor))

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,3 +51,12 @@ class Conflict(ServiceError):
 
 def invalid(pointer: str, message: str) -> InvalidInput:
     return InvalidInput(message, errors=[FieldError(pointer, message)])
+
+
+def get_or_404(session: Session, model: type[T], entity_id: Any) -> T:
+    """The row with this primary key, or NotFound naming what was looked for."""
+    entity = session.get(model, entity_id)
+    if entity is None:
+        name = str(getattr(model, "__tablename__", model.__name__)).replace("_", " ")
+        raise NotFound(f"There is no {name} with id {entity_id}.")
+    return entity

@@ -55,7 +55,13 @@ from trace.models import (
 from trace.provinces import province_name
 from trace.services import audit
 from trace.services.actors import Actor
-from trace.services.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from trace.services.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    get_or_404,
+)
 from trace.services.identifiers import canonical_uri, resolve
 from trace.services.pagination import paginate
 
@@ -250,10 +256,7 @@ def close_recall(session: Session, actor: Actor, recall_id: int, note: str) -> R
 
 
 def _get(session: Session, recall_id: int) -> Recall:
-    recall = session.get(Recall, recall_id)
-    if recall is None:
-        raise NotFound(f"There is no recall with id {recall_id}.")
-    return recall
+    return get_or_404(session, Recall, recall_id)
 
 
 def _visible(actor: Actor, stmt: Select[Any]) -> Select[Any]:

@@ -17,7 +17,7 @@ from trace.labels.issuance import issue_batch_code
 from trace.models import Batch, BatchStatus, Facility, Organization, Product
 from trace.services import audit
 from trace.services.actors import Actor
-from trace.services.errors import Conflict, FieldError, InvalidInput, NotFound, invalid
+from trace.services.errors import Conflict, FieldError, InvalidInput, get_or_404, invalid
 from trace.services.pagination import paginate, where_equal
 from trace.services.text import fold, search_text
 
@@ -32,10 +32,7 @@ ENTITY_NAMES = {
 
 
 def get(session: Session, model: type[M], entity_id: int) -> M:
-    entity = session.get(model, entity_id)
-    if entity is None:
-        raise NotFound(f"There is no {ENTITY_NAMES[model]} with id {entity_id}.")
-    return entity
+    return get_or_404(session, model, entity_id)
 
 
 def _referenced(session: Session, model: type[M], entity_id: int, pointer: str) -> M:
