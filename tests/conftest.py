@@ -24,6 +24,7 @@ from trace.api import schemas
 from trace.db import Base, db
 from trace.gs1.keys import check_digit
 from trace.models import Batch, Facility, Organization, Product, Role
+from trace.public import live
 from trace.services import registry
 from trace.services.actors import SYSTEM
 from trace.services.tokens import create_token
@@ -68,6 +69,7 @@ def migrated_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     app.instance_path = str(tmp_path_factory.mktemp("instance"))
     migrate.upgrade(db.engine_for(app))
     yield app
+    live.stop(app)
     db.engine_for(app).dispose()
 
 
@@ -93,6 +95,7 @@ def _has_sequence(conn: Any) -> bool:
 
 @pytest.fixture
 def app(migrated_app: Flask) -> Iterator[Flask]:
+    live.flush(migrated_app)  # nothing of the previous test may land in this one's tables
     _empty_tables(migrated_app)
     yield migrated_app
 
@@ -116,9 +119,11 @@ def session(app: Flask) -> Iterator[Session]:
 
 @pytest.fixture
 def count(app: Flask) -> Callable[[type[Any]], int]:
-    """Rows of a model, read on a fresh connection (what another client would see)."""
+    """Rows of a model, read on a fresh connection (what another client would see), once the
+    scans this process buffered are written."""
 
     def rows(model: type[Any]) -> int:
+        live.flush(app)
         with Session(db.engine_for(app)) as fresh:
             return fresh.scalar(select(func.count()).select_from(model)) or 0
 

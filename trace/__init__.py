@@ -6,16 +6,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify, request
 from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from trace import config as settings
-from trace.db import _write_intent
 from trace.db import db as _db
 
 log = logging.getLogger(__name__)
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -31,7 +29,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.session_interface = NoCookieSessions()
     _db.init_app(app)
-    _register_request_hooks(app)
     _register_blueprints(app)
     _register_errors(app)
 
@@ -50,19 +47,6 @@ class NoCookieSessions(SessionInterface):
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
         return None
-
-
-def _register_request_hooks(app: Flask) -> None:
-    @app.before_request
-    def _declare_intent() -> None:
-        # SQLite: readers begin deferred, writers take the write lock up front (see trace.db).
-        g._intent = _write_intent.set(request.method not in READ_METHODS)
-
-    @app.teardown_request
-    def _reset_intent(_exc: BaseException | None) -> None:
-        token = g.pop("_intent", None)
-        if token is not None:
-            _write_intent.reset(token)
 
 
 def _register_blueprints(app: Flask) -> None:

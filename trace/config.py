@@ -79,6 +79,12 @@ DEFAULTS: dict[str, Any] = {
     "SUSPICIOUS_MIN_KM": 150,
     # Public lookup pages (trace.public)
     "PUBLIC_CACHE_SECONDS": 60,  # rendered parts reused while the batch is unchanged; 0 = off
+    # PostgreSQL: each process remembers resolved codes and their scan tallies, told of changes
+    # by NOTIFY (trace.public.live), and writes scans in batches. False: read every view.
+    "PUBLIC_LIVE": True,
+    "PUBLIC_LIVE_ENTRIES": 20000,  # codes remembered per process
+    "PUBLIC_SCAN_FLUSH_SECONDS": 1.0,  # buffered scans are written this often
+    "PUBLIC_SCAN_STATS_SECONDS": 30.0,  # a remembered scan count catches up with other processes
     "PUBLIC_COPY_CLIENTS": 10,  # distinct clients (per day) among a unit code's latest scans,
     "PUBLIC_COPY_PLACES": 3,  # or distinct provinces among them, that make it look copied
     "PUBLIC_REPORTS_PER_HOUR": 5,  # consumer reports per client and hour

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import orjson
-from flask import Flask, g, has_app_context
+from flask import Flask, g, has_app_context, has_request_context, request
 from sqlalchemy import JSON, Engine, MetaData, Numeric, String, create_engine, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, make_url
@@ -74,14 +74,26 @@ warnings.filterwarnings(
     "ignore", message=".*does \\*not\\* support Decimal objects", category=SAWarning
 )
 
-_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_write_intent: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
+    "write_intent", default=None
+)
+
+
+def _intends_to_write() -> bool:
+    """Declared by :func:`write_intent`, else the request's method: GET, HEAD and OPTIONS read,
+    other requests write. Outside both, a reader."""
+    declared = _write_intent.get()
+    if declared is not None:
+        return declared
+    return has_request_context() and request.method not in READ_METHODS
 
 
 @contextmanager
 def write_intent(intends_to_write: bool = True) -> Iterator[None]:
     """Mark the transactions begun inside as writers (SQLite: ``BEGIN IMMEDIATE``).
 
-    Requests declare it from their method, CLI commands that write wrap themselves in it.
+    Requests need not: their method declares it. CLI commands that write wrap themselves in it.
     """
     token = _write_intent.set(intends_to_write)
     try:
@@ -111,7 +123,7 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _intends_to_write() else "BEGIN")
 
 
 def _dump_json(value: Any) -> str:

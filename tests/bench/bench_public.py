@@ -13,9 +13,11 @@ and 9 unit codes each, picked at random by a wrk Lua script):
   ledger seq/chain hash), 1,000,000 scans.
 
 Each phase: gunicorn with the settings below serves the app, a warm-up run, then
-``wrk -t2 -c32 -d20s``. The hello-world app runs under the same gunicorn settings in the same run.
-Printed: requests/s of both and their ratio (goal ≥ 0.5), p50/p99 (goal p99 ≤ 50 ms) and the
-ratio of the p50s, large over small (goal ≤ 1.2).
+``wrk -t2 -c32 -d20s``. The hello-world app runs under the same gunicorn settings in the same run,
+alternated with the page for two rounds (this machine is noisy: a busy moment must not hit only
+one of them); each gunicorn starts fresh. Printed: requests/s of every run, the ratio of the best
+page run to the best hello-world run (goal ≥ 0.5) and the ratio round by round, p50/p99 (goal
+p99 ≤ 50 ms) and the ratio of the p50s, large over small (goal ≤ 1.2).
 
 The events of the benchmarked batches carry real EPCIS hash IDs and a consistent chain, so the
 page's ledger check passes as in production; the others carry placeholder hashes.
@@ -49,6 +51,7 @@ EVENTS_PER_BATCH = 10
 MIX_BATCHES = 100
 UNITS_PER_BATCH = 9
 PORT_APP, PORT_HELLO = 8731, 8732
+ROUNDS = 2  # hello world and the page, alternated; the best of each is compared
 
 HELLO = """
 from flask import Flask
@@ -251,6 +254,8 @@ def fill(batches: int, scans: int, seed: int = 7) -> list[int]:
         conn.commit()
     with psycopg.connect(DB_URL, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
+        # Write the bulk load's dirty pages now, not while the page is measured.
+        conn.execute("CHECKPOINT")
     return mix
 
 
@@ -335,13 +340,20 @@ def phase(label: str, batches: int, scans: int, work: Path, seconds: int, warmup
         "TRACE_SECRET_KEY": "bench-secret",
         "TRACE_PUBLIC_URL": "https://trace.example.vn",
     }
-    hello = measure("hello:app", PORT_HELLO, dict(os.environ), work, work / "mix.lua", paths,
-                    seconds, warmup)  # fmt: skip
-    page = measure("wsgi:app", PORT_APP, env, ROOT, work / "mix.lua", paths, seconds, warmup)
-    show("hello world", hello)
-    show("lookup page", page)
-    print(f"  throughput ratio {page['rps'] / hello['rps']:.2f} (goal >= 0.5), "
-          f"p99 {page['p99_us'] / 1000:.1f} ms (goal <= 50)", flush=True)  # fmt: skip
+    hellos, pages = [], []
+    for _ in range(ROUNDS):  # alternated, so that a noisy moment of the machine hits both
+        hellos.append(measure("hello:app", PORT_HELLO, dict(os.environ), work, work / "mix.lua",
+                              paths, seconds, warmup))  # fmt: skip
+        pages.append(measure("wsgi:app", PORT_APP, env, ROOT, work / "mix.lua", paths, seconds,
+                             warmup))  # fmt: skip
+        show("hello world", hellos[-1])
+        show("lookup page", pages[-1])
+    hello = max(hellos, key=lambda r: r["rps"])
+    page = max(pages, key=lambda r: r["rps"])
+    rounds = ", ".join(f"{p['rps'] / h['rps']:.2f}" for h, p in zip(hellos, pages, strict=True))
+    print(f"  throughput ratio {page['rps'] / hello['rps']:.2f} best against best (goal >= 0.5); "
+          f"round by round {rounds}; p99 {page['p99_us'] / 1000:.1f} ms (goal <= 50)",
+          flush=True)  # fmt: skip
     return page
 
 

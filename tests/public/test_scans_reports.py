@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.public.conftest import Chain
 from trace.models import Report, Scan
+from trace.public import live
 
 
 def _token(html: bytes) -> str:
@@ -31,6 +32,7 @@ def test_scans_are_recorded_once_per_get(
     assert count(Scan) == 1
     client.get(f"/q/{chain.code}?province=24")
     session.rollback()  # end the fixture's read snapshot
+    live.flush(client.application)
     scans = session.scalars(select(Scan).order_by(Scan.id)).all()
     assert len(scans) == 2
     assert scans[0].batch_id == chain.batch.id and scans[0].code_id is not None

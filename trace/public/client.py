@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from trace.provinces import PROVINCES
 from trace.services import scans
 
-_PREFETCH_HEADERS = ("Purpose", "Sec-Purpose", "X-Purpose", "X-Moz")
+_PREFETCH_HEADERS = ("HTTP_PURPOSE", "HTTP_SEC_PURPOSE", "HTTP_X_PURPOSE", "HTTP_X_MOZ")
 _FORM_SALT = "trace.public.report"
 
 
@@ -24,11 +24,20 @@ def client_hashes() -> tuple[str, str]:
     return scans.client_hashes(current_app.secret_key or "", *_identity())
 
 
+def arg(name: str) -> str:
+    """A query parameter, or ""; most scans carry no query string, and then nothing is parsed
+    (werkzeug's ``args.get`` builds an exception for every absent key)."""
+    if not request.environ.get("QUERY_STRING"):
+        return ""
+    return str(request.args.get(name, ""))
+
+
 def is_prefetch() -> bool:
     """A browser prefetch or link preview, not a person looking at the page."""
+    environ = request.environ
     for header in _PREFETCH_HEADERS:
-        value = request.headers.get(header, "").lower()
-        if "prefetch" in value or "preview" in value or "prerender" in value:
+        value = environ.get(header)
+        if value and any(word in value.lower() for word in ("prefetch", "preview", "prerender")):
             return True
     return False
 
@@ -39,7 +48,7 @@ def counts_as_scan() -> bool:
 
 def offered_province() -> str | None:
     """A coarse place, only when the client offers one (``?province=<2-digit code>``)."""
-    code = request.args.get("province", "").strip()
+    code = arg("province").strip()
     return code if code in PROVINCES else None
 
 

@@ -15,6 +15,7 @@ from flask import Flask, current_app, g, request
 from flask_babel import Babel
 
 from trace.provinces import VIETNAM
+from trace.public.client import arg
 from trace.units import UNITS
 
 LANGUAGES = ("vi", "en")
@@ -26,8 +27,8 @@ def page_language() -> str:
     cached = g.get("_page_language")
     if cached:
         return str(cached)
-    asked = request.args.get("lang", "").strip().lower()[:5]
-    accept = request.headers.get("Accept-Language")
+    asked = arg("lang").strip().lower()[:5]
+    accept = request.environ.get("HTTP_ACCEPT_LANGUAGE")
     if asked[:2] in LANGUAGES:
         lang = asked[:2]
     elif not accept:

@@ -29,11 +29,17 @@ request's session, the scan in its own short write transaction.
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
+
 from trace.db import db, write_intent
 from trace.models import CodeKind, CodeStatus
+from trace.public import live
+from trace.public.scanbuffer import ScanRow
 from trace.services import lookup, scans
 
 
@@ -87,64 +93,87 @@ recorded AS (
 )
 SELECT t.*, s.*
 FROM target t
-LEFT JOIN LATERAL (
-    SELECT (SELECT count(*) FROM (SELECT 1 FROM scan WHERE code_id = t.code_id
-                                  LIMIT %(count_cap)s) capped) AS scan_count,
-           (SELECT min(at) FROM scan WHERE code_id = t.code_id) AS first_scan,
-           count(DISTINCT recent.client_hash) AS distinct_clients,
-           count(DISTINCT recent.province_code) AS distinct_places
-    FROM (SELECT client_hash, province_code FROM scan WHERE code_id = t.code_id
-          ORDER BY at DESC LIMIT %(recent)s) recent
-    WHERE t.kind = 'unit'  -- batch-level codes show no scan statistics: skip the reads
-) s ON true
+LEFT JOIN LATERAL ({stats}) s ON t.kind = 'unit'  -- batch-level codes show no scan statistics
 """
+
+# A unit code's scan statistics: its count (capped), first scan, and the distinct clients and
+# provinces among its latest scans, as arrays cut at the copy thresholds.
+STATS = """
+SELECT (SELECT count(*) FROM (SELECT 1 FROM scan WHERE code_id = {code_id}
+                              LIMIT %(count_cap)s) capped) AS scan_count,
+       (SELECT min(at) FROM scan WHERE code_id = {code_id}) AS first_scan,
+       (array_agg(DISTINCT recent.client_hash))[1:%(copy_clients)s] AS clients,
+       (array_agg(DISTINCT recent.province_code)
+          FILTER (WHERE recent.province_code IS NOT NULL))[1:%(copy_places)s] AS places
+FROM (SELECT client_hash, province_code FROM scan WHERE code_id = {code_id}
+      ORDER BY at DESC LIMIT %(recent)s) recent
+"""
+
+VIEW_SQL = VIEW_SQL.format(stats=STATS.format(code_id="t.code_id"))
+STATS_SQL = STATS.format(code_id="%(code_id)s")
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.astimezone(dt.UTC) if moment is not None else None
 
 
-def _from_row(row: tuple[Any, ...], copy_clients: int, copy_places: int) -> View:
+def _target_from(row: tuple[Any, ...]) -> lookup.Target:
     (
         batch_id, lot_code, product_id, gtin, code_id, code, kind, code_status, void_reason,
         b_updated, b_status, p_updated, o_updated, n_events, last_seq, last_recorded,
-        open_recall, closed_recalls, n_scans, first_scan, clients, places,
-    ) = row  # fmt: skip
+        open_recall, closed_recalls,
+    ) = row[:18]  # fmt: skip
     freshness = lookup.Freshness(
         _utc(b_updated), str(b_status), _utc(p_updated), _utc(o_updated), int(n_events or 0),
         last_seq, _utc(last_recorded), open_recall, int(closed_recalls or 0), str(code_status),
     )  # fmt: skip
-    kind = CodeKind(kind)
-    target = lookup.Target(
-        batch_id, code_id, code, kind, CodeStatus(code_status), void_reason, lot_code,
+    return lookup.Target(
+        batch_id, code_id, code, CodeKind(kind), CodeStatus(code_status), void_reason, lot_code,
         product_id, gtin, freshness,
     )  # fmt: skip
-    stats = None
-    if kind is CodeKind.UNIT:
-        stats = scans.stats_from(
-            n_scans, _utc(first_scan), clients, places, copy_clients, copy_places
-        )
-    return View(target, stats)
+
+
+def _tally_from(stats: tuple[Any, ...], read_at: float) -> live.Tally:
+    count, first, clients, places = stats
+    return live.Tally(int(count or 0), _utc(first), set(clients or ()), set(places or ()), read_at)
+
+
+def _params(thresholds: dict[str, int], **values: Any) -> dict[str, Any]:
+    return {
+        "count_cap": scans.COUNT_CAP + 1,
+        "recent": scans.RECENT_SCANS,
+        "copy_clients": thresholds["copy_clients"],
+        "copy_places": thresholds["copy_places"],
+        **values,
+    }
+
+
+def _read(
+    code: str, gtin: str | None, lot: str | None, scan: NewScan | None, thresholds: dict[str, int]
+) -> tuple[lookup.Target, live.Tally | None] | None:
+    """The one statement: the code's target and tally, recording ``scan`` if given."""
+    params = _params(
+        thresholds, code=code, gtin=gtin, lot=lot, record=scan is not None,
+        client=scan.client if scan else None, province=scan.province_code if scan else None,
+        language=scan.language if scan else None,
+    )  # fmt: skip
+    read_at = time.monotonic()
+    row = _execute(VIEW_SQL, params)
+    if row is None:
+        return None
+    target = _target_from(row)
+    return target, (_tally_from(row[18:], read_at) if target.is_unit else None)
 
 
 def _postgresql(
     code: str, gtin: str | None, lot: str | None, scan: NewScan | None, thresholds: dict[str, int]
 ) -> View | None:
-    params = {
-        "code": code,
-        "gtin": gtin,
-        "lot": lot,
-        "record": scan is not None,
-        "client": scan.client if scan else None,
-        "province": scan.province_code if scan else None,
-        "language": scan.language if scan else None,
-        "count_cap": scans.COUNT_CAP + 1,
-        "recent": scans.RECENT_SCANS,
-    }
-    row = _execute(VIEW_SQL, params)
-    if row is None:
+    """Without the live state (feed not listening): everything from the database, every view."""
+    found = _read(code, gtin, lot, scan, thresholds)
+    if found is None:
         return None
-    return _from_row(row, **thresholds)
+    target, tally = found
+    return View(target, tally.stats(**thresholds) if tally else None)
 
 
 def _execute(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -174,6 +203,71 @@ def _execute(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         pooled.close()
 
 
+Loaded = tuple[lookup.Target, "live.Tally | None"]
+
+
+def _live(
+    state: live.LiveState,
+    key: str,
+    load: Callable[[], Loaded | None],
+    scan: NewScan | None,
+    thresholds: dict[str, int],
+) -> View | None:
+    """From what this process remembers under ``key``; the database only for what is seen for
+    the first time (or changed, or expired) and for a tally due to be read again."""
+    entry = state.get(key)
+    if entry is None:
+        generation = state.generation
+        found = load()
+        if found is None:
+            return None
+        target, tally = found
+        if tally is not None:
+            _add_unwritten(state, tally, target, thresholds)
+        entry = live.Entry(target, time.monotonic(), tally)
+        state.put(key, entry, generation)
+    target = entry.target
+    tally = entry.tally
+    if tally is not None and time.monotonic() - tally.read_at > state.stats_ttl:
+        tally = entry.tally = _reread_tally(state, target, thresholds)
+    stats = tally.stats(**thresholds) if tally is not None else None
+    if scan is not None:
+        row = ScanRow(
+            target.code_id, target.batch_id, dt.datetime.now(dt.UTC), scan.client,
+            scan.province_code, scan.language,
+        )  # fmt: skip
+        state.buffer.add(row)
+        if tally is not None:
+            tally.add(row, **thresholds)
+    return View(target, stats)
+
+
+def _live_code(
+    state: live.LiveState, code: str, scan: NewScan | None, thresholds: dict[str, int]
+) -> View | None:
+    return _live(state, code, lambda: _read(code, None, None, None, thresholds), scan, thresholds)
+
+
+def _reread_tally(
+    state: live.LiveState, target: lookup.Target, thresholds: dict[str, int]
+) -> live.Tally:
+    read_at = time.monotonic()
+    row = _execute(STATS_SQL, _params(thresholds, code_id=target.code_id))
+    assert row is not None  # an aggregate: always one row
+    return _add_unwritten(state, _tally_from(row, read_at), target, thresholds)
+
+
+def _add_unwritten(
+    state: live.LiveState, tally: live.Tally, target: lookup.Target, thresholds: dict[str, int]
+) -> live.Tally:
+    """``tally`` as read from the database, plus this process's scans of the code that are not
+    written yet (a remembered count must not go back when it is read again)."""
+    assert target.code_id is not None
+    for scan in state.buffer.unwritten(target.code_id):
+        tally.add(scan, **thresholds)
+    return tally
+
+
 # The portable path ------------------------------------------------------------------------------
 
 
@@ -195,6 +289,11 @@ def _portable(target: lookup.Target, scan: NewScan | None, thresholds: dict[str,
     return View(target, stats)
 
 
+def _live_state() -> live.LiveState | None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return live.state(app, db.engine_for(app))
+
+
 def _one_round_trip() -> bool:
     return db.engine.dialect.name == "postgresql"
 
@@ -207,8 +306,13 @@ def view_code(text: str, scan: NewScan | None, **thresholds: int) -> View:
     Raises :class:`lookup.InvalidCode` or :class:`lookup.UnknownCode`."""
     if not _one_round_trip():
         return _portable(lookup.find_code(db.session, text), scan, thresholds)
-    code = lookup.normalized(text)
-    view = _postgresql(code, None, None, scan, thresholds)
+    state = _live_state()
+    # A printed code arrives as it is remembered: no need to normalise and check it again.
+    code = text if state is not None and state.get(text) else lookup.normalized(text)
+    if state is not None:
+        view = _live_code(state, code, scan, thresholds)
+    else:
+        view = _postgresql(code, None, None, scan, thresholds)
     if view is None:
         raise lookup.UnknownCode(code)
     return view
@@ -225,7 +329,15 @@ def view_serial(
         code = lookup.normalized(serial)
     except lookup.InvalidCode:
         raise lookup.UnknownCode(serial) from None
-    view = _postgresql(code, gtin, lot, scan, thresholds)
+    state = _live_state()
+    if state is not None:
+        view = _live_code(state, code, scan, thresholds)
+        if view is not None and (
+            view.target.gtin != gtin or (lot is not None and view.target.lot_code != lot)
+        ):
+            view = None  # the code exists, but not under this GTIN and lot
+    else:
+        view = _postgresql(code, gtin, lot, scan, thresholds)
     if view is None:
         raise lookup.UnknownCode(serial)
     return view
@@ -233,5 +345,14 @@ def view_serial(
 
 def view_lot(gtin: str, lot: str, scan: NewScan | None) -> View:
     """The batch ``lot`` of the product with ``gtin`` (through its live batch-level code, if
-    any), on the request's session: a batch-level view has no scan statistics to read."""
-    return _portable(lookup.find_lot(db.session, gtin, lot), scan, {})
+    any), read on the request's session: a batch-level view has no scan statistics to read.
+    Raises :class:`lookup.UnknownCode`."""
+    state = _live_state() if _one_round_trip() else None
+    if state is None:
+        return _portable(lookup.find_lot(db.session, gtin, lot), scan, {})
+    # The key holds a "/", so it cannot collide with a code from ``/q/<code>``.
+    view = _live(
+        state, f"lot:{gtin}/{lot}", lambda: (lookup.find_lot(db.session, gtin, lot), None), scan, {}
+    )
+    assert view is not None  # find_lot raises when there is no such lot
+    return view

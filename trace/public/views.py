@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from markupsafe import Markup, escape
-from werkzeug.http import http_date
 
 from trace.db import db
 from trace.gs1 import DigitalLink, DigitalLinkError, parse_digital_link_path
@@ -29,6 +28,7 @@ from trace.public.presenters import page_json
 from trace.services import lookup, scans
 
 JSON = "application/json"
+LINKSET_TYPE = resolver.LINKSET_TYPE
 
 
 def register(bp: Blueprint) -> None:
@@ -44,8 +44,8 @@ def register(bp: Blueprint) -> None:
 
 def wanted() -> str:
     """``html``, ``json`` or ``linkset``, from linkType and the Accept header."""
-    link_type = request.args.get("linkType", "")
-    accept = request.headers.get("Accept", "")
+    link_type = client.arg("linkType")
+    accept = request.environ.get("HTTP_ACCEPT", "")
     if not link_type and "json" not in accept:
         return "html"  # a browser or a bare client: no negotiation to do
     if link_type in resolver.LINKSET_LINK_TYPES:
@@ -113,7 +113,7 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
     if form == "recall":
         return _vary(_json(lookup.recall_status(db.session, target)))
     lang = page_language()
-    mode = "trace" if request.args.get("linkType") == "gs1:traceability" else "pip"
+    mode = "trace" if client.arg("linkType") == "gs1:traceability" else "pip"
     etag = "-".join(
         [
             target.freshness.token,
@@ -124,24 +124,23 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
             "copy" if stats and stats.suspicious else "ok",
         ]
     )
-    last_modified = target.freshness.last_modified
-    status = 410 if target.voided else 200
-    if _not_modified(etag, last_modified):
-        response = Response(status=304)
-    elif form == "json":
+    headers = [
+        ("ETag", f'W/"{etag}"'),
+        ("Last-Modified", target.freshness.http_date),
+        ("Cache-Control", "no-cache"),
+        ("Link", f'<{levels[0][1]}?linkType=linkset>; rel="linkset"; type="{LINKSET_TYPE}"'),
+        ("Vary", "Accept, Accept-Language"),
+    ]
+    if _not_modified(etag, target.freshness.last_modified):
+        return Response(status=304, headers=headers)
+    if form == "json":
         response = _json(_json_body(target, stats))
-    else:
-        response = Response(_html(target, stats, lang, mode), status=status, mimetype="text/html")
-    # Set as plain strings: this runs on every view, werkzeug's header objects cost more.
-    headers = response.headers
-    headers["ETag"] = f'W/"{etag}"'
-    headers["Last-Modified"] = http_date(last_modified)
-    headers["Cache-Control"] = "no-cache"
-    headers["Link"] = f'<{levels[0][1]}?linkType=linkset>; rel="linkset"; ' + (
-        f'type="{resolver.LINKSET_TYPE}"'
-    )
-    headers["Vary"] = "Accept, Accept-Language"
-    return response
+        response.headers.extend(headers)
+        return response
+    status = 410 if target.voided else 200
+    # Headers handed over as one list: this runs on every view, and werkzeug checks each
+    # ``headers[...] =`` against the ones already set.
+    return Response(_html(target, stats, lang, mode), status, headers, mimetype="text/html")
 
 
 def _not_modified(etag: str, last_modified: dt.datetime) -> bool:

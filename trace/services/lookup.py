@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
+from werkzeug.http import http_date
 
 from trace.gs1 import CANONICAL_BASE, DigitalLinkError, parse_digital_link
 from trace.labels.codes import CodeError, is_valid_code, normalize_code
@@ -95,6 +96,11 @@ class Freshness:
             str(self.code_status),
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+    @cached_property
+    def http_date(self) -> str:
+        """:attr:`last_modified` as the Last-Modified header writes it."""
+        return http_date(self.last_modified)
 
     @property
     def last_modified(self) -> dt.datetime:

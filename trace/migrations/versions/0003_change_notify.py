@@ -1,0 +1,110 @@
+"""PostgreSQL: notify the public pages' caches of every change to what a page shows
+
+Revision ID: 0003_change_notify
+Revises: 0002_events_labels
+Create Date: 2026-11-28 10:40:00
+
+Statement-level triggers send ``NOTIFY trace_changed`` with the ids of the batches whose page
+changed (comma-separated), or ``*`` when the change may touch any page (a product, producer or
+facility edit, an event altered or deleted, a truncation, too many batches for one payload).
+Every process serving public pages listens (:mod:`trace.public.changes`) and drops what it cached
+for those batches. Being triggers, they also catch edits made behind the service's back.
+
+SQLite has no NOTIFY: there the pages read their freshness on every view, and this migration
+does nothing.
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0003_change_notify"
+down_revision: str | None = "0002_events_labels"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+CHANNEL = "trace_changed"
+MAX_PAYLOAD = 7000  # NOTIFY payloads must stay under 8,000 bytes
+
+FUNCTIONS = f"""
+CREATE FUNCTION trace_notify_batches() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ids text;
+BEGIN
+    -- TG_ARGV[0]: the column of the transition table "changed" that holds a batch id
+    EXECUTE format('SELECT string_agg(DISTINCT %I::text, '','') FROM changed', TG_ARGV[0])
+        INTO ids;
+    IF ids IS NOT NULL THEN
+        PERFORM pg_notify('{CHANNEL}', CASE WHEN length(ids) > {MAX_PAYLOAD} THEN '*' ELSE ids END);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION trace_notify_all() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{CHANNEL}', '*');
+    RETURN NULL;
+END $$;
+"""
+
+# (table, event, transition table, batch id column): the batches named in the payload
+BATCH_TRIGGERS = [
+    ("event_epc", "INSERT", "NEW", "batch_id"),
+    ("batch", "UPDATE", "NEW", "id"),
+    ("code", "INSERT", "NEW", "batch_id"),  # a lot's page links its batch-level code
+    ("code", "UPDATE", "NEW", "batch_id"),
+    ("code", "DELETE", "OLD", "batch_id"),
+    ("recall_batch", "INSERT", "NEW", "batch_id"),
+    ("recall_batch", "UPDATE", "NEW", "batch_id"),
+    ("recall_batch", "DELETE", "OLD", "batch_id"),
+    ("batch_link", "INSERT", "NEW", "output_batch_id"),
+]
+# (table, events): any page may have changed
+ALL_TRIGGERS = [
+    ("event", "UPDATE OR DELETE OR TRUNCATE"),
+    ("event_epc", "UPDATE OR DELETE OR TRUNCATE"),
+    ("batch", "DELETE OR TRUNCATE"),
+    ("batch_link", "UPDATE OR DELETE OR TRUNCATE"),
+    ("code", "TRUNCATE"),
+    ("recall", "UPDATE OR DELETE OR TRUNCATE"),
+    ("recall_batch", "TRUNCATE"),
+    ("product", "UPDATE OR DELETE OR TRUNCATE"),
+    ("organization", "UPDATE OR DELETE OR TRUNCATE"),
+    ("facility", "UPDATE OR DELETE OR TRUNCATE"),
+]
+
+
+def _batch_name(table: str, event: str) -> str:
+    return f"trace_notify_{table}_{event.lower()}"
+
+
+def _all_name(table: str) -> str:
+    return f"trace_notify_{table}_any"
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(FUNCTIONS)
+    for table, event, transition, column in BATCH_TRIGGERS:
+        op.execute(
+            f"CREATE TRIGGER {_batch_name(table, event)} AFTER {event} ON {table} "
+            f"REFERENCING {transition} TABLE AS changed FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION trace_notify_batches('{column}')"
+        )
+    for table, events in ALL_TRIGGERS:
+        op.execute(
+            f"CREATE TRIGGER {_all_name(table)} AFTER {events} ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION trace_notify_all()"
+        )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table, event, _transition, _column in BATCH_TRIGGERS:
+        op.execute(f"DROP TRIGGER IF EXISTS {_batch_name(table, event)} ON {table}")
+    for table, _events in ALL_TRIGGERS:
+        op.execute(f"DROP TRIGGER IF EXISTS {_all_name(table)} ON {table}")
+    op.execute("DROP FUNCTION IF EXISTS trace_notify_batches()")
+    op.execute("DROP FUNCTION IF EXISTS trace_notify_all()")

@@ -1,0 +1,227 @@
+"""What one process remembers between page views on PostgreSQL, kept true by change notifications.
+
+- **Resolved codes** (:class:`Entry`): the code's batch, product and freshness, as read by one
+  statement on the first view. Dropped when a notification names the batch (or everything), when
+  this process commits a write (:func:`trace.public.changes.watch_local_writes`), and after
+  ``PUBLIC_CACHE_SECONDS`` in any case.
+- **Scan tallies** of unit codes (:class:`Tally`): the count, first scan and the distinct clients
+  and places the copy warning needs, read with the code and then counted on in memory with every
+  scan this process records. Every ``PUBLIC_SCAN_STATS_SECONDS`` (default 30) a tally is read
+  again, which brings in the scans other processes recorded: the count shown is exact for this
+  process's own views and at most that many seconds behind for the others'.
+- **Scans** go to a :class:`~trace.public.scanbuffer.ScanBuffer`.
+
+A view that finds its code here does no database work at all. The state belongs to one process:
+it is created on the first page view (after gunicorn forks) and never crosses a fork.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from trace.public.changes import ChangeFeed, watch_local_writes
+from trace.public.scanbuffer import ScanBuffer, ScanRow
+from trace.services import lookup, scans
+
+EXTENSION = "trace_public_live"
+FIRST_CONNECT_SECONDS = 2.0  # how long the first view waits for the feed before reading directly
+
+
+@dataclass
+class Tally:
+    """A unit code's scans as far as its page needs them. ``clients`` and ``places`` hold at most
+    the copy thresholds' number of entries: beyond that the answer ("may be a copy") is known."""
+
+    count: int
+    first: dt.datetime | None
+    clients: set[str]
+    places: set[str]
+    read_at: float
+
+    def add(self, row: ScanRow, copy_clients: int, copy_places: int) -> None:
+        self.count += 1
+        if self.first is None or row.at < self.first:
+            self.first = row.at
+        if len(self.clients) < copy_clients:
+            self.clients.add(row.client_hash)
+        if row.province_code and len(self.places) < copy_places:
+            self.places.add(row.province_code)
+
+    def stats(self, copy_clients: int, copy_places: int) -> scans.ScanStats:
+        return scans.stats_from(
+            self.count, self.first, len(self.clients), len(self.places), copy_clients, copy_places
+        )
+
+
+@dataclass
+class Entry:
+    target: lookup.Target
+    read_at: float
+    tally: Tally | None = None
+
+
+@dataclass
+class LiveState:
+    """One process's remembered codes, its change feed and its scan buffer."""
+
+    feed: ChangeFeed | None
+    buffer: ScanBuffer
+    ttl: float
+    stats_ttl: float
+    max_entries: int
+    pid: int = field(default_factory=os.getpid)
+    generation: int = 0
+    _entries: OrderedDict[str, Entry] = field(default_factory=OrderedDict)
+    _by_batch: dict[int, set[str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def listening(self) -> bool:
+        return self.feed is not None and self.feed.healthy
+
+    def get(self, code: str) -> Entry | None:
+        with self._lock:
+            entry = self._entries.get(code)
+            if entry is None:
+                return None
+            if time.monotonic() - entry.read_at > self.ttl:
+                self._forget(code)
+                return None
+            self._entries.move_to_end(code)
+            return entry
+
+    def put(self, code: str, entry: Entry, generation: int) -> None:
+        """Remember ``entry`` unless something changed since it was read (``generation``)."""
+        with self._lock:
+            if generation != self.generation:
+                return
+            self._forget(code)
+            self._entries[code] = entry
+            self._by_batch.setdefault(entry.target.batch_id, set()).add(code)
+            while len(self._entries) > self.max_entries:
+                self._forget(next(iter(self._entries)))
+
+    def changed(self, batches: frozenset[int] | None) -> None:
+        """Forget the codes of ``batches`` (all codes when ``None``)."""
+        with self._lock:
+            self.generation += 1
+            if batches is None:
+                self._entries.clear()
+                self._by_batch.clear()
+                return
+            for batch_id in batches:
+                for code in self._by_batch.pop(batch_id, ()):
+                    self._entries.pop(code, None)
+
+    def _forget(self, code: str) -> None:
+        entry = self._entries.pop(code, None)
+        if entry is not None:
+            codes = self._by_batch.get(entry.target.batch_id)
+            if codes is not None:
+                codes.discard(code)
+                if not codes:
+                    del self._by_batch[entry.target.batch_id]
+
+    def close(self) -> None:
+        if self.feed is not None:
+            self.feed.stop()
+        self.buffer.close()
+
+
+def _copy_writer(engine: Engine) -> Any:
+    """Write scans with one ``COPY`` in one transaction, on a pooled connection used raw (no
+    SQLAlchemy events: these writes change no page, so they must not drop the cache)."""
+    columns = ", ".join(ScanRow._fields)
+
+    def write(rows: list[ScanRow]) -> None:
+        pooled = engine.raw_connection()
+        try:
+            driver = pooled.driver_connection
+            with driver.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+                with cursor.copy(f"COPY scan ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            driver.commit()
+        except Exception:
+            pooled.invalidate()
+            raise
+        finally:
+            pooled.close()
+
+    return write
+
+
+def _feed_connection(engine: Engine) -> Any:
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    return engine.dialect.connect(*cargs, **cparams)
+
+
+def state(app: Flask, engine: Engine) -> LiveState | None:
+    """This process's live state, started on first use; ``None`` where pages must read the
+    database on every view: not PostgreSQL, ``PUBLIC_LIVE`` off, or the feed not listening."""
+    settings = app.config
+    if engine.dialect.name != "postgresql" or not bool(settings["PUBLIC_LIVE"]):
+        return None
+    live: LiveState | None = app.extensions.get(EXTENSION)
+    if live is None or live.pid != os.getpid():
+        live = _start(app, engine)
+    return live if live.listening else None
+
+
+_START_LOCK = threading.Lock()
+
+
+def _start(app: Flask, engine: Engine) -> LiveState:
+    with _START_LOCK:
+        live = app.extensions.get(EXTENSION)
+        if live is not None and live.pid == os.getpid():
+            return live  # type: ignore[no-any-return]
+        settings = app.config
+        buffer = ScanBuffer(_copy_writer(engine), float(settings["PUBLIC_SCAN_FLUSH_SECONDS"]))
+        live = LiveState(
+            feed=None,
+            buffer=buffer,
+            ttl=float(settings["PUBLIC_CACHE_SECONDS"]),
+            stats_ttl=float(settings["PUBLIC_SCAN_STATS_SECONDS"]),
+            max_entries=int(settings["PUBLIC_LIVE_ENTRIES"]),
+        )
+        live.feed = ChangeFeed(lambda: _feed_connection(engine), live.changed)
+        if not app.extensions.get(EXTENSION + "_watching"):
+            watch_local_writes(engine, lambda: _local_write(app))
+            app.extensions[EXTENSION + "_watching"] = True
+        app.extensions[EXTENSION] = live
+        buffer.start()
+        live.feed.start()
+        live.feed.wait_until_listening(FIRST_CONNECT_SECONDS)
+        return live
+
+
+def _local_write(app: Flask) -> None:
+    live: LiveState | None = app.extensions.get(EXTENSION)
+    if live is not None and live.pid == os.getpid():
+        live.changed(None)
+
+
+def flush(app: Flask) -> int:
+    """Write this process's buffered scans now (tests, CLI); returns how many."""
+    live: LiveState | None = app.extensions.get(EXTENSION)
+    if live is None or live.pid != os.getpid():
+        return 0
+    return live.buffer.flush()
+
+
+def stop(app: Flask) -> None:
+    """Stop this process's feed and write its buffered scans."""
+    live: LiveState | None = app.extensions.pop(EXTENSION, None)
+    if live is not None and live.pid == os.getpid():
+        live.close()
