@@ -1,6 +1,6 @@
 """Public lookup page benchmark: gunicorn + PostgreSQL under wrk, beside a Flask hello world.
 
-Run from the checkout: ``.venv/bin/python tests/bench/bench_public.py``. Needs PostgreSQL on
+Run from the checkout: ``scripts/bench.sh public`` (installs wrk first). Needs PostgreSQL on
 127.0.0.1:5432 (user postgres, trust auth) and Debian's ``wrk``. It creates the database
 ``trace_bench``, fills it with bulk SQL (``INSERT … SELECT generate_series``), and drops it at
 the end.

@@ -13,7 +13,8 @@ _FORM_SALT = "trace.public.report"
 
 
 def _identity() -> tuple[str, str]:
-    return request.remote_addr or "", request.headers.get("User-Agent", "")[:300]
+    environ = request.environ  # read directly: this runs on every page view
+    return environ.get("REMOTE_ADDR") or "", environ.get("HTTP_USER_AGENT", "")[:300]
 
 
 def client_hash() -> str:
@@ -43,7 +44,7 @@ def is_prefetch() -> bool:
 
 
 def counts_as_scan() -> bool:
-    return request.method == "GET" and not is_prefetch()
+    return request.environ["REQUEST_METHOD"] == "GET" and not is_prefetch()
 
 
 def offered_province() -> str | None:

@@ -1,29 +1,30 @@
-"""One page view of a code, in one database round trip on PostgreSQL.
+"""One page view of a code: resolve it, read its freshness and scan statistics, record the scan.
 
 Why this module exists: the lookup page is the hot path of the whole service (every scan of every
-label), and its queries cost a fraction of a millisecond while the fixed cost around them did not.
-Through the ORM session a view took about seven round trips (pool pre-ping, ``BEGIN``, the code
-lookup, the scan statistics, the scan insert, ``COMMIT``, the teardown rollback) plus the
-session's bookkeeping. Here, on PostgreSQL, a view is **one statement**, sent on a pooled
-connection in autocommit mode, which is therefore its own transaction:
+label). Through the ORM session a view took about seven round trips (pool pre-ping, ``BEGIN``,
+the code lookup, the scan statistics, the scan insert, ``COMMIT``, the teardown rollback); under
+load even one round trip cost more than everything else the view does. Three paths:
 
-- ``target``: resolve the code and read the batch's freshness (:class:`lookup.Freshness`: batch
-  ``updated_at`` and status, product and producer ``updated_at``, the batch's event count, latest
-  ledger seq and record time, open and closed recalls, the code's status). Every input of the
-  cached page's key is read on every view, so a recall or a new event shows at once.
-- ``stats``: the unit code's scan statistics (:func:`scans.scan_stats`), read from the statement's
-  snapshot, i.e. *before* this view's scan, as the page words it ("scanned 3 times before").
-- ``recorded``: the scan insert, a data-modifying CTE, only when the view counts as a scan (a GET,
-  not HEAD nor prefetch, of the HTML or JSON form). ``synchronous_commit`` is turned off for this
-  statement's own transaction only: a scan lost in a crash is acceptable, a slower page is not.
+- **Live** (PostgreSQL, the default): what this process remembers (:mod:`trace.public.live`),
+  kept true by change notifications. A code seen before costs no database work at all; its scan
+  goes to the buffer, its tally is counted on in memory. A code seen for the first time (or
+  changed, or expired) costs the one statement below, without its insert.
+- **One statement** (PostgreSQL while the change feed is not listening, or ``PUBLIC_LIVE`` off):
+  on a pooled connection in autocommit mode, so it is its own transaction,
 
-psycopg prepares the statement on the server after a few executions on a connection, so it is
-parsed and planned once per connection. Every part reads through an index from the scanned code
-and its batch: the cost does not grow with the number of batches, events or scans.
+  - ``target`` resolves the code and reads the batch's freshness (:class:`lookup.Freshness`:
+    batch ``updated_at`` and status, product and producer ``updated_at``, the batch's event
+    count, latest ledger seq and record time, open and closed recalls, the code's status);
+  - the unit code's scan statistics, from the statement's snapshot, i.e. *before* this view's
+    scan, as the page words it ("scanned 3 times before");
+  - ``recorded``, the scan insert (a data-modifying CTE), with ``synchronous_commit`` off for
+    this statement's own transaction: a scan lost in a crash is acceptable, a slower page not.
 
-Other databases (SQLite for a pilot and the tests) take the portable path: the same facts
-through :func:`lookup.find_code`, :func:`scans.scan_stats` and :func:`scans.record_scan` on the
-request's session, the scan in its own short write transaction.
+  psycopg prepares it on the server after a few executions on a connection. Every part reads
+  through an index from the scanned code and its batch: the cost does not grow with the data.
+- **Portable** (SQLite, a pilot): the same facts through :func:`lookup.find_code`,
+  :func:`scans.scan_stats` and :func:`scans.record_scan` on the request's session, the scan in
+  its own short write transaction.
 """
 
 from __future__ import annotations

@@ -182,7 +182,7 @@ def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode:
             "public/voided.html", target=target, form_token=client.form_token(target.code or "")
         )
     fresh = target.freshness.token
-    key = ("html", target.code_id, request.path, fresh, lang, mode)
+    key = ("html", target.code_id, request.environ.get("PATH_INFO"), fresh, lang, mode)
     page: str = cached(key, lambda: _fill(_skeleton(target, lang, mode), target))
     if stats is not None:
         page = page.replace(SCANS_MARKER, fragments.scans_section(stats, lang), 1)
