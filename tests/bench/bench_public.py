@@ -12,7 +12,8 @@ and 9 unit codes each, picked at random by a wrk Lua script):
 - large: 100,000 batches, 1,000,000 events (10 per batch, each with its event_epc row and its
   ledger seq/chain hash), 1,000,000 scans.
 
-Each phase: gunicorn with the settings below serves the app, a warm-up run, then
+Each phase: gunicorn with the settings below serves the app, a warm-up run (15 s: every worker
+resolves the 1,000 codes and renders the 100 batches once, as a long-running worker has), then
 ``wrk -t2 -c32 -d20s``. The hello-world app runs under the same gunicorn settings in the same run,
 alternated with the page for two rounds (this machine is noisy: a busy moment must not hit only
 one of them); each gunicorn starts fresh. Printed: requests/s of every run, the ratio of the best
@@ -362,7 +363,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=100_000)
     parser.add_argument("--scans", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=15)
     parser.add_argument("--keep", action="store_true", help="keep the trace_bench database")
     args = parser.parse_args()
     print(f"gunicorn {GUNICORN}; wrk -t2 -c32 -d{args.seconds}s over 1,000 codes")

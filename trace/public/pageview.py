@@ -305,15 +305,16 @@ def view_code(text: str, scan: NewScan | None, **thresholds: int) -> View:
 
     ``thresholds``: ``copy_clients`` and ``copy_places`` of :func:`scans.scan_stats`.
     Raises :class:`lookup.InvalidCode` or :class:`lookup.UnknownCode`."""
-    if not _one_round_trip():
-        return _portable(lookup.find_code(db.session, text), scan, thresholds)
     state = _live_state()
-    # A printed code arrives as it is remembered: no need to normalise and check it again.
-    code = text if state is not None and state.get(text) else lookup.normalized(text)
     if state is not None:
+        # A printed code arrives as it is remembered: no need to normalise and check it again.
+        code = text if state.get(text) else lookup.normalized(text)
         view = _live_code(state, code, scan, thresholds)
-    else:
+    elif _one_round_trip():
+        code = lookup.normalized(text)
         view = _postgresql(code, None, None, scan, thresholds)
+    else:
+        return _portable(lookup.find_code(db.session, text), scan, thresholds)
     if view is None:
         raise lookup.UnknownCode(code)
     return view
