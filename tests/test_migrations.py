@@ -25,3 +25,31 @@ def test_migrations_are_one_linear_history() -> None:
     script = ScriptDirectory.from_config(config)
     assert len(script.get_heads()) == 1
     assert str(MIGRATIONS).endswith("trace/migrations")
+
+
+def test_change_notify_triggers_go_down_and_up(app) -> None:
+    """PostgreSQL: migration 0003 installs the change triggers and takes them away again; on
+    SQLite it does nothing either way."""
+    from sqlalchemy import text
+
+    from trace import migrate
+
+    engine = db.engine_for(app)
+    postgresql = engine.dialect.name == "postgresql"
+    query = text(
+        "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'trace_notify_%'"
+        if postgresql
+        else "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+    )
+
+    def triggers() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    assert triggers() == (19 if postgresql else 0)
+    migrate.downgrade(engine, "0002_events_labels")
+    try:
+        assert triggers() == 0
+    finally:
+        migrate.upgrade(engine)
+    assert triggers() == (19 if postgresql else 0)

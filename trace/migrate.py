@@ -25,6 +25,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    with engine.begin() as connection:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+
 def revision(engine: Engine, message: str) -> None:
     """Autogenerate a new revision from the difference between models and database."""
     with engine.begin() as connection:

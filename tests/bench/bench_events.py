@@ -6,7 +6,7 @@
   target median ≤ 100 ms;
 - history: one batch's history with 1,000,000 events in the table — target median ≤ 20 ms.
 
-Run: ``.venv/bin/python tests/bench/bench_events.py [--batches 100000 --events 1000000]``.
+Run: ``scripts/bench.sh events [--batches 100000 --events 1000000]``.
 """
 
 from __future__ import annotations

@@ -319,8 +319,13 @@ def test_triggers_name_the_changed_batches(
             "UPDATE product SET name_en = name_en WHERE id = %s", [chain.product.id]
         )
         other_process.execute("UPDATE batch SET quantity = quantity WHERE id = -1")  # no rows
-        payloads = [n.payload for n in listener.notifies(timeout=1.0, stop_after=2)]
-    assert payloads == [str(chain.juice.id), "*"]
+        other_process.execute(
+            "INSERT INTO code (code, kind, batch_id, status, issued_at) "
+            "VALUES ('TESTCODE0001', 'unit', %s, 'issued', now())",
+            [chain.batch.id],
+        )
+        payloads = [n.payload for n in listener.notifies(timeout=1.0, stop_after=3)]
+    assert payloads == [str(chain.juice.id), "*", str(chain.batch.id)]
 
 
 def test_without_postgresql_or_when_turned_off_there_is_no_live_state(

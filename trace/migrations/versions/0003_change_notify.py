@@ -26,20 +26,39 @@ depends_on: str | Sequence[str] | None = None
 CHANNEL = "trace_changed"
 MAX_PAYLOAD = 7000  # NOTIFY payloads must stay under 8,000 bytes
 
-FUNCTIONS = f"""
-CREATE FUNCTION trace_notify_batches() RETURNS trigger LANGUAGE plpgsql AS $$
+
+def _statement_function(column: str) -> str:
+    """For UPDATE and DELETE statements, which may touch many rows (a print run's codes): once
+    per statement, every batch id of the transition table "changed". Static SQL, so it is
+    planned once per session, not on every firing."""
+    return f"""
+CREATE FUNCTION trace_notify_{column}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     ids text;
 BEGIN
-    -- TG_ARGV[0]: the column of the transition table "changed" that holds a batch id
-    EXECUTE format('SELECT string_agg(DISTINCT %I::text, '','') FROM changed', TG_ARGV[0])
-        INTO ids;
+    SELECT string_agg(DISTINCT {column}::text, ',') INTO ids FROM changed;
     IF ids IS NOT NULL THEN
         PERFORM pg_notify('{CHANNEL}', CASE WHEN length(ids) > {MAX_PAYLOAD} THEN '*' ELSE ids END);
     END IF;
     RETURN NULL;
 END $$;
+"""
 
+
+def _row_function(column: str) -> str:
+    """For INSERTs: capture and issuance insert with executemany, where each row is a statement
+    of its own, so a row trigger costs least (a statement trigger would build a transition table
+    per row). pg_notify drops a payload already sent in the same transaction."""
+    return f"""
+CREATE FUNCTION trace_notify_row_{column}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{CHANNEL}', NEW.{column}::text);
+    RETURN NULL;
+END $$;
+"""
+
+
+NOTIFY_ALL = f"""
 CREATE FUNCTION trace_notify_all() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('{CHANNEL}', '*');
@@ -47,17 +66,17 @@ BEGIN
 END $$;
 """
 
-# (table, event, transition table, batch id column): the batches named in the payload
+# (table, event, batch id column): the batches named in the payload
 BATCH_TRIGGERS = [
-    ("event_epc", "INSERT", "NEW", "batch_id"),
-    ("batch", "UPDATE", "NEW", "id"),
-    ("code", "INSERT", "NEW", "batch_id"),  # a lot's page links its batch-level code
-    ("code", "UPDATE", "NEW", "batch_id"),
-    ("code", "DELETE", "OLD", "batch_id"),
-    ("recall_batch", "INSERT", "NEW", "batch_id"),
-    ("recall_batch", "UPDATE", "NEW", "batch_id"),
-    ("recall_batch", "DELETE", "OLD", "batch_id"),
-    ("batch_link", "INSERT", "NEW", "output_batch_id"),
+    ("event_epc", "INSERT", "batch_id"),
+    ("batch", "UPDATE", "id"),
+    ("code", "INSERT", "batch_id"),  # a lot's page links its batch-level code
+    ("code", "UPDATE", "batch_id"),
+    ("code", "DELETE", "batch_id"),
+    ("recall_batch", "INSERT", "batch_id"),
+    ("recall_batch", "UPDATE", "batch_id"),
+    ("recall_batch", "DELETE", "batch_id"),
+    ("batch_link", "INSERT", "output_batch_id"),
 ]
 # (table, events): any page may have changed
 ALL_TRIGGERS = [
@@ -74,6 +93,13 @@ ALL_TRIGGERS = [
 ]
 
 
+def _functions() -> list[tuple[str, str]]:
+    """(name prefix, column) of the functions the triggers call: ``row_`` for INSERTs."""
+    return sorted(
+        {("row_" if event == "INSERT" else "", column) for _table, event, column in BATCH_TRIGGERS}
+    )
+
+
 def _batch_name(table: str, event: str) -> str:
     return f"trace_notify_{table}_{event.lower()}"
 
@@ -85,13 +111,23 @@ def _all_name(table: str) -> str:
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute(FUNCTIONS)
-    for table, event, transition, column in BATCH_TRIGGERS:
-        op.execute(
-            f"CREATE TRIGGER {_batch_name(table, event)} AFTER {event} ON {table} "
-            f"REFERENCING {transition} TABLE AS changed FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION trace_notify_batches('{column}')"
-        )
+    for prefix, column in _functions():
+        op.execute((_row_function if prefix == "row_" else _statement_function)(column))
+    op.execute(NOTIFY_ALL)
+    for table, event, column in BATCH_TRIGGERS:
+        name = _batch_name(table, event)
+        if event == "INSERT":
+            op.execute(
+                f"CREATE TRIGGER {name} AFTER INSERT ON {table} FOR EACH ROW "
+                f"WHEN (NEW.{column} IS NOT NULL) EXECUTE FUNCTION trace_notify_row_{column}()"
+            )
+        else:
+            transition = "OLD" if event == "DELETE" else "NEW"
+            op.execute(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} "
+                f"REFERENCING {transition} TABLE AS changed FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION trace_notify_{column}()"
+            )
     for table, events in ALL_TRIGGERS:
         op.execute(
             f"CREATE TRIGGER {_all_name(table)} AFTER {events} ON {table} "
@@ -102,9 +138,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    for table, event, _transition, _column in BATCH_TRIGGERS:
+    for table, event, _column in BATCH_TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {_batch_name(table, event)} ON {table}")
     for table, _events in ALL_TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {_all_name(table)} ON {table}")
-    op.execute("DROP FUNCTION IF EXISTS trace_notify_batches()")
+    for prefix, column in _functions():
+        op.execute(f"DROP FUNCTION IF EXISTS trace_notify_{prefix}{column}()")
     op.execute("DROP FUNCTION IF EXISTS trace_notify_all()")
