@@ -1,11 +1,11 @@
 """A small per-process cache of rendered page parts, keyed by the data's freshness.
 
-Not shared state: every request first reads the batch's freshness from the database (one indexed
-query) and the key includes it, so a new event, a recall, a voided code or an edit of the batch,
-product or producer misses at once, in every process. Entries also expire after
-``PUBLIC_CACHE_SECONDS`` (default 60), which bounds how long an edit of something the key does not
-cover (a facility's address, a row altered behind the service's back and caught by the ledger
-check) takes to show. ``PUBLIC_CACHE_SECONDS = 0`` turns the cache off.
+Not shared state: every view knows its batch's freshness (read from the database, or on
+PostgreSQL remembered until a change notification drops it, :mod:`trace.public.live`) and the
+key includes it, so a new event, a recall, a voided code or an edit of the batch, product or
+producer misses at once, in every process. Entries also expire after ``PUBLIC_CACHE_SECONDS``
+(default 60), which bounds how long an edit of something the key does not cover takes to show
+where no notification reports it (SQLite). ``PUBLIC_CACHE_SECONDS = 0`` turns the cache off.
 """
 
 from __future__ import annotations
