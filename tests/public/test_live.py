@@ -319,10 +319,11 @@ def test_triggers_name_the_changed_batches(
             "UPDATE product SET name_en = name_en WHERE id = %s", [chain.product.id]
         )
         other_process.execute("UPDATE batch SET quantity = quantity WHERE id = -1")  # no rows
-        other_process.execute(
+        other_process.execute(  # a unit code changes no page yet; a batch-level code does
             "INSERT INTO code (code, kind, batch_id, status, issued_at) "
-            "VALUES ('TESTCODE0001', 'unit', %s, 'issued', now())",
-            [chain.batch.id],
+            "VALUES ('TESTCODE0001', 'unit', %s, 'issued', now()), "
+            "       ('TESTCODE0002', 'batch', %s, 'issued', now())",
+            [chain.juice.id, chain.batch.id],
         )
         payloads = [n.payload for n in listener.notifies(timeout=1.0, stop_after=3)]
     assert payloads == [str(chain.juice.id), "*", str(chain.batch.id)]

@@ -70,7 +70,7 @@ END $$;
 BATCH_TRIGGERS = [
     ("event_epc", "INSERT", "batch_id"),
     ("batch", "UPDATE", "id"),
-    ("code", "INSERT", "batch_id"),  # a lot's page links its batch-level code
+    ("code", "INSERT", "batch_id"),
     ("code", "UPDATE", "batch_id"),
     ("code", "DELETE", "batch_id"),
     ("recall_batch", "INSERT", "batch_id"),
@@ -78,6 +78,9 @@ BATCH_TRIGGERS = [
     ("recall_batch", "DELETE", "batch_id"),
     ("batch_link", "INSERT", "output_batch_id"),
 ]
+# Inserts that change no page need no notification: a new unit code has no page yet (only a
+# lot's page shows a code, its batch-level one), and print runs insert tens of thousands.
+INSERT_CONDITIONS = {"code": "NEW.kind = 'batch'"}
 # (table, events): any page may have changed
 ALL_TRIGGERS = [
     ("event", "UPDATE OR DELETE OR TRUNCATE"),
@@ -117,9 +120,12 @@ def upgrade() -> None:
     for table, event, column in BATCH_TRIGGERS:
         name = _batch_name(table, event)
         if event == "INSERT":
+            condition = " AND ".join(
+                [f"NEW.{column} IS NOT NULL", *filter(None, [INSERT_CONDITIONS.get(table)])]
+            )
             op.execute(
                 f"CREATE TRIGGER {name} AFTER INSERT ON {table} FOR EACH ROW "
-                f"WHEN (NEW.{column} IS NOT NULL) EXECUTE FUNCTION trace_notify_row_{column}()"
+                f"WHEN ({condition}) EXECUTE FUNCTION trace_notify_row_{column}()"
             )
         else:
             transition = "OLD" if event == "DELETE" else "NEW"
