@@ -7,11 +7,11 @@ import shlex
 from pathlib import Path
 
 import pypdfium2 as pdfium
-import zxingcpp
 from click.testing import Result
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
+from tests.qr import read_qr
 from trace.gs1.keys import check_digit
 from trace.labels import issuance
 from trace.labels.sheets import TEMPLATES, SheetTemplate
@@ -35,7 +35,7 @@ def decode_sheets(path: Path, template: SheetTemplate) -> list[str]:
         for slot in range(template.per_page):
             left, top, w, h = template.label_box_mm(slot)
             box = (round(left * px), round(top * px), round((left + w) * px), round((top + h) * px))
-            found += [r.text for r in zxingcpp.read_barcodes(image.crop(box))]
+            found += read_qr(image.crop(box))
     return found
 
 

@@ -7,8 +7,8 @@ import io
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
-import zxingcpp
 
+from tests.qr import read_qr
 from trace.labels.codes import new_unit_code
 from trace.labels.sheets import (
     FOOTER_TEXT,
@@ -71,12 +71,12 @@ def decode_sheet(data: bytes, template: SheetTemplate) -> list[str | None]:
                     round((top + h) * scale),
                 )
             )
-            results = zxingcpp.read_barcodes(crop)
-            if not results:
+            texts = read_qr(crop)
+            if not texts:
                 found.append(None)
                 continue
-            assert len(results) == 1
-            found.append(results[0].text)
+            assert len(texts) == 1
+            found.append(texts[0])
     return found
 
 
