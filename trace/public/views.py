@@ -28,7 +28,6 @@ from trace.public.presenters import page_json
 from trace.services import lookup, scans
 
 JSON = "application/json"
-LINKSET_TYPE = resolver.LINKSET_TYPE
 
 
 def register(bp: Blueprint) -> None:
@@ -128,7 +127,10 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
         ("ETag", f'W/"{etag}"'),
         ("Last-Modified", target.freshness.http_date),
         ("Cache-Control", "no-cache"),
-        ("Link", f'<{levels[0][1]}?linkType=linkset>; rel="linkset"; type="{LINKSET_TYPE}"'),
+        (
+            "Link",
+            f'<{levels[0][1]}?linkType=linkset>; rel="linkset"; type="{resolver.LINKSET_TYPE}"',
+        ),
         ("Vary", "Accept, Accept-Language"),
     ]
     if _not_modified(etag, target.freshness.last_modified):
