@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -18,23 +20,22 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def _run(engine: Engine, alembic_command: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    """An Alembic command on the app's own engine, in one transaction."""
     with engine.begin() as connection:
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
+        alembic_command(cfg, *args, **kwargs)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    _run(engine, command.upgrade, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as connection:
-        cfg = alembic_config(engine)
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, revision)
+    _run(engine, command.downgrade, revision)
 
 
 def revision(engine: Engine, message: str) -> None:
     """Autogenerate a new revision from the difference between models and database."""
-    with engine.begin() as connection:
-        cfg = alembic_config(engine)
-        cfg.attributes["connection"] = connection
-        command.revision(cfg, message=message, autogenerate=True)
+    _run(engine, command.revision, message=message, autogenerate=True)

@@ -29,7 +29,7 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from trace.public.changes import ChangeFeed, watch_local_writes
-from trace.public.scanbuffer import ScanBuffer, ScanRow
+from trace.public.scanbuffer import ScanBuffer, ScanRow, Writer
 from trace.services import lookup, scans
 
 EXTENSION = "trace_public_live"
@@ -137,7 +137,7 @@ class LiveState:
         self.buffer.close()
 
 
-def _copy_writer(engine: Engine) -> Any:
+def _copy_writer(engine: Engine) -> Writer:
     """Write scans with one ``COPY`` in one transaction, on a pooled connection used raw (no
     SQLAlchemy events: these writes change no page, so they must not drop the cache)."""
     columns = ", ".join(ScanRow._fields)
@@ -172,9 +172,7 @@ def state(app: Flask, engine: Engine) -> LiveState | None:
     settings = app.config
     if engine.dialect.name != "postgresql" or not bool(settings["PUBLIC_LIVE"]):
         return None
-    live: LiveState | None = app.extensions.get(EXTENSION)
-    if live is None or live.pid != os.getpid():
-        live = _start(app, engine)
+    live = _ours(app) or _start(app, engine)
     return live if live.listening else None
 
 
@@ -183,9 +181,9 @@ _START_LOCK = threading.Lock()
 
 def _start(app: Flask, engine: Engine) -> LiveState:
     with _START_LOCK:
-        live = app.extensions.get(EXTENSION)
-        if live is not None and live.pid == os.getpid():
-            return live  # type: ignore[no-any-return]
+        live = _ours(app)
+        if live is not None:
+            return live
         settings = app.config
         buffer = ScanBuffer(_copy_writer(engine), float(settings["PUBLIC_SCAN_FLUSH_SECONDS"]))
         live = LiveState(
@@ -206,22 +204,27 @@ def _start(app: Flask, engine: Engine) -> LiveState:
         return live
 
 
-def _local_write(app: Flask) -> None:
+def _ours(app: Flask) -> LiveState | None:
+    """The app's live state if this process started it (never one inherited through a fork)."""
     live: LiveState | None = app.extensions.get(EXTENSION)
-    if live is not None and live.pid == os.getpid():
+    return live if live is not None and live.pid == os.getpid() else None
+
+
+def _local_write(app: Flask) -> None:
+    live = _ours(app)
+    if live is not None:
         live.changed(None)
 
 
 def flush(app: Flask) -> int:
     """Write this process's buffered scans now (tests, CLI); returns how many."""
-    live: LiveState | None = app.extensions.get(EXTENSION)
-    if live is None or live.pid != os.getpid():
-        return 0
-    return live.buffer.flush()
+    live = _ours(app)
+    return live.buffer.flush() if live is not None else 0
 
 
 def stop(app: Flask) -> None:
     """Stop this process's feed and write its buffered scans."""
-    live: LiveState | None = app.extensions.pop(EXTENSION, None)
-    if live is not None and live.pid == os.getpid():
+    live = _ours(app)
+    if live is not None:
+        del app.extensions[EXTENSION]
         live.close()

@@ -213,10 +213,12 @@ def _live(
     load: Callable[[], Loaded | None],
     scan: NewScan | None,
     thresholds: dict[str, int],
+    known: live.Entry | None = None,
 ) -> View | None:
-    """From what this process remembers under ``key``; the database only for what is seen for
-    the first time (or changed, or expired) and for a tally due to be read again."""
-    entry = state.get(key)
+    """From what this process remembers under ``key`` (``known``, when the caller looked it up
+    already); the database only for what is seen for the first time (or changed, or expired)
+    and for a tally due to be read again."""
+    entry = known or state.get(key)
     if entry is None:
         generation = state.generation
         found = load()
@@ -244,9 +246,15 @@ def _live(
 
 
 def _live_code(
-    state: live.LiveState, code: str, scan: NewScan | None, thresholds: dict[str, int]
+    state: live.LiveState, text: str, scan: NewScan | None, thresholds: dict[str, int]
 ) -> View | None:
-    return _live(state, code, lambda: _read(code, None, None, None, thresholds), scan, thresholds)
+    """The code ``text``: a printed code arrives in the spelling it is remembered under, so only
+    a code typed another way (or not remembered) is normalised and checked first."""
+    known = state.get(text)
+    code = text if known is not None else lookup.normalized(text)
+    return _live(
+        state, code, lambda: _read(code, None, None, None, thresholds), scan, thresholds, known
+    )
 
 
 def _reread_tally(
@@ -307,16 +315,13 @@ def view_code(text: str, scan: NewScan | None, **thresholds: int) -> View:
     Raises :class:`lookup.InvalidCode` or :class:`lookup.UnknownCode`."""
     state = _live_state()
     if state is not None:
-        # A printed code arrives as it is remembered: no need to normalise and check it again.
-        code = text if state.get(text) else lookup.normalized(text)
-        view = _live_code(state, code, scan, thresholds)
+        view = _live_code(state, text, scan, thresholds)
     elif _one_round_trip():
-        code = lookup.normalized(text)
-        view = _postgresql(code, None, None, scan, thresholds)
+        view = _postgresql(lookup.normalized(text), None, None, scan, thresholds)
     else:
         return _portable(lookup.find_code(db.session, text), scan, thresholds)
     if view is None:
-        raise lookup.UnknownCode(code)
+        raise lookup.UnknownCode(lookup.normalized(text))
     return view
 
 
@@ -325,13 +330,13 @@ def view_serial(
 ) -> View:
     """The unit code ``serial`` of a product with ``gtin`` (and of batch ``lot`` if given), as
     :func:`view_code` does it. Raises :class:`lookup.UnknownCode`."""
-    if not _one_round_trip():
+    state = _live_state()
+    if state is None and not _one_round_trip():
         return _portable(lookup.find_serial(db.session, gtin, serial, lot), scan, thresholds)
     try:
         code = lookup.normalized(serial)
     except lookup.InvalidCode:
         raise lookup.UnknownCode(serial) from None
-    state = _live_state()
     if state is not None:
         view = _live_code(state, code, scan, thresholds)
         if view is not None and (
@@ -349,7 +354,7 @@ def view_lot(gtin: str, lot: str, scan: NewScan | None) -> View:
     """The batch ``lot`` of the product with ``gtin`` (through its live batch-level code, if
     any), read on the request's session: a batch-level view has no scan statistics to read.
     Raises :class:`lookup.UnknownCode`."""
-    state = _live_state() if _one_round_trip() else None
+    state = _live_state()
     if state is None:
         return _portable(lookup.find_lot(db.session, gtin, lot), scan, {})
     # The key holds a "/", so it cannot collide with a code from ``/q/<code>``.

@@ -18,7 +18,7 @@ import atexit
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import NamedTuple
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class ScanBuffer:
                 del self._pending[:excess]
                 self.dropped += excess
 
-    def unwritten(self, code_id: int) -> Iterable[ScanRow]:
+    def unwritten(self, code_id: int) -> list[ScanRow]:
         """The scans of ``code_id`` not yet in the database (pending or being written)."""
         with self._lock:
             rows = [*self._writing, *self._pending]
