@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from trace import create_app
+from trace.db import db
 from trace.models import Event
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _demo(app) -> dict:  # type: ignore[no-untyped-def]
@@ -84,6 +94,78 @@ def test_late_flag_stays_strict_after_the_demo(app, client) -> None:
         event = by_time[sent]
         assert event["late"] is True and event["delay_hours"] > 72, event
     assert sum(1 for e in audit["events"] if e["late"]) == 2
+
+
+def test_demo_prints_the_public_url_it_links_to(app) -> None:
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Public URL (TRACE_PUBLIC_URL): https://trace.example.vn\n" in result.output
+    pages = result.output.split("Public pages:\n", 1)[1].split()
+    assert len(pages) >= 4 and all(p.startswith("https://trace.example.vn/") for p in pages)
+    assert "localhost" not in result.output
+    as_json = json.loads(app.test_cli_runner().invoke(args=["demo", "--json"]).output)
+    assert as_json["public_url"] == "https://trace.example.vn"
+
+
+def test_demo_links_follow_trace_public_url_from_the_environment(
+    app, database_url, monkeypatch
+) -> None:
+    monkeypatch.setenv("TRACE_PUBLIC_URL", "http://127.0.0.1:8123/")
+    served = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x"})
+    try:
+        result = served.test_cli_runner().invoke(args=["demo"])
+    finally:
+        db.engine_for(served).dispose()
+    assert result.exit_code == 0, result.output
+    assert "Public URL (TRACE_PUBLIC_URL): http://127.0.0.1:8123\n" in result.output
+    pages = result.output.split("Public pages:\n", 1)[1].split()
+    assert pages and all(p.startswith("http://127.0.0.1:8123/") for p in pages)
+    assert any("/01/" in p for p in pages) and any("/q/" in p for p in pages)
+
+
+@pytest.fixture
+def serve_copy(tmp_path: Path) -> Path:
+    """scripts/serve.sh in a copy of the checkout whose virtualenv only reports how it was run
+    (no install, no server): what serve.sh passes to flask and gunicorn is what is checked."""
+    (tmp_path / "scripts").mkdir()
+    for name in ("serve.sh", "_venv.sh"):
+        shutil.copy2(ROOT / "scripts" / name, tmp_path / "scripts" / name)
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name in ("python", "flask", "gunicorn"):
+        stub = bin_dir / name
+        stub.write_text(
+            f'#!/bin/sh\necho "{name} $* TRACE_PUBLIC_URL=${{TRACE_PUBLIC_URL:-unset}}"\n'
+        )
+        stub.chmod(stub.stat().st_mode | stat.S_IXUSR)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("bind", "public_url", "expected"),
+    [
+        (None, None, "http://127.0.0.1:5000"),
+        ("0.0.0.0:8123", None, "http://localhost:8123"),
+        ("192.0.2.7:8080", None, "http://192.0.2.7:8080"),
+        ("[::1]:5001", None, "http://[::1]:5001"),
+        ("0.0.0.0:8123", "https://truyxuat.example.vn", "https://truyxuat.example.vn"),
+    ],
+)
+def test_serve_sets_trace_public_url_from_its_bind_address(
+    serve_copy: Path, bind: str | None, public_url: str | None, expected: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"TRACE_BIND", "TRACE_PUBLIC_URL"}}
+    env |= {"TRACE_BIND": bind} if bind else {}
+    env |= {"TRACE_PUBLIC_URL": public_url} if public_url else {}
+    run = subprocess.run(["bash", str(serve_copy / "scripts" / "serve.sh")], env=env,
+                         capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    demo = next(line for line in lines if line.startswith("flask --app wsgi demo"))
+    served = next(line for line in lines if line.startswith("gunicorn "))
+    assert demo.endswith(f"TRACE_PUBLIC_URL={expected}")
+    assert served.endswith(f"TRACE_PUBLIC_URL={expected}")
+    assert f"--bind {bind or '127.0.0.1:5000'} " in served
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
