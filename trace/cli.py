@@ -97,12 +97,20 @@ def demo_command(as_json: bool) -> None:
     except ServiceError as error:
         session.rollback()
         raise _fail(error) from None
+    public_url = current_app.config["PUBLIC_URL"]
     if as_json:
-        click.echo(json.dumps({"tokens": tokens, "urls": urls}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"tokens": tokens, "public_url": public_url, "urls": urls}, ensure_ascii=False
+            )
+        )
         return
     click.echo("Demo data loaded.")
     for role, secret in tokens.items():
         click.echo(f"  {role:<9} token: {secret}")
+    click.echo(f"Public URL (TRACE_PUBLIC_URL): {public_url}")
+    click.echo("  the address QR codes and these links carry; set TRACE_PUBLIC_URL to the address")
+    click.echo("  phones reach this service at (it must stay valid as long as labels exist).")
     click.echo("Public pages:")
     for url in urls:
         click.echo(f"  {url}")

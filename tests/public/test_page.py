@@ -37,7 +37,7 @@ def test_page_shows_what_circular_02_asks_for(client: FlaskClient, chain: Chain)
         chain.code,  # the trace code
         "LN2606-A01",  # lot
         "Ngày sản xuất / thu hoạch",
-        "6 thg 7, 2026",  # expiry in Vietnamese format
+        "06/07/2026",  # expiry as written in Vietnam
         "VietGAP",
         "OCOP 4 sao",
         "Chỉ dẫn địa lý Lục Ngạn",

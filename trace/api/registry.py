@@ -6,12 +6,11 @@ thing can be archived); ``_register`` wires them so the views stay one line of w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-from flask import Blueprint, Response, url_for
+from flask import Blueprint, Response, current_app, url_for
 from marshmallow import Schema
 
 from trace.api import schemas as s
@@ -36,6 +35,8 @@ class Resource:
     update: Callable[..., Any]
     listing: Callable[..., Any]
     archive: Callable[..., Any] | None
+    #: ``(session, entities, public_url)`` -> what the schema dumps, when more than the rows
+    describe: Callable[..., Sequence[Any]] | None = None
 
 
 RESOURCES = [
@@ -58,7 +59,7 @@ RESOURCES = [
     Resource(
         "batch", "batches", "Batches", Batch,
         s.BatchSchema, s.BatchUpdateSchema, s.BatchQuery,
-        svc.create_batch, svc.update_batch, svc.list_batches, None,
+        svc.create_batch, svc.update_batch, svc.list_batches, None, svc.batch_resources,
     ),
 ]  # fmt: skip
 
@@ -68,29 +69,38 @@ def _register(bp: Blueprint, r: Resource) -> None:
     page = s.page_of(r.schema)()
     base = f"/{r.plural}"
 
+    def shown(entities: Sequence[Any]) -> Sequence[Any]:
+        if r.describe is None:
+            return entities
+        return r.describe(db.session, entities, current_app.config["PUBLIC_URL"])
+
+    def shown_page(filters: dict[str, Any], limit: int, cursor: str | None) -> Any:
+        items, next_cursor = r.listing(db.session, filters, limit, cursor)
+        return shown(items), next_cursor
+
     @documented(summary=f"Register a {r.name}", tag=r.title, body=r.schema, response=r.schema,
                 status=201, errors=(401, 403, 409, 422))  # fmt: skip
     def create() -> Response:
         entity = r.create(db.session, current_actor(), load_body(one))
         location = url_for(f".get_{r.name}", entity_id=entity.id)
-        return dump(one, entity, 201, {"Location": location})
+        return dump(one, shown([entity])[0], 201, {"Location": location})
 
     @documented(summary=f"List {r.plural}", tag=r.title, query=r.query, response=page.__class__,
                 errors=(401, 422))  # fmt: skip
     def listing() -> Response:
         current_actor()
-        return list_page(query, page, partial(r.listing, db.session))
+        return list_page(query, page, shown_page)
 
     @documented(summary=f"Read a {r.name}", tag=r.title, response=r.schema, errors=(401, 404))
     def read(entity_id: int) -> Response:
         current_actor()
-        return dump(one, svc.get(db.session, r.model, entity_id))
+        return dump(one, shown([svc.get(db.session, r.model, entity_id)])[0])
 
     @documented(summary=f"Change a {r.name} (partial)", tag=r.title, body=update_one,
                 response=r.schema, errors=(401, 403, 404, 409, 422))  # fmt: skip
     def update(entity_id: int) -> Response:
         actor = current_actor()
-        return dump(one, r.update(db.session, actor, entity_id, load_body(update_one)))
+        return dump(one, shown([r.update(db.session, actor, entity_id, load_body(update_one))])[0])
 
     bp.add_url_rule(base, f"create_{r.name}", create, methods=["POST"])
     bp.add_url_rule(base, f"list_{r.plural}", listing, methods=["GET"])
@@ -103,7 +113,7 @@ def _register(bp: Blueprint, r: Resource) -> None:
         @documented(summary=f"Archive a {r.name} (history keeps it)", tag=r.title,
                     response=r.schema, errors=(401, 403, 404))  # fmt: skip
         def archive(entity_id: int) -> Response:
-            return dump(one, archive_service(db.session, current_actor(), entity_id))
+            return dump(one, shown([archive_service(db.session, current_actor(), entity_id)])[0])
 
         bp.add_url_rule(
             f"{base}/<int:entity_id>/archive", f"archive_{r.name}", archive, methods=["POST"]

@@ -87,6 +87,16 @@ class ProductUpdateSchema(ProductSchema):
         exclude = ("organization_id",)
 
 
+class BatchLinksSchema(Schema):
+    public = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the public page consumers open, as the batch label's QR code "
+            "carries it: GS1 Digital Link for a GTIN product, <public URL>/q/<code> otherwise"
+        },
+    )
+
+
 class BatchSchema(Timestamps):
     product_id = fields.Integer(required=True, strict=True)
     producer_id = fields.Integer(
@@ -105,6 +115,12 @@ class BatchSchema(Timestamps):
     origin_facility_id = fields.Integer(allow_none=True, strict=True)
     certifications = fields.List(text(200), load_default=list)
     status = fields.Enum(BatchStatus, by_value=True, dump_only=True)
+    code = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "the batch-level code (its label without a serial number)"},
+    )
+    links = fields.Nested(BatchLinksSchema, dump_only=True)
 
 
 class BatchUpdateSchema(BatchSchema):

@@ -1,5 +1,11 @@
 """Language of the public pages: Vietnamese by default, English by ``?lang=en`` or
-Accept-Language; dates, times and numbers in the page language's format (Babel/CLDR)."""
+Accept-Language; numbers in the page language's format (Babel/CLDR).
+
+Dates: Vietnamese as people in Vietnam write them, 08/06/2026 and 05:30 (CLDR's medium style
+gives "8 thg 6, 2026"); English keeps CLDR's "Jun 8, 2026, 5:30 AM", whose month name leaves no
+doubt which number is the day. The printable inspection reports (Vietnamese first, English
+beside it) use the numeric Vietnamese form through the ``vn_date`` and ``vn_datetime`` filters.
+"""
 
 from __future__ import annotations
 
@@ -65,6 +71,8 @@ def init_babel(app: Flask) -> None:
         local_datetime=local_datetime,
         local_date=local_date,
         number=number,
+        vn_date=vn_date,
+        vn_datetime=vn_datetime,
     )
     app.jinja_env.globals.update(
         page_language=page_language, lang_url=lang_url, unit_name=unit_name
@@ -94,12 +102,20 @@ def format_moment(moment: dt.datetime, lang: str, with_zone: bool = True) -> str
     if moment.utcoffset() is None or moment.tzinfo is dt.UTC:
         moment = moment.astimezone(VIETNAM)
     zone = moment.tzinfo
-    text = (
-        format_date(moment.date(), "medium", locale=lang)
-        + " "
-        + format_time(moment, "short", tzinfo=zone, locale=lang)
-    )
+    if lang == "vi":
+        text = f"{numeric_date(moment.date())} {moment:%H:%M}"
+    else:
+        text = (
+            format_date(moment.date(), "medium", locale=lang)
+            + " "
+            + format_time(moment, "short", tzinfo=zone, locale=lang)
+        )
     return f"{text} ({_offset_label(moment)})" if with_zone else text
+
+
+def numeric_date(day: dt.date) -> str:
+    """dd/mm/yyyy, as dates are written in Vietnam (and on the labels)."""
+    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
 
 
 def local_date(day: dt.date | dt.datetime | None, style: str = "medium") -> str:
@@ -107,7 +123,49 @@ def local_date(day: dt.date | dt.datetime | None, style: str = "medium") -> str:
         return ""
     if isinstance(day, dt.datetime):
         day = day.astimezone(VIETNAM).date()
-    return format_date(day, style, locale=page_language())
+    lang = page_language()
+    return numeric_date(day) if lang == "vi" else format_date(day, style, locale=lang)
+
+
+def _parsed(value: str) -> dt.datetime | dt.date | None:
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        return dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _report_moment(moment: dt.datetime) -> dt.datetime:
+    """In its own offset when it has one other than UTC (an event's), else in +07:00."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    if not moment.utcoffset():
+        moment = moment.astimezone(VIETNAM)
+    return moment
+
+
+def vn_date(value: dt.date | dt.datetime | str | None) -> str:
+    """A date in the reports: dd/mm/yyyy (a moment's, as :func:`vn_datetime` places it);
+    anything that is not a date is shown as it is."""
+    if value is None or value == "":
+        return ""
+    day = _parsed(value) if isinstance(value, str) else value
+    if day is None:
+        return str(value)
+    if isinstance(day, dt.datetime):
+        day = _report_moment(day).date()
+    return numeric_date(day)
+
+
+def vn_datetime(value: dt.datetime | str | None) -> str:
+    """A moment in the reports: ``dd/mm/yyyy HH:MM (UTC+hh:mm)``, in its own offset when it
+    has one other than UTC (an event's), else in +07:00; not a moment: shown as it is."""
+    if value is None or value == "":
+        return ""
+    moment = _parsed(value) if isinstance(value, str) else value
+    if not isinstance(moment, dt.datetime):
+        return str(value)
+    return format_moment(_report_moment(moment), "vi")
 
 
 def number(value: Decimal | float | int | None, digits: int = 3) -> str:

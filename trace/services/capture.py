@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +62,8 @@ _VOCAB_LISTS = {
     "sourceList": cbv.canonical_source_dest_type,
     "destinationList": cbv.canonical_source_dest_type,
 }
+#: When an event was recorded, given its event time and hash ID (see ``capture``).
+RecordTime = Callable[[dt.datetime, str], dt.datetime]
 
 
 @dataclass
@@ -277,8 +279,14 @@ def capture(
     document: dict[str, Any],
     *,
     proceed: bool = False,
+    record_time: RecordTime | None = None,
 ) -> CaptureResult:
-    """Store the events of an EPCIS document; see the module docstring for the rules."""
+    """Store the events of an EPCIS document; see the module docstring for the rules.
+
+    Events are recorded now. ``record_time`` is for the demo loader only, never the API: it
+    dates fixture events shortly after they happened (never later than now). The record time is
+    outside the CBV hash and the ledger's chain, so both stay what they would have been.
+    """
     if actor.role is Role.INSPECTOR:
         raise Forbidden("An inspector token may not record events.")
     document = with_bare_vocabulary(document)
@@ -373,7 +381,7 @@ def capture(
         result.events.append(CapturedEvent(item.index, event_id, item.hash_id, "created"))
 
     if new:
-        _store(session, actor, new, events.namespaces, batch_of)
+        _store(session, actor, new, events.namespaces, batch_of, record_time)
     result.events.sort(key=lambda e: e.index)
     return result
 
@@ -417,12 +425,16 @@ def _store(
     new: list[tuple[_Prepared, set[int]]],
     namespaces: Mapping[str, str],
     batch_of: Mapping[str, int],
+    record_time: RecordTime | None = None,
 ) -> None:
     head = ledger.lock_head(session)
     now = dt.datetime.now(dt.UTC)
     rows: list[dict[str, Any]] = []
     for item, _ in new:
         doc = item.document
+        recorded = (
+            now if record_time is None else min(record_time(item.event_time, item.hash_id), now)
+        )
         rows.append(
             {
                 "event_id": str(doc["eventID"]),
@@ -432,7 +444,7 @@ def _store(
                 "event_time": item.event_time,
                 "event_time_zone_offset": doc.get("eventTimeZoneOffset")
                 or _offset(item.event_time),
-                "record_time": now,
+                "record_time": recorded,
                 "biz_step": doc.get("bizStep"),
                 "disposition": doc.get("disposition"),
                 "read_point": item.read_point,

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from trace.labels.issuance import issue_batch_code
-from trace.models import Batch, BatchStatus, Facility, Organization, Product
+from trace.labels.issuance import code_uri, issue_batch_code
+from trace.models import (
+    Batch,
+    BatchStatus,
+    Code,
+    CodeKind,
+    CodeStatus,
+    Facility,
+    Organization,
+    Product,
+)
 from trace.services import audit
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, InvalidInput, get_or_404, invalid
@@ -397,3 +407,56 @@ def list_batches(
             | Batch.search_text.contains(fold(filters["q"]), autoescape=True)
         )
     return paginate(session, stmt, Batch.id, limit, cursor)
+
+
+@dataclass(frozen=True)
+class BatchResource:
+    """A batch as the API shows it: the row, its batch-level code and where consumers see it."""
+
+    batch: Batch
+    code: str | None
+    links: dict[str, str | None]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.batch, name)
+
+
+def batch_resources(
+    session: Session, batches: Sequence[Batch], public_url: str
+) -> list[BatchResource]:
+    """The batches with their live batch-level code and public page (``links.public``): what
+    their label's QR code carries, built by the labels' own :func:`code_uri` — the Digital Link
+    for a GTIN product (it names the lot, so it holds even without a live code), ``/q/<code>``
+    otherwise. Two queries, whatever the number of batches."""
+    ids = sorted({b.id for b in batches})
+    codes: dict[int, str] = {}
+    products: dict[int, Product] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = session.execute(
+            select(Code.batch_id, Code.code)
+            .where(
+                Code.batch_id.in_(chunk),
+                Code.kind == CodeKind.BATCH,
+                Code.status != CodeStatus.VOIDED,
+            )
+            .order_by(Code.id)
+        )
+        codes.update((batch_id, code) for batch_id, code in rows)  # the newest one wins
+    wanted = sorted({b.product_id for b in batches})
+    for start in range(0, len(wanted), 500):
+        # Loaded into the session: ``batch.product`` below is then read without a query.
+        for product in session.scalars(
+            select(Product).where(Product.id.in_(wanted[start : start + 500]))
+        ):
+            products[product.id] = product
+    resources = []
+    for batch in batches:
+        code = codes.get(batch.id)
+        public = (
+            code_uri(public_url, batch, code or "", CodeKind.BATCH)
+            if code is not None or products[batch.product_id].gtin
+            else None
+        )
+        resources.append(BatchResource(batch, code, {"public": public}))
+    return resources

@@ -180,11 +180,18 @@ def document_for(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_stage(
-    session: Session, actor: Actor, batch_id: int, form: Mapping[str, Any], public_url: str
+    session: Session,
+    actor: Actor,
+    batch_id: int,
+    form: Mapping[str, Any],
+    public_url: str,
+    *,
+    record_time: capture_service.RecordTime | None = None,
 ) -> capture_service.CaptureResult:
+    """Capture the stage as an EPCIS event (``record_time``: the demo loader's, see capture)."""
     batch = get(session, Batch, batch_id)
     form = dict(form)
     if form["stage"] in RECEIVING and actor.organization_id is not None:
         form.setdefault("to_organization_id", actor.organization_id)
     event = build_event(session, batch, form, public_url)
-    return capture_service.capture(session, actor, document_for(event))
+    return capture_service.capture(session, actor, document_for(event), record_time=record_time)
