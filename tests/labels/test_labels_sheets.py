@@ -300,7 +300,10 @@ def test_rendering_starts_no_child_process_by_default() -> None:
     children: list[int] = []
     out = io.BytesIO()
     labels = make_labels(400)
-    write_label_pdf(labels, TEMPLATES["a4-3x8-70x37"], out,
-                    progress=lambda _n: children.append(len(multiprocessing.active_children())))  # fmt: skip
+
+    def progress(_written: int) -> None:
+        children.append(len(multiprocessing.active_children()))
+
+    write_label_pdf(labels, TEMPLATES["a4-3x8-70x37"], out, progress=progress)
     assert children and max(children) == 0
     assert out.getvalue().startswith(b"%PDF-")
