@@ -10,6 +10,7 @@ process of it behind.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -82,3 +83,22 @@ def test_a_2000_label_pdf_from_the_served_app(tmp_path: Path) -> None:
         assert session_processes(sid) == [], app.log.read_text()[-2000:]
         log = app.log.read_text()
         assert "WORKER TIMEOUT" not in log and "Traceback" not in log, log[-3000:]
+
+
+def test_when_the_worker_dies_the_web_server_stops_too(tmp_path: Path) -> None:
+    """Neither outlives the other: a worker killed hard takes gunicorn down with it."""
+    with throwaway_database(os.environ.get("TRACE_TEST_DATABASE_URL"), tmp_path) as url:
+        with served(tmp_path, url) as app:
+            sid = app.process.pid
+            workers = [
+                pid
+                for pid in session_processes(sid)
+                if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            ]
+            assert len(workers) == 1
+            os.kill(workers[0], signal.SIGKILL)
+            app.process.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while session_processes(sid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert session_processes(sid) == []
