@@ -17,9 +17,15 @@ from trace.jobs.worker import Worker
 from trace.models import Job, JobStatus, PrintRun
 
 LEASE = 30.0
-# Claims look at a clock a minute ahead: jobs queued just now are due then.
-T0 = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
+T0 = dt.datetime.now(dt.UTC)  # set by _clock for each test
 SEEN: list[dict] = []
+
+
+@pytest.fixture(autouse=True)
+def _clock() -> None:
+    """Claims look at a clock a minute ahead of the test's start: jobs queued now are due."""
+    global T0
+    T0 = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
 
 
 @job_kind("tests.echo")
