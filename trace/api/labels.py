@@ -76,7 +76,12 @@ def print_run_pdf(run_id: int) -> Response:
     session.rollback()
     with write_intent():
         pdf = svc.labels_pdf(session, actor, run_id, results_dir(current_app))
-        session.commit()
+        try:
+            session.commit()
+        except BaseException:
+            if pdf.file is not None:
+                pdf.file.close()
+            raise
     if pdf.file is None:
         headers = {
             "Retry-After": retry_after(pdf.job),
