@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install and start the service on its embedded default: SQLite in ./instance, demo data loaded.
-# Prints the demo tokens and public page URLs, then serves on TRACE_BIND (127.0.0.1:5000).
+# Prints the demo tokens and public page URLs, then serves on TRACE_BIND (127.0.0.1:5000) with
+# gunicorn and, beside it, the worker that runs background jobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/_venv.sh
@@ -36,6 +37,6 @@ fi
 install_project
 .venv/bin/flask --app wsgi init
 .venv/bin/flask --app wsgi demo
-# The access log leaves out the client address: no raw IPs in logs.
-exec .venv/bin/gunicorn --bind "$bind" --workers "${TRACE_WORKERS:-2}" \
-    --access-logfile - --access-logformat '%(t)s "%(r)s" %(s)s %(b)s %(M)sms' wsgi:app
+export TRACE_BIND="$bind"
+# gunicorn and the job worker (label PDFs...), stopped together: scripts/run.sh.
+exec scripts/run.sh

@@ -236,3 +236,21 @@ class Builder:
 @pytest.fixture
 def build(session: Session) -> Builder:
     return Builder(session)
+
+
+@pytest.fixture
+def rendered(app: Flask, client: FlaskClient) -> Callable[..., Any]:
+    """``rendered(url, headers)``: a job's result, as served: the first GET answers 202 while
+    the job waits, a worker (this process, burst mode) runs every due job, then GET again."""
+    from trace.jobs.worker import Worker
+
+    def fetch(url: str, headers: dict[str, str]) -> Any:
+        first = client.get(url, headers=headers)
+        if first.status_code != 202:
+            return first
+        assert int(first.headers["Retry-After"]) >= 1
+        assert first.json["status"] in {"queued", "running"}, first.json
+        Worker(app).run(burst=True)
+        return client.get(url, headers=headers)
+
+    return fetch

@@ -126,9 +126,10 @@ def test_demo_links_follow_trace_public_url_from_the_environment(
 @pytest.fixture
 def serve_copy(tmp_path: Path) -> Path:
     """scripts/serve.sh in a copy of the checkout whose virtualenv only reports how it was run
-    (no install, no server): what serve.sh passes to flask and gunicorn is what is checked."""
+    (no install, no server): what serve.sh passes to flask and gunicorn is what is checked. The
+    job worker's stand-in waits until scripts/run.sh stops it when gunicorn's has ended."""
     (tmp_path / "scripts").mkdir()
-    for name in ("serve.sh", "_venv.sh"):
+    for name in ("serve.sh", "_venv.sh", "run.sh"):
         shutil.copy2(ROOT / "scripts" / name, tmp_path / "scripts" / name)
     bin_dir = tmp_path / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
@@ -136,6 +137,7 @@ def serve_copy(tmp_path: Path) -> Path:
         stub = bin_dir / name
         stub.write_text(
             f'#!/bin/sh\necho "{name} $* TRACE_PUBLIC_URL=${{TRACE_PUBLIC_URL:-unset}}"\n'
+            'if [ "$3" = worker ]; then exec sleep 30; fi\n'
         )
         stub.chmod(stub.stat().st_mode | stat.S_IXUSR)
     return tmp_path

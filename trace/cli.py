@@ -44,6 +44,10 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(labels_group)
 
+    from trace.jobs.cli import worker_command
+
+    app.cli.add_command(worker_command)
+
 
 def _fail(error: ServiceError) -> click.ClickException:
     details = "; ".join(f"{e.pointer}: {e.message}" for e in error.errors)

@@ -90,6 +90,12 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_REPORTS_PER_HOUR": 5,  # consumer reports per client and hour
     "PUBLIC_FORM_MAX_AGE": 7 * 24 * 3600,  # seconds a report form stays valid
     "PRODUCT_IMAGE_DIR": None,  # default: <instance>/product-images
+    # Background jobs (trace.jobs): result files go to a folder every node's app and worker can
+    # read (default <instance>/job-results; several machines need a shared mount).
+    "JOB_RESULTS_DIR": None,
+    "JOB_LEASE_SECONDS": 60,  # a job whose worker stopped renewing this long is taken again
+    "JOB_POLL_SECONDS": 1.0,  # how long an idle worker sleeps between looks at the queue
+    "JOB_RETRY_SECONDS": 10,  # first retry after this; doubled for each further attempt
 }
 
 

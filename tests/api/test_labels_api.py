@@ -91,7 +91,9 @@ def _all_codes(client, run: dict, headers: dict) -> list[dict]:
 # Printing and decoding -----------------------------------------------------------------------
 
 
-def test_print_run_sheets_decode_to_the_issued_uris_in_order(client, world, session) -> None:
+def test_print_run_sheets_decode_to_the_issued_uris_in_order(
+    client, rendered, world, session
+) -> None:
     headers = world["headers"]["producer-own"]
     response = _create(client, world, count=45)
     assert response.status_code == 201, response.json
@@ -107,7 +109,7 @@ def test_print_run_sheets_decode_to_the_issued_uris_in_order(client, world, sess
         f"{BASE}/01/{gtin14}/10/LN2026-01/21/{c['code']}" for c in codes
     ]
 
-    pdf = client.get(run["links"]["labels_pdf"], headers=headers)
+    pdf = rendered(run["links"]["labels_pdf"], headers)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert int(pdf.headers["Content-Length"]) == len(pdf.data)
     found = decode_sheets(pdf.data, TEMPLATES["a4-4x10-48.5x25.4"])
@@ -119,7 +121,7 @@ def test_print_run_sheets_decode_to_the_issued_uris_in_order(client, world, sess
 
     after = client.get(run["links"]["self"], headers=headers).json
     assert after["codes"] == {"total": 45, "issued": 0, "printed": 45, "voided": 0}
-    again = client.get(run["links"]["labels_pdf"], headers=headers)
+    again = rendered(run["links"]["labels_pdf"], headers)
     assert again.data == pdf.data  # the same codes in the same places, byte for byte
     session.rollback()
     actions = session.scalars(
@@ -130,28 +132,28 @@ def test_print_run_sheets_decode_to_the_issued_uris_in_order(client, world, sess
     assert actions == ["create", "print"]
 
 
-def test_a_few_hundred_labels_on_the_smallest_stock(client, world) -> None:
+def test_a_few_hundred_labels_on_the_smallest_stock(client, rendered, world) -> None:
     headers = world["headers"]["centre-own"]
     run = _create(client, world, actor="centre-own", count=300, template="a4-5x13-38x21").json
     uris = [c["uri"] for c in _all_codes(client, run, headers)]
     assert len(set(uris)) == 300
-    pdf = client.get(run["links"]["labels_pdf"], headers=headers)
+    pdf = rendered(run["links"]["labels_pdf"], headers)
     assert len(pdfium.PdfDocument(pdf.data)) == 5  # 65 labels per sheet
     assert decode_sheets(pdf.data, TEMPLATES["a4-5x13-38x21"])[:300] == uris
 
 
-def test_products_without_gtin_get_short_code_urls(client, world) -> None:
+def test_products_without_gtin_get_short_code_urls(client, rendered, world) -> None:
     headers = world["headers"]["admin"]
     run = _create(client, world, batch_key="plain_batch", actor="admin", count=3,
                   template="a4-3x8-70x37", cut_marks=True).json  # fmt: skip
     assert run["cut_marks"] is True
     codes = _all_codes(client, run, headers)
     assert [c["uri"] for c in codes] == [f"{BASE}/q/{c['code']}" for c in codes]
-    pdf = client.get(run["links"]["labels_pdf"], headers=headers).data
+    pdf = rendered(run["links"]["labels_pdf"], headers).data
     assert decode_sheets(pdf, TEMPLATES["a4-3x8-70x37"])[:3] == [c["uri"] for c in codes]
 
 
-def test_unserialised_run_prints_the_batch_level_code(client, world, count) -> None:
+def test_unserialised_run_prints_the_batch_level_code(client, rendered, world, count) -> None:
     headers = world["headers"]["producer-own"]
     units = count(Code)
     run = _create(client, world, count=6, serialised=False).json
@@ -161,13 +163,13 @@ def test_unserialised_run_prints_the_batch_level_code(client, world, count) -> N
     assert [c["code"] for c in codes] == [run["batch_code"]] and codes[0]["kind"] == "batch"
     uri = f"{BASE}/01/0{gtin13(2024)}/10/LN2026-01"
     assert codes[0]["uri"] == uri
-    pdf = client.get(run["links"]["labels_pdf"], headers=headers).data
+    pdf = rendered(run["links"]["labels_pdf"], headers).data
     assert decode_sheets(pdf, TEMPLATES["a4-4x10-48.5x25.4"])[:6] == [uri] * 6
     code = client.get(f"/api/v1/codes/{run['batch_code']}", headers=headers).json
     assert code["status"] == "printed"
 
 
-def test_custom_layout(client, world) -> None:
+def test_custom_layout(client, rendered, world) -> None:
     headers = world["headers"]["producer-own"]
     layout = {"rows": 3, "cols": 2, "label_w_mm": 90, "label_h_mm": 50, "gap_x_mm": 4,
               "gap_y_mm": 3, "margin_top_mm": 20}  # fmt: skip
@@ -178,7 +180,7 @@ def test_custom_layout(client, world) -> None:
     assert run["layout"]["margin_left_mm"] == pytest.approx((210 - 184) / 2)
     sheet = custom_template(3, 2, 90, 50, gap_x_mm=4, gap_y_mm=3, margin_top_mm=20)
     uris = [c["uri"] for c in _all_codes(client, run, headers)]
-    pdf = client.get(run["links"]["labels_pdf"], headers=headers).data
+    pdf = rendered(run["links"]["labels_pdf"], headers).data
     assert decode_sheets(pdf, sheet)[:8] == uris
 
 
@@ -291,15 +293,16 @@ def test_print_authorisation(client, world, actor, count) -> None:
 
 
 @pytest.mark.parametrize("actor", ACTORS)
-def test_void_and_download_authorisation(client, world, actor, session) -> None:
+def test_void_and_download_authorisation(client, rendered, world, actor, session) -> None:
     run = _create(client, world, actor="admin", count=2).json
     code = _all_codes(client, run, world["headers"]["admin"])[0]["code"]
     headers = world["headers"][actor]
     denied = 401 if actor == "anonymous" else 403
     allowed = actor in MANAGERS
 
-    pdf = client.get(run["links"]["labels_pdf"], headers=headers)
+    pdf = rendered(run["links"]["labels_pdf"], headers)
     assert pdf.status_code == (200 if allowed else denied)
+    assert pdf.mimetype == ("application/pdf" if allowed else "application/problem+json")
     voided = client.post(f"/api/v1/codes/{code}/void", json={"reason": "torn"}, headers=headers)
     assert voided.status_code == (200 if allowed else denied), voided.json
     run_voided = client.post(
@@ -383,7 +386,7 @@ def test_missing_fields_and_unknown_batch(client, world) -> None:
 # Voiding -------------------------------------------------------------------------------------
 
 
-def test_voiding_codes_and_runs(client, world, session) -> None:
+def test_voiding_codes_and_runs(client, rendered, world, session) -> None:
     headers = world["headers"]["producer-own"]
     run = _create(client, world, count=3).json
     codes = _all_codes(client, run, headers)
@@ -400,7 +403,7 @@ def test_voiding_codes_and_runs(client, world, session) -> None:
     assert again.status_code == 409
 
     # A voided code keeps its place on the sheet: the others do not move.
-    pdf = client.get(run["links"]["labels_pdf"], headers=headers).data
+    pdf = rendered(run["links"]["labels_pdf"], headers).data
     found = decode_sheets(pdf, TEMPLATES["a4-4x10-48.5x25.4"])[:3]
     assert found == [c["uri"] for c in codes]
     summary = client.get(run["links"]["self"], headers=headers).json["codes"]

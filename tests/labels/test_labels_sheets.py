@@ -290,3 +290,20 @@ def test_more_than_256_distinct_characters_use_several_font_subsets() -> None:
     for chunk in chunks:
         assert chunk in text
     assert decode_sheet(data, template)[: len(labels)] == [label.uri for label in labels]
+
+
+def test_rendering_starts_no_child_process_by_default() -> None:
+    """Web servers and job workers render with the defaults: a pool forked inside a gunicorn
+    worker outlived the server (issue 10), so by default no child process is ever started."""
+    import multiprocessing
+
+    children: list[int] = []
+    out = io.BytesIO()
+    labels = make_labels(400)
+
+    def progress(_written: int) -> None:
+        children.append(len(multiprocessing.active_children()))
+
+    write_label_pdf(labels, TEMPLATES["a4-3x8-70x37"], out, progress=progress)
+    assert children and max(children) == 0
+    assert out.getvalue().startswith(b"%PDF-")

@@ -27,6 +27,7 @@ def documented(
     content_type: str = "application/json",
     errors: tuple[int, ...] = (401, 403, 404, 422),
     public: bool = False,
+    accepted: type[Schema] | Schema | None = None,
 ) -> Callable[[F], F]:
     """Attach what the OpenAPI document says about a view; behaviour is untouched."""
 
@@ -41,6 +42,7 @@ def documented(
             "content_type": content_type,
             "errors": errors,
             "public": public,
+            "accepted": accepted,
         }
         return view
 
@@ -130,6 +132,12 @@ def build_spec(app: Flask) -> dict[str, Any]:
         elif doc["content_type"] != "application/json":
             ok["content"] = {doc["content_type"]: {}}
         operation["responses"][str(doc["status"])] = ok
+        if doc.get("accepted") is not None:
+            operation["responses"]["202"] = {
+                "description": "Accepted: not ready yet; ask again after Retry-After seconds",
+                "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                "content": {"application/json": {"schema": doc["accepted"]}},
+            }
         for code in doc["errors"]:
             operation["responses"][str(code)] = {
                 "description": _ERROR_TEXT.get(code, "Error"),

@@ -3,27 +3,28 @@
 Who may do what: printing (creating a run, downloading its sheets) and voiding belong to whoever
 manages the batch's producer (the producer itself, its province's centre, admin); every token
 may read runs, codes and QR images.
+
+Sheets are rendered by a background job (:mod:`trace.labels.jobs`), queued with the run: a
+request never renders, so a large run cannot outlast the web server's timeout.
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
-from typing import IO
-
-from flask import Blueprint, Response, current_app, url_for
+from flask import Blueprint, Response, current_app, request, url_for
+from werkzeug.wsgi import wrap_file
 
 from trace.api import label_schemas as ls
 from trace.api.auth import current_actor
 from trace.api.docs import documented
 from trace.api.io import dump, list_page, load_body, load_query
+from trace.api.jobs import JobSchema, job_schema, retry_after
 from trace.api.schemas import PageQuery
 from trace.db import db, write_intent
+from trace.jobs import results_dir
 from trace.labels import issuance as svc
 from trace.labels.render import qr_png, qr_svg
 
 TAG = "Labels"
-_SPOOL_IN_MEMORY = 16 * 1024 * 1024  # PDFs larger than this are spooled to a temporary file
 _CHUNK = 64 * 1024
 
 run_schema, code_schema, void_schema = ls.PrintRunSchema(), ls.CodeSchema(), ls.VoidSchema()
@@ -62,42 +63,37 @@ def get_print_run(run_id: int) -> Response:
     return dump(run_schema, svc.describe_print_run(db.session, run))
 
 
-@documented(summary="The print run's label sheets (A4 PDF); the same codes in the same places "
-            "on every download", tag=TAG, content_type="application/pdf",
-            errors=(401, 403, 404, 409))  # fmt: skip
+@documented(summary="The print run's label sheets (A4 PDF), rendered by a background job; "
+            "202 with the job's progress and Retry-After until they are ready; the same codes "
+            "in the same places on every download", tag=TAG, content_type="application/pdf",
+            accepted=JobSchema, errors=(401, 403, 404, 409))  # fmt: skip
 def print_run_pdf(run_id: int) -> Response:
     actor = current_actor()
     session = db.session
-    run = svc.get_print_run(session, run_id)
-    svc.require_printer(actor, run)
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115 (streamed)
-    try:
-        svc.render_print_run(session, run, _public_url(), spool)
-        size = spool.tell()
-        # A GET that records a fact: the codes are now printed. The blueprint commits writes
-        # only, so this view ends its read transaction and commits the change itself, in a
-        # writing transaction (SQLite takes the write lock up front).
-        session.rollback()
-        with write_intent():
-            svc.mark_printed(session, actor, svc.get_print_run(session, run_id))
+    # A GET that may record facts (a render job queued, the codes now printed): the blueprint
+    # commits writes only, so this view ends its read transaction and commits itself, in a
+    # writing transaction (SQLite takes the write lock up front).
+    session.rollback()
+    with write_intent():
+        pdf = svc.labels_pdf(session, actor, run_id, results_dir(current_app))
+        try:
             session.commit()
-    except BaseException:
-        spool.close()
-        raise
-    spool.seek(0)
+        except BaseException:
+            if pdf.file is not None:
+                pdf.file.close()
+            raise
+    if pdf.file is None:
+        headers = {
+            "Retry-After": retry_after(pdf.job),
+            "Location": url_for(".get_job", job_id=pdf.job.id),
+        }
+        return dump(job_schema, pdf.job, 202, headers)
     headers = {
-        "Content-Length": str(size),
+        "Content-Length": str(pdf.size),
         "Content-Disposition": f'inline; filename="print-run-{run_id}.pdf"',
     }
-    return Response(_stream(spool), mimetype="application/pdf", headers=headers)
-
-
-def _stream(spool: IO[bytes]) -> Iterator[bytes]:
-    try:
-        while chunk := spool.read(_CHUNK):
-            yield chunk
-    finally:
-        spool.close()
+    body = wrap_file(request.environ, pdf.file, _CHUNK)
+    return Response(body, mimetype="application/pdf", headers=headers, direct_passthrough=True)
 
 
 @documented(summary="A print run's codes, in label order", tag=TAG, query=PageQuery,

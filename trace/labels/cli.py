@@ -128,6 +128,7 @@ def print_command(
                 serialised=not unserialised,
                 cut_marks=cut_marks,
                 ec=ec,
+                render_in_background=False,
             )
             session.commit()
         except ServiceError as error:
@@ -147,7 +148,10 @@ def print_command(
                 bar.update(written - done)
                 done = written
 
-            written = issuance.render_print_run(session, run, public_url, handle, progress=progress)
+            # A single-threaded command: it may fork a pool for a large run (joined at the end).
+            written = issuance.render_print_run(
+                session, run, public_url, handle, progress=progress, workers=None
+            )
     except BaseException:
         out.unlink(missing_ok=True)
         raise

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from trace import jobs
 from trace.gs1 import build_digital_link
 from trace.labels.codes import CodeError, is_valid_code, new_unit_code, normalize_code
 from trace.labels.sheets import (
@@ -34,7 +37,7 @@ from trace.labels.sheets import (
     custom_template,
     write_label_pdf,
 )
-from trace.models import Batch, BatchStatus, Code, CodeKind, CodeStatus, PrintRun
+from trace.models import Batch, BatchStatus, Code, CodeKind, CodeStatus, Job, JobStatus, PrintRun
 from trace.services import audit
 from trace.services.actors import SYSTEM, Actor
 from trace.services.errors import (
@@ -53,6 +56,7 @@ EC_LEVELS = ("L", "M", "Q", "H")
 _ISSUE_ATTEMPTS = 5  # insert attempts before a unique collision is treated as a real error
 _IN_CHUNK = 500  # codes per IN (...) query: under every backend's parameter limit
 _YIELD_PER = 2000  # codes read per round trip while rendering a run
+RENDER_JOB = "labels.render"  # the background job that renders a run's sheets (trace.labels.jobs)
 
 GEOMETRY_KEYS = (
     "rows",
@@ -317,8 +321,13 @@ def create_print_run(
     serialised: bool = True,
     cut_marks: bool = False,
     ec: str = "M",
+    render_in_background: bool = True,
 ) -> PrintRun:
-    """A print run of ``count`` labels for a batch; serialised runs issue ``count`` unit codes."""
+    """A print run of ``count`` labels for a batch; serialised runs issue ``count`` unit codes.
+
+    ``render_in_background``: queue the job that renders its sheets, in this transaction (the
+    command line renders in its own process instead).
+    """
     batch = get_or_404(session, Batch, batch_id)
     _require_manager(actor, batch, "print labels for this batch")
     errors: list[FieldError] = []
@@ -369,6 +378,8 @@ def create_print_run(
 
         _insert_codes(session, count, rows)
     audit.record(session, actor, "create", "print_run", run.id, after=audit.snapshot(run))
+    if render_in_background:
+        queue_render(session, actor, run)
     return run
 
 
@@ -509,10 +520,12 @@ def render_print_run(
     out: BinaryIO,
     *,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = 1,
 ) -> int:
     """Write the run's label sheets as PDF to ``out``; returns the label count.
 
     Rendering writes nothing to the database: call :func:`mark_printed` after it succeeded.
+    ``workers`` as in :func:`write_label_pdf` (1: in this process, never a pool of children).
     """
     if run.voided_at is not None:
         raise Conflict(f"Print run {run.id} is voided: its labels are not printed again.")
@@ -523,7 +536,52 @@ def render_print_run(
         ec=str(run.layout.get("ec", "M")),
         cut_marks=bool(run.layout.get("cut_marks")),
         progress=progress,
+        workers=workers,
     )
+
+
+def queue_render(session: Session, actor: Actor, run: PrintRun) -> Job:
+    """Queue the background job that renders the run's sheets into a PDF file."""
+    return jobs.enqueue(
+        session, RENDER_JOB, {"print_run_id": run.id}, subject=("print_run", run.id), actor=actor
+    )
+
+
+@dataclass
+class LabelsPdf:
+    """Where a run's sheets stand: the render job, and the open PDF once it is done."""
+
+    job: Job
+    file: BinaryIO | None = None
+    size: int = 0
+
+
+def labels_pdf(session: Session, actor: Actor, run_id: int, results: Path) -> LabelsPdf:
+    """The run's label sheets if rendered (their codes become ``printed``), else its render job.
+
+    A run without a render job (or whose file has gone) gets one queued; a failed job is a
+    Conflict naming its error. Writes: run it in a writing transaction and commit.
+    """
+    run = get_print_run(session, run_id)
+    require_printer(actor, run)
+    if run.voided_at is not None:
+        raise Conflict(f"Print run {run.id} is voided: its labels are not printed again.")
+    job = jobs.latest_job(session, RENDER_JOB, ("print_run", run.id))
+    if job is not None and job.status is JobStatus.FAILED:
+        raise Conflict(
+            f"Rendering the labels of print run {run.id} failed: {job.error}", job_id=job.id
+        )
+    if job is not None and job.status is JobStatus.DONE:
+        try:
+            handle = (results / str(job.result_file)).open("rb")
+        except FileNotFoundError:
+            job = None  # the file was removed (or this node cannot see it): render again
+        else:
+            mark_printed(session, actor, run)
+            return LabelsPdf(job, handle, os.fstat(handle.fileno()).st_size)
+    if job is None:
+        job = queue_render(session, actor, run)
+    return LabelsPdf(job)
 
 
 def mark_printed(session: Session, actor: Actor, run: PrintRun) -> int:

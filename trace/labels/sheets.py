@@ -736,7 +736,7 @@ def write_label_pdf(
     ec: str = "M",
     cut_marks: bool = False,
     progress: Callable[[int], None] | None = None,
-    workers: int | None = None,
+    workers: int | None = 1,
 ) -> int:
     """Write ``labels`` onto A4 sheets of ``template`` as a PDF to ``out``; return the count.
 
@@ -746,13 +746,15 @@ def write_label_pdf(
     random IDs, objects numbered in page order). ``progress`` is called with the running label
     count after each page is written. No labels give one blank page (a PDF needs a page).
 
-    ``workers``: processes that build and compress page content. 1 renders in this process;
-    None (default) forks ``min(2, cpu_count)`` workers once a run passes 300 labels, so short
-    runs pay no start-up; it stays in this process when forking is unsafe (the process has
-    other threads, e.g. a threaded web server) or unavailable. An explicit ``workers > 1``
-    then uses ``forkserver``/``spawn``, which re-import the main module: guard it with
-    ``if __name__ == "__main__"``. Worker processes never touch the ``labels`` iterable (a
-    database cursor stays in this process); they only build and compress page content.
+    ``workers``: processes that build and compress page content. 1 (default) renders in this
+    process: what web servers and job workers do, so no process of theirs ever has children.
+    None forks ``min(2, cpu_count)`` workers once a run passes 300 labels, for a single-threaded
+    command line (the CLI); it stays in this process when forking is unsafe (the process has
+    other threads) or unavailable. Pools are terminated and joined before this returns, also on
+    errors. An explicit ``workers > 1`` in a threaded process uses ``forkserver``/``spawn``,
+    which re-import the main module: guard it with ``if __name__ == "__main__"``. Worker
+    processes never touch the ``labels`` iterable (a database cursor stays in this process);
+    they only build and compress page content.
     """
     if workers is not None and workers < 1:
         raise ValueError("workers must be at least 1")

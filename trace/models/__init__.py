@@ -3,6 +3,7 @@
 from trace.models.auth import ApiToken, AuditEntry, Role
 from trace.models.base import Base
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
+from trace.models.jobs import Job, JobStatus
 from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
 from trace.models.public import Report, Scan
 from trace.models.recalls import LedgerCheckpoint, Recall, RecallBatch
@@ -31,6 +32,8 @@ __all__ = [
     "EventEpc",
     "Facility",
     "FacilityKind",
+    "Job",
+    "JobStatus",
     "LedgerCheckpoint",
     "LedgerHead",
     "Organization",
