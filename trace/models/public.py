@@ -11,7 +11,8 @@ from trace.models.base import Base, utcnow
 
 
 class Scan(Base):
-    """One public lookup of a code. The client is a salted hash, never an IP address.
+    """One public lookup of a code. The client is a salted hash of its address (never the
+    address, never its User-Agent); ``province_code`` is what the client offered, information only.
 
     An append-only log written by one statement that inserts the ids it has just read: it
     carries no foreign keys, whose checks would lock the code and batch rows on every view.
@@ -21,6 +22,8 @@ class Scan(Base):
     __table_args__ = (
         Index("ix_scan_code_at", "code_id", "at"),
         Index("ix_scan_batch_at", "batch_id", "at"),
+        # Distinct clients of a code without reading its repeat scans (trace.public.pageview).
+        Index("ix_scan_code_client", "code_id", "client_hash", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,7 @@
   this process commits a write (:func:`trace.public.changes.watch_local_writes`), and after
   ``PUBLIC_CACHE_SECONDS`` in any case.
 - **Scan tallies** of unit codes (:class:`Tally`): the count, first scan and the distinct clients
-  and places the copy warning needs, read with the code and then counted on in memory with every
+  the copy warning needs, read with the code and then counted on in memory with every
   scan this process records. Every ``PUBLIC_SCAN_STATS_SECONDS`` (default 30) a tally is read
   again, which brings in the scans other processes recorded: the count shown is exact for this
   process's own views and at most that many seconds behind for the others'.
@@ -38,28 +38,31 @@ FIRST_CONNECT_SECONDS = 2.0  # how long the first view waits for the feed before
 
 @dataclass
 class Tally:
-    """A unit code's scans as far as its page needs them. ``clients`` and ``places`` hold at most
-    the copy thresholds' number of entries: beyond that the answer ("may be a copy") is known."""
+    """A unit code's scans as far as its page needs them: the count of distinct client hashes
+    (one client on one day), the first scan, ``recent``: the hashes of the last day (so a repeat
+    scan is not counted again; at most :data:`scans.RECENT_CLIENTS`), and ``clients``: the
+    distinct clients behind the copy warning (at most the threshold: beyond, the answer is
+    known). Until the tally is read again, a repeat by a client not among ``recent`` counts
+    again; the reread puts it right."""
 
     count: int
     first: dt.datetime | None
+    recent: set[str]
     clients: set[str]
-    places: set[str]
     read_at: float
 
-    def add(self, row: ScanRow, copy_clients: int, copy_places: int) -> None:
-        self.count += 1
+    def add(self, row: ScanRow, copy_clients: int) -> None:
+        if row.client_hash not in self.recent:
+            self.count += 1
+            if len(self.recent) < scans.RECENT_CLIENTS:
+                self.recent.add(row.client_hash)
         if self.first is None or row.at < self.first:
             self.first = row.at
         if len(self.clients) < copy_clients:
             self.clients.add(row.client_hash)
-        if row.province_code and len(self.places) < copy_places:
-            self.places.add(row.province_code)
 
-    def stats(self, copy_clients: int, copy_places: int) -> scans.ScanStats:
-        return scans.stats_from(
-            self.count, self.first, len(self.clients), len(self.places), copy_clients, copy_places
-        )
+    def stats(self, copy_clients: int) -> scans.ScanStats:
+        return scans.stats_from(self.count, self.first, len(self.clients), copy_clients)
 
 
 @dataclass

@@ -97,17 +97,35 @@ FROM target t
 LEFT JOIN LATERAL ({stats}) s ON t.kind = 'unit'  -- batch-level codes show no scan statistics
 """
 
-# A unit code's scan statistics: its count (capped), first scan, and the distinct clients and
-# provinces among its latest scans, as arrays cut at the copy thresholds.
+# A unit code's scan statistics (:func:`scans.scan_stats` is the portable form):
+# - ``walk``: its distinct client hashes, one index descent each through ``ix_scan_code_client``
+#   (a loose index scan: a client's repeat scans are never read), at most the count cap;
+# - ``latest``: each one's last scan, one more descent;
+# - the count (distinct clients a day: a hash is one client on one day), the first scan, the
+#   hashes seen within a day (so a process counts a repeat scan once) and the hashes behind the
+#   copy warning: within the window and after the last clear, cut at the threshold.
 STATS = """
-SELECT (SELECT count(*) FROM (SELECT 1 FROM scan WHERE code_id = {code_id}
-                              LIMIT %(count_cap)s) capped) AS scan_count,
+WITH RECURSIVE walk(h, n) AS (
+    (SELECT client_hash, 1 FROM scan WHERE code_id = {code_id} ORDER BY client_hash LIMIT 1)
+    UNION ALL
+    SELECT (SELECT s.client_hash FROM scan s WHERE s.code_id = {code_id} AND s.client_hash > w.h
+            ORDER BY s.client_hash LIMIT 1), w.n + 1
+    FROM walk w WHERE w.h IS NOT NULL AND w.n < %(count_cap)s
+),
+latest AS (
+    SELECT w.h, (SELECT max(s.at) FROM scan s
+                 WHERE s.code_id = {code_id} AND s.client_hash = w.h) AS last_at
+    FROM walk w WHERE w.h IS NOT NULL
+)
+SELECT (SELECT count(*) FROM latest) AS scan_count,
        (SELECT min(at) FROM scan WHERE code_id = {code_id}) AS first_scan,
-       (array_agg(DISTINCT recent.client_hash))[1:%(copy_clients)s] AS clients,
-       (array_agg(DISTINCT recent.province_code)
-          FILTER (WHERE recent.province_code IS NOT NULL))[1:%(copy_places)s] AS places
-FROM (SELECT client_hash, province_code FROM scan WHERE code_id = {code_id}
-      ORDER BY at DESC LIMIT %(recent)s) recent
+       ARRAY(SELECT h FROM latest WHERE last_at > %(recent_since)s
+             LIMIT %(recent_clients)s) AS recent,
+       ARRAY(SELECT h FROM latest
+             WHERE last_at > greatest(%(warning_since)s::timestamptz,
+                                      (SELECT copy_warning_cleared_at FROM code
+                                        WHERE id = {code_id}))
+             LIMIT %(copy_clients)s) AS clients
 """
 
 VIEW_SQL = VIEW_SQL.format(stats=STATS.format(code_id="t.code_id"))
@@ -135,22 +153,24 @@ def _target_from(row: tuple[Any, ...]) -> lookup.Target:
 
 
 def _tally_from(stats: tuple[Any, ...], read_at: float) -> live.Tally:
-    count, first, clients, places = stats
-    return live.Tally(int(count or 0), _utc(first), set(clients or ()), set(places or ()), read_at)
+    count, first, recent, clients = stats
+    return live.Tally(int(count or 0), _utc(first), set(recent or ()), set(clients or ()), read_at)
 
 
-def _params(thresholds: dict[str, int], **values: Any) -> dict[str, Any]:
+def _params(thresholds: dict[str, Any], **values: Any) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
     return {
         "count_cap": scans.COUNT_CAP + 1,
-        "recent": scans.RECENT_SCANS,
-        "copy_clients": thresholds["copy_clients"],
-        "copy_places": thresholds["copy_places"],
+        "recent_clients": scans.RECENT_CLIENTS,
+        "recent_since": now - dt.timedelta(days=1),  # a hash is one client on one day
+        "warning_since": now - dt.timedelta(hours=float(thresholds["copy_hours"])),
+        "copy_clients": int(thresholds["copy_clients"]),
         **values,
     }
 
 
 def _read(
-    code: str, gtin: str | None, lot: str | None, scan: NewScan | None, thresholds: dict[str, int]
+    code: str, gtin: str | None, lot: str | None, scan: NewScan | None, thresholds: dict[str, Any]
 ) -> tuple[lookup.Target, live.Tally | None] | None:
     """The one statement: the code's target and tally, recording ``scan`` if given."""
     params = _params(
@@ -167,14 +187,14 @@ def _read(
 
 
 def _postgresql(
-    code: str, gtin: str | None, lot: str | None, scan: NewScan | None, thresholds: dict[str, int]
+    code: str, gtin: str | None, lot: str | None, scan: NewScan | None, thresholds: dict[str, Any]
 ) -> View | None:
     """Without the live state (feed not listening): everything from the database, every view."""
     found = _read(code, gtin, lot, scan, thresholds)
     if found is None:
         return None
     target, tally = found
-    return View(target, tally.stats(**thresholds) if tally else None)
+    return View(target, tally.stats(thresholds["copy_clients"]) if tally else None)
 
 
 def _execute(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -212,7 +232,7 @@ def _live(
     key: str,
     load: Callable[[], Loaded | None],
     scan: NewScan | None,
-    thresholds: dict[str, int],
+    thresholds: dict[str, Any],
     known: live.Entry | None = None,
 ) -> View | None:
     """From what this process remembers under ``key`` (``known``, when the caller looked it up
@@ -233,7 +253,7 @@ def _live(
     tally = entry.tally
     if tally is not None and time.monotonic() - tally.read_at > state.stats_ttl:
         tally = entry.tally = _reread_tally(state, target, thresholds)
-    stats = tally.stats(**thresholds) if tally is not None else None
+    stats = tally.stats(thresholds["copy_clients"]) if tally is not None else None
     if scan is not None:
         row = ScanRow(
             target.code_id, target.batch_id, dt.datetime.now(dt.UTC), scan.client,
@@ -241,12 +261,12 @@ def _live(
         )  # fmt: skip
         state.buffer.add(row)
         if tally is not None:
-            tally.add(row, **thresholds)
+            tally.add(row, thresholds["copy_clients"])
     return View(target, stats)
 
 
 def _live_code(
-    state: live.LiveState, text: str, scan: NewScan | None, thresholds: dict[str, int]
+    state: live.LiveState, text: str, scan: NewScan | None, thresholds: dict[str, Any]
 ) -> View | None:
     """The code ``text``: a printed code arrives in the spelling it is remembered under, so only
     a code typed another way (or not remembered) is normalised and checked first."""
@@ -258,7 +278,7 @@ def _live_code(
 
 
 def _reread_tally(
-    state: live.LiveState, target: lookup.Target, thresholds: dict[str, int]
+    state: live.LiveState, target: lookup.Target, thresholds: dict[str, Any]
 ) -> live.Tally:
     read_at = time.monotonic()
     row = _execute(STATS_SQL, _params(thresholds, code_id=target.code_id))
@@ -267,20 +287,20 @@ def _reread_tally(
 
 
 def _add_unwritten(
-    state: live.LiveState, tally: live.Tally, target: lookup.Target, thresholds: dict[str, int]
+    state: live.LiveState, tally: live.Tally, target: lookup.Target, thresholds: dict[str, Any]
 ) -> live.Tally:
     """``tally`` as read from the database, plus this process's scans of the code that are not
     written yet (a remembered count must not go back when it is read again)."""
     assert target.code_id is not None
     for scan in state.buffer.unwritten(target.code_id):
-        tally.add(scan, **thresholds)
+        tally.add(scan, thresholds["copy_clients"])
     return tally
 
 
 # The portable path ------------------------------------------------------------------------------
 
 
-def _portable(target: lookup.Target, scan: NewScan | None, thresholds: dict[str, int]) -> View:
+def _portable(target: lookup.Target, scan: NewScan | None, thresholds: dict[str, Any]) -> View:
     session = db.session
     stats = None
     if target.is_unit and target.code_id is not None:
@@ -307,11 +327,11 @@ def _one_round_trip() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def view_code(text: str, scan: NewScan | None, **thresholds: int) -> View:
+def view_code(text: str, scan: NewScan | None, **thresholds: Any) -> View:
     """Resolve the code ``text`` (any spelling :func:`lookup.normalized` accepts), read its
     freshness and (unit codes) scan statistics, and record ``scan`` when given.
 
-    ``thresholds``: ``copy_clients`` and ``copy_places`` of :func:`scans.scan_stats`.
+    ``thresholds``: ``copy_clients`` and ``copy_hours`` of :func:`scans.scan_stats`.
     Raises :class:`lookup.InvalidCode` or :class:`lookup.UnknownCode`."""
     state = _live_state()
     if state is not None:
@@ -326,7 +346,7 @@ def view_code(text: str, scan: NewScan | None, **thresholds: int) -> View:
 
 
 def view_serial(
-    gtin: str, serial: str, lot: str | None, scan: NewScan | None, **thresholds: int
+    gtin: str, serial: str, lot: str | None, scan: NewScan | None, **thresholds: Any
 ) -> View:
     """The unit code ``serial`` of a product with ``gtin`` (and of batch ``lot`` if given), as
     :func:`view_code` does it. Raises :class:`lookup.UnknownCode`."""

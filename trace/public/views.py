@@ -83,11 +83,11 @@ def code_page(code: str) -> Response:
     return respond(view, levels, form)
 
 
-def _copy_thresholds() -> dict[str, int]:
+def _copy_thresholds() -> dict[str, Any]:
     settings = current_app.config
     return {
         "copy_clients": int(settings["PUBLIC_COPY_CLIENTS"]),
-        "copy_places": int(settings["PUBLIC_COPY_PLACES"]),
+        "copy_hours": float(settings["PUBLIC_COPY_WINDOW_HOURS"]),
     }
 
 
@@ -121,6 +121,8 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
             form,
             mode,
             "copy" if stats and stats.suspicious else "ok",
+            # The page carries a report form token: a stored copy is reused only while fresh.
+            *([str(client.token_period())] if form == "html" else []),
         ]
     )
     headers = [
@@ -177,15 +179,16 @@ def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode:
 
     Rendered in two cached steps, both keyed by the batch's freshness: once per batch, language,
     link type and kind of code, a skeleton with stand-ins for the code, the report form's token
-    and the language links; then once per code and URL, the skeleton with those filled in (the
-    token is signed then and stays valid for days). A batch's ten thousand unit codes thus cost
-    one template rendering, not ten thousand."""
+    and the language links; then once per code, URL and token period, the skeleton with those
+    filled in (the token is signed then; :func:`client.token_period`). A batch's ten thousand
+    unit codes thus cost one template rendering, not ten thousand."""
     if target.voided:
         return render_template(
             "public/voided.html", target=target, form_token=client.form_token(target.code or "")
         ).encode()
     fresh = target.freshness.token
-    key = ("html", target.code_id, request.environ.get("PATH_INFO"), fresh, lang, mode)
+    period = client.token_period()  # no cached page carries a token older than the period
+    key = ("html", target.code_id, request.environ.get("PATH_INFO"), fresh, lang, mode, period)
     # Kept encoded: encoding 12 KB of Vietnamese text on every view costs more than the splice.
     page: bytes = cached(key, lambda: _fill(_skeleton(target, lang, mode), target).encode())
     if stats is not None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from trace.models import Batch, Code, CodeKind, Organization, Report, Role, Scan
 from trace.provinces import province_name
-from trace.services import audit
+from trace.services import audit, lookup
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, NotFound
 from trace.services.pagination import paginate
@@ -110,6 +110,42 @@ def resolve_report(session: Session, actor: Actor, report_id: int, resolution: s
     audit.record(session, actor, "resolve", "report", report.id, before=before,
                  after=audit.snapshot(report))  # fmt: skip
     return report
+
+
+# Copy warnings --------------------------------------------------------------------------
+
+
+def clear_copy_warning(session: Session, actor: Actor, code_text: str, reason: str) -> Code:
+    """Clear a unit code's copy warning with a reason (audited). Only scans after this moment
+    count towards the warning from now on, so it comes back only on new evidence. A centre
+    clears the codes of its province's producers; an inspector or an admin any code."""
+    actor.require(actor.role in {Role.ADMIN, Role.INSPECTOR, Role.CENTRE}, "clear copy warnings")
+    try:
+        normal = lookup.normalized(code_text)
+    except lookup.LookupError_:
+        raise NotFound(
+            f"{code_text!r} is not a valid code: check it for typing mistakes."
+        ) from None
+    code = session.scalar(select(Code).where(Code.code == normal))
+    if code is None:
+        raise NotFound(f"There is no code {normal}.")
+    if code.kind is not CodeKind.UNIT:
+        raise Conflict("Only unit codes carry a copy warning; this is a batch-level code.")
+    if actor.role is Role.CENTRE:
+        province = session.scalar(
+            select(Organization.province_code)
+            .join(Batch, Batch.producer_id == Organization.id)
+            .where(Batch.id == code.batch_id)
+        )
+        actor.require(province == actor.province_code,
+                      "clear copy warnings of another province's codes")  # fmt: skip
+    before = audit.snapshot(code)
+    code.copy_warning_cleared_at = _now()
+    code.copy_warning_clear_reason = reason
+    session.flush()
+    audit.record(session, actor, "clear_copy_warning", "code", code.id, before=before,
+                 after=audit.snapshot(code))  # fmt: skip
+    return code
 
 
 # Suspicious codes ----------------------------------------------------------------------
