@@ -41,14 +41,15 @@ class Tally:
     """A unit code's scans as far as its page needs them: the count of distinct client hashes
     (one client on one day), the first scan, ``recent``: the hashes of the last day (so a repeat
     scan is not counted again; at most :data:`scans.RECENT_CLIENTS`), and ``clients``: the
-    distinct clients behind the copy warning (at most the threshold: beyond, the answer is
-    known). Until the tally is read again, a repeat by a client not among ``recent`` counts
-    again; the reread puts it right."""
+    distinct clients behind the copy warning, from scans after ``warning_since`` (the window, or
+    the last clear), at most the threshold (beyond, the answer is known). Until the tally is read
+    again, a repeat by a client not among ``recent`` counts again; the reread puts it right."""
 
     count: int
     first: dt.datetime | None
     recent: set[str]
     clients: set[str]
+    warning_since: dt.datetime | None  # only later scans count towards the warning
     read_at: float
 
     def add(self, row: ScanRow, copy_clients: int) -> None:
@@ -58,7 +59,9 @@ class Tally:
                 self.recent.add(row.client_hash)
         if self.first is None or row.at < self.first:
             self.first = row.at
-        if len(self.clients) < copy_clients:
+        if len(self.clients) < copy_clients and (
+            self.warning_since is None or row.at > self.warning_since
+        ):
             self.clients.add(row.client_hash)
 
     def stats(self, copy_clients: int) -> scans.ScanStats:

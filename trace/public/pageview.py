@@ -116,16 +116,18 @@ latest AS (
     SELECT w.h, (SELECT max(s.at) FROM scan s
                  WHERE s.code_id = {code_id} AND s.client_hash = w.h) AS last_at
     FROM walk w WHERE w.h IS NOT NULL
+),
+bounds AS (
+    SELECT greatest(%(warning_since)s::timestamptz,
+                    (SELECT copy_warning_cleared_at FROM code WHERE id = {code_id})) AS since
 )
 SELECT (SELECT count(*) FROM latest) AS scan_count,
        (SELECT min(at) FROM scan WHERE code_id = {code_id}) AS first_scan,
        ARRAY(SELECT h FROM latest WHERE last_at > %(recent_since)s
              LIMIT %(recent_clients)s) AS recent,
-       ARRAY(SELECT h FROM latest
-             WHERE last_at > greatest(%(warning_since)s::timestamptz,
-                                      (SELECT copy_warning_cleared_at FROM code
-                                        WHERE id = {code_id}))
-             LIMIT %(copy_clients)s) AS clients
+       ARRAY(SELECT h FROM latest, bounds WHERE last_at > bounds.since
+             LIMIT %(copy_clients)s) AS clients,
+       (SELECT since FROM bounds) AS warning_since
 """
 
 VIEW_SQL = VIEW_SQL.format(stats=STATS.format(code_id="t.code_id"))
@@ -153,8 +155,10 @@ def _target_from(row: tuple[Any, ...]) -> lookup.Target:
 
 
 def _tally_from(stats: tuple[Any, ...], read_at: float) -> live.Tally:
-    count, first, recent, clients = stats
-    return live.Tally(int(count or 0), _utc(first), set(recent or ()), set(clients or ()), read_at)
+    count, first, recent, clients, since = stats
+    return live.Tally(
+        int(count or 0), _utc(first), set(recent or ()), set(clients or ()), _utc(since), read_at
+    )
 
 
 def _params(thresholds: dict[str, Any], **values: Any) -> dict[str, Any]:
