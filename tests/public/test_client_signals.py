@@ -304,6 +304,10 @@ def test_no_page_carries_an_expired_token(
     assert again.status_code == 200  # a stored page is not revalidated with its old token
     new_token = _token(again.data)
     assert new_token != old_token
+    since = {"If-Modified-Since": first.headers["Last-Modified"]}
+    assert client.get(f"/q/{code}", headers=since).status_code == 200  # nor by its date
+    since = {"If-Modified-Since": again.headers["Last-Modified"]}
+    assert client.get(f"/q/{code}", headers=since).status_code == 304
     assert _report(client, code, old_token).status_code == 400
     assert _report(client, code, new_token).status_code == 201
 

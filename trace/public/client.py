@@ -14,6 +14,7 @@ The User-Agent plays no part: a client can send a new one with every request.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import time
 from functools import lru_cache
@@ -169,6 +170,11 @@ def token_period() -> int:
     part of the cache key and the ETag), so no page shown is older than a quarter of the
     token's lifetime, and a consumer has at least three quarters of it left to send the form."""
     return int(time.time() // max(1, form_max_age() // 4))
+
+
+def token_period_start() -> dt.datetime:
+    """When the current :func:`token_period` began (a page's Last-Modified is no earlier)."""
+    return dt.datetime.fromtimestamp(token_period() * max(1, form_max_age() // 4), dt.UTC)
 
 
 def form_token(code: str) -> str:

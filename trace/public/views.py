@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from markupsafe import Markup, escape
+from werkzeug.http import http_date
 
 from trace.db import db
 from trace.gs1 import DigitalLink, DigitalLinkError, parse_digital_link_path
@@ -125,9 +126,14 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
             *([str(client.token_period())] if form == "html" else []),
         ]
     )
+    last_modified, last_modified_text = target.freshness.last_modified, target.freshness.http_date
+    if form == "html":  # no older than its form token (If-Modified-Since must not revive it)
+        signed = client.token_period_start()
+        if signed > last_modified:
+            last_modified, last_modified_text = signed, http_date(signed)
     headers = [
         ("ETag", f'W/"{etag}"'),
-        ("Last-Modified", target.freshness.http_date),
+        ("Last-Modified", last_modified_text),
         ("Cache-Control", "no-cache"),
         (
             "Link",
@@ -135,7 +141,7 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
         ),
         ("Vary", "Accept, Accept-Language"),
     ]
-    if _not_modified(etag, target.freshness.last_modified):
+    if _not_modified(etag, last_modified):
         return Response(status=304, headers=headers)
     if form == "json":
         response = _json(_json_body(target, stats))
