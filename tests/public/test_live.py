@@ -273,6 +273,10 @@ def test_scan_counts_catch_up_with_other_processes(
         "WHERE code = %s",
         (code,),
     )
+    other_process.execute(
+        "INSERT INTO scan_client (code_id, client_hash, first_at) "
+        "SELECT code_id, client_hash, at FROM scan WHERE client_hash LIKE 'other-%%'"
+    )
     page = client.get(f"/q/{code}?lang=en").data.decode()
     assert "scanned 12 times before" in page  # 11 from the database, 1 not yet written
     assert "This label may be a copy" in page  # 12 distinct clients

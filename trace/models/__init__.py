@@ -4,7 +4,7 @@ from trace.models.auth import ApiToken, AuditEntry, Role
 from trace.models.base import Base
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
 from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
-from trace.models.public import Report, Scan
+from trace.models.public import Report, Scan, ScanClient
 from trace.models.recalls import LedgerCheckpoint, Recall, RecallBatch
 from trace.models.registry import (
     Batch,
@@ -43,4 +43,5 @@ __all__ = [
     "Report",
     "Role",
     "Scan",
+    "ScanClient",
 ]

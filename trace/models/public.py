@@ -22,8 +22,6 @@ class Scan(Base):
     __table_args__ = (
         Index("ix_scan_code_at", "code_id", "at"),
         Index("ix_scan_batch_at", "batch_id", "at"),
-        # Distinct clients of a code without reading its repeat scans (trace.public.pageview).
-        Index("ix_scan_code_client", "code_id", "client_hash", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,6 +33,20 @@ class Scan(Base):
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     language: Mapped[str | None] = mapped_column(String(8))
+
+
+class ScanClient(Base):
+    """The distinct clients of a code: one row per code and client hash (one client on one
+    day), with its first scan. Written beside each scan, ``ON CONFLICT DO NOTHING``, so a
+    code's count and copy warning read its distinct clients, never its repeat scans; the primary
+    key keeps the count exact whatever the number of processes. No foreign keys, as ``scan``."""
+
+    __tablename__ = "scan_client"
+    __table_args__ = (Index("ix_scan_client_code_first", "code_id", "first_at"),)
+
+    code_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    client_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_at: Mapped[dt.datetime]
 
 
 class Report(Base):

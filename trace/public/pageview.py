@@ -18,7 +18,8 @@ load even one round trip cost more than everything else the view does. Three pat
   - the unit code's scan statistics, from the statement's snapshot, i.e. *before* this view's
     scan, as the page words it ("scanned 3 times before");
   - ``recorded``, the scan insert (a data-modifying CTE), with ``synchronous_commit`` off for
-    this statement's own transaction: a scan lost in a crash is acceptable, a slower page not.
+    this statement's own transaction: a scan lost in a crash is acceptable, a slower page not;
+    ``client``, the client among the code's distinct clients, if it is new.
 
   psycopg prepares it on the server after a few executions on a connection. Every part reads
   through an index from the scanned code and its batch: the cost does not grow with the data.
@@ -91,41 +92,35 @@ recorded AS (
     SELECT t.code_id, t.batch_id, now(), %(client)s, %(province)s, %(language)s
     FROM target t, (SELECT set_config('synchronous_commit', 'off', true)) AS setting
     WHERE %(record)s
+),
+client AS (
+    INSERT INTO scan_client (code_id, client_hash, first_at)
+    SELECT t.code_id, %(client)s, now() FROM target t WHERE %(record)s
+    ON CONFLICT DO NOTHING
 )
 SELECT t.*, s.*
 FROM target t
 LEFT JOIN LATERAL ({stats}) s ON t.kind = 'unit'  -- batch-level codes show no scan statistics
 """
 
-# A unit code's scan statistics (:func:`scans.scan_stats` is the portable form):
-# - ``walk``: its distinct client hashes, one index descent each through ``ix_scan_code_client``
-#   (a loose index scan: a client's repeat scans are never read), at most the count cap;
-# - ``latest``: each one's last scan, one more descent;
-# - the count (distinct clients a day: a hash is one client on one day), the first scan, the
-#   hashes seen within a day (so a process counts a repeat scan once) and the hashes behind the
-#   copy warning: within the window and after the last clear, cut at the threshold.
+# A unit code's scan statistics (:func:`scans.scan_stats` is the portable form), all from its
+# distinct clients in ``scan_client`` (a hash is one client on one day), never its repeat scans:
+# the count (capped), the first scan, the hashes first seen within a day (so a process counts a
+# repeat scan once), and the clients behind the copy warning: first seen within the window and
+# after the last clear (``since``), cut at the threshold.
 STATS = """
-WITH RECURSIVE walk(h, n) AS (
-    (SELECT client_hash, 1 FROM scan WHERE code_id = {code_id} ORDER BY client_hash LIMIT 1)
-    UNION ALL
-    SELECT (SELECT s.client_hash FROM scan s WHERE s.code_id = {code_id} AND s.client_hash > w.h
-            ORDER BY s.client_hash LIMIT 1), w.n + 1
-    FROM walk w WHERE w.h IS NOT NULL AND w.n < %(count_cap)s
-),
-latest AS (
-    SELECT w.h, (SELECT max(s.at) FROM scan s
-                 WHERE s.code_id = {code_id} AND s.client_hash = w.h) AS last_at
-    FROM walk w WHERE w.h IS NOT NULL
-),
-bounds AS (
+WITH bounds AS (
     SELECT greatest(%(warning_since)s::timestamptz,
                     (SELECT copy_warning_cleared_at FROM code WHERE id = {code_id})) AS since
 )
-SELECT (SELECT count(*) FROM latest) AS scan_count,
-       (SELECT min(at) FROM scan WHERE code_id = {code_id}) AS first_scan,
-       ARRAY(SELECT h FROM latest WHERE last_at > %(recent_since)s
-             LIMIT %(recent_clients)s) AS recent,
-       ARRAY(SELECT h FROM latest, bounds WHERE last_at > bounds.since
+SELECT (SELECT count(*) FROM (SELECT 1 FROM scan_client WHERE code_id = {code_id}
+                              LIMIT %(count_cap)s) capped) AS scan_count,
+       (SELECT min(first_at) FROM scan_client WHERE code_id = {code_id}) AS first_scan,
+       ARRAY(SELECT client_hash FROM scan_client
+             WHERE code_id = {code_id} AND first_at > %(recent_since)s
+             ORDER BY first_at DESC LIMIT %(recent_clients)s) AS recent,
+       ARRAY(SELECT client_hash FROM scan_client
+             WHERE code_id = {code_id} AND first_at > (SELECT since FROM bounds)
              LIMIT %(copy_clients)s) AS clients,
        (SELECT since FROM bounds) AS warning_since
 """

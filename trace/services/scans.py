@@ -6,9 +6,12 @@
   day (Vietnam time), so hashes cannot be linked across days, nor computed by anyone without the
   key. A hash is thus one client on one day.
 - "Scanned N times" counts distinct hashes: a client's repeat scans of a code count once a day.
-- The copy warning rests on distinct clients only, within ``copy_hours`` and after the code's
-  warning was last cleared (:func:`trace.services.signals.clear_copy_warning`). A place never
-  counts: the only place a scan has is a province the client offered, which it can forge.
+  ``scan_client`` keeps them (one row per code and hash, with its first scan), so the count and
+  the warning read a code's distinct clients, however often one of them repeats itself.
+- The copy warning rests on distinct clients only, first seen within ``copy_hours`` and after
+  the code's warning was last cleared (:func:`trace.services.signals.clear_copy_warning`). A
+  place never counts: the only place a scan has is a province the client offered, which it can
+  forge.
 - The report rate limit counts the client's reports of the last hour in the database, so it holds
   across processes and machines; the count and the insert are atomic (:func:`submit_report`).
 """
@@ -23,9 +26,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from trace.models import Code, Report, Scan
+from trace.models import Code, Report, Scan, ScanClient
 
 RECENT_CLIENTS = 1000  # distinct clients of the window a process remembers to count repeats once
 COUNT_CAP = 10_000  # counts stop here ("10,000 or more"); a hot code must not slow its page
@@ -69,10 +74,13 @@ def record_scan(
     language: str,
     province_code: str | None = None,
 ) -> None:
-    """One insert; the caller commits. On PostgreSQL the commit does not wait for the WAL to
-    reach the disk (``synchronous_commit`` off for this transaction only, set in the same round
-    trip): a scan lost in a crash is acceptable, a slower page for everyone is not."""
-    if session.get_bind().dialect.name == "postgresql":
+    """The scan, and its client among the code's distinct clients; the caller commits. On
+    PostgreSQL the commit does not wait for the WAL to reach the disk (``synchronous_commit``
+    off for this transaction only, set in the same round trip): a scan lost in a crash is
+    acceptable, a slower page for everyone is not."""
+    now = dt.datetime.now(dt.UTC)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:
         session.execute(
             text(
                 "WITH setting AS (SELECT set_config('synchronous_commit', 'off', true)) "
@@ -83,23 +91,30 @@ def record_scan(
             {
                 "code_id": code_id,
                 "batch_id": batch_id,
-                "at": dt.datetime.now(dt.UTC),
+                "at": now,
                 "client_hash": client,
                 "province_code": province_code,
                 "language": language,
             },
         )
-        return
-    session.execute(
-        insert(Scan).values(
-            code_id=code_id,
-            batch_id=batch_id,
-            at=dt.datetime.now(dt.UTC),
-            client_hash=client,
-            province_code=province_code,
-            language=language,
+    else:
+        session.execute(
+            insert(Scan).values(
+                code_id=code_id,
+                batch_id=batch_id,
+                at=now,
+                client_hash=client,
+                province_code=province_code,
+                language=language,
+            )
         )
-    )
+    if code_id is not None:
+        upsert = postgresql_insert if postgresql else sqlite_insert
+        session.execute(
+            upsert(ScanClient)
+            .values(code_id=code_id, client_hash=client, first_at=now)
+            .on_conflict_do_nothing()
+        )
 
 
 @dataclass(frozen=True)
@@ -136,19 +151,24 @@ def scan_stats(
     session: Session, code_id: int, *, copy_clients: int, copy_hours: float
 ) -> ScanStats:
     """How often a unit code was scanned (distinct clients a day), since when, and whether it
-    looks copied: ``copy_clients`` distinct clients within ``copy_hours`` since the last clear.
-    The portable form; PostgreSQL reads the same in :mod:`trace.public.pageview`."""
+    looks copied: ``copy_clients`` clients first seen within ``copy_hours`` and after the last
+    clear. Reads only ``scan_client``, never the repeat scans. The portable form; PostgreSQL
+    reads the same in :mod:`trace.public.pageview`."""
     cleared = session.scalar(select(Code.copy_warning_cleared_at).where(Code.id == code_id))
     since = warning_since(cleared, copy_hours)
-    of_code = Scan.code_id == code_id
-    hashes = select(Scan.client_hash).where(of_code).distinct().limit(COUNT_CAP + 1).subquery()
+    of_code = ScanClient.code_id == code_id
+    capped = select(ScanClient.client_hash).where(of_code).limit(COUNT_CAP + 1).subquery()
+    recent = (
+        select(ScanClient.client_hash)
+        .where(of_code, ScanClient.first_at > since)
+        .limit(copy_clients)
+        .subquery()
+    )
     count, first, clients = session.execute(
         select(
-            select(func.count()).select_from(hashes).scalar_subquery(),
-            select(func.min(Scan.at)).where(of_code).scalar_subquery(),
-            select(func.count(Scan.client_hash.distinct()))
-            .where(of_code, Scan.at > since)
-            .scalar_subquery(),
+            select(func.count()).select_from(capped).scalar_subquery(),
+            select(func.min(ScanClient.first_at)).where(of_code).scalar_subquery(),
+            select(func.count()).select_from(recent).scalar_subquery(),
         )
     ).one()
     return stats_from(count, first, clients, copy_clients)
