@@ -5,7 +5,9 @@ in one place. A code is listed when, within the window, it was scanned by at lea
 ``min_clients`` distinct clients, or in two places too far apart to travel between: provinces
 whose administrative centres lie at least ``min_km`` apart, or scan coordinates that far apart.
 Each listed code comes with its evidence: counts, first and last scan, provinces, the pair of
-scans that are too far apart for the time between them.
+scans that are too far apart for the time between them. Scans from before a code's copy warning
+was cleared (:func:`clear_copy_warning`) are not evidence any more. The provinces are the ones
+clients offered (``?province=``): evidence to weigh, not proof.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from trace.models import Batch, Code, CodeKind, Organization, Report, Role, Scan
@@ -172,6 +174,12 @@ def _place(
     return PROVINCE_CENTRES.get(province or "")
 
 
+def _after_clear() -> Any:
+    """Scans after the code's copy warning was last cleared: a cleared code is listed again only
+    on new evidence."""
+    return or_(Code.copy_warning_cleared_at.is_(None), Scan.at > Code.copy_warning_cleared_at)
+
+
 def suspicious_codes(
     session: Session,
     actor: Actor,
@@ -189,7 +197,7 @@ def suspicious_codes(
                func.count(func.distinct(Scan.province_code)),
                func.count(func.distinct(Scan.latitude)))
         .join(Code, Code.id == Scan.code_id)
-        .where(Code.kind == CodeKind.UNIT, Scan.at >= since, Scan.at < until)
+        .where(Code.kind == CodeKind.UNIT, Scan.at >= since, Scan.at < until, _after_clear())
         .group_by(Scan.code_id)
     )  # fmt: skip
     if actor.role is Role.CENTRE:
@@ -211,7 +219,8 @@ def suspicious_codes(
     for code_id in candidates:
         scans = session.execute(
             select(Scan.at, Scan.client_hash, Scan.province_code, Scan.latitude, Scan.longitude)
-            .where(Scan.code_id == code_id, Scan.at >= since, Scan.at < until)
+            .join(Code, Code.id == Scan.code_id)
+            .where(Scan.code_id == code_id, Scan.at >= since, Scan.at < until, _after_clear())
             .order_by(Scan.at)
         ).all()
         suspicion = _judge(scans, window, min_clients, min_km)
