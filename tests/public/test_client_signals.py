@@ -232,6 +232,20 @@ def test_the_report_limit_is_not_bypassed_by_user_agents_or_forwarded_addresses(
     assert count(Report) == 6
 
 
+def test_behind_a_trusted_proxy_the_report_limit_is_per_forwarded_client(
+    app: Flask, client: FlaskClient, chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "TRUSTED_PROXIES", "127.0.0.0/8, ::1")
+    token = _token(client.get(f"/q/{chain.code}").data)
+    first = {"X-Forwarded-For": "198.51.100.20"}
+    for n in range(5):  # what the client prepends is not believed
+        forged = {"X-Forwarded-For": f"192.0.2.{n}, 198.51.100.20"}
+        assert _report(client, chain.code, token, **forged).status_code == 201
+    assert _report(client, chain.code, token, **first).status_code == 429
+    assert _report(client, chain.code, token, **{"X-Forwarded-For": "198.51.100.21"}
+                   ).status_code == 201  # fmt: skip
+
+
 def test_parallel_reports_accept_exactly_the_limit(
     app: Flask, chain: Chain, count: Callable[[type], int]
 ) -> None:
