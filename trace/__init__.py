@@ -26,6 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = settings.sqlite_default_url(app.instance_path)
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+    settings.check(app.config)
 
     app.session_interface = NoCookieSessions()
     _db.init_app(app)

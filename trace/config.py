@@ -6,6 +6,7 @@ Nothing here touches the disk: the instance folder and the generated secret key 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -85,10 +86,17 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_LIVE_ENTRIES": 20000,  # codes remembered per process
     "PUBLIC_SCAN_FLUSH_SECONDS": 1.0,  # buffered scans are written this often
     "PUBLIC_SCAN_STATS_SECONDS": 30.0,  # a remembered scan count catches up with other processes
-    "PUBLIC_COPY_CLIENTS": 10,  # distinct clients (per day) among a unit code's latest scans,
-    "PUBLIC_COPY_PLACES": 3,  # or distinct provinces among them, that make it look copied
-    "PUBLIC_REPORTS_PER_HOUR": 5,  # consumer reports per client and hour
-    "PUBLIC_FORM_MAX_AGE": 7 * 24 * 3600,  # seconds a report form stays valid
+    # A unit code scanned by this many distinct clients (addresses, IPv6 grouped by /64) within
+    # the window, since its warning was last cleared, looks copied. Provinces never count: the
+    # only place we have is the one a client offers (?province=), which it can forge.
+    "PUBLIC_COPY_CLIENTS": 10,
+    "PUBLIC_COPY_WINDOW_HOURS": 24,
+    "PUBLIC_REPORTS_PER_HOUR": 5,  # consumer reports per client address and hour
+    "PUBLIC_FORM_MAX_AGE": 2 * 3600,  # seconds a report form's token stays valid
+    # Networks (CIDRs, comma or space separated; "unix" for a proxy on a Unix socket) whose
+    # X-Forwarded-For is believed: the client is the rightmost address not in them. Empty: the
+    # TCP peer is the client (trace.public.client.client_address).
+    "TRUSTED_PROXIES": "",
     "PRODUCT_IMAGE_DIR": None,  # default: <instance>/product-images
     # Background jobs (trace.jobs): result files go to a folder every node's app and worker can
     # read (default <instance>/job-results; several machines need a shared mount).
@@ -97,6 +105,20 @@ DEFAULTS: dict[str, Any] = {
     "JOB_POLL_SECONDS": 1.0,  # how long an idle worker sleeps between looks at the queue
     "JOB_RETRY_SECONDS": 10,  # first retry after this; doubled for each further attempt
 }
+
+
+def check(config: Any) -> None:
+    """Refuse settings that cannot work, at start rather than on the first request."""
+    for word in str(config.get("TRUSTED_PROXIES") or "").replace(",", " ").split():
+        if word == "unix":
+            continue
+        try:
+            ipaddress.ip_network(word, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"TRACE_TRUSTED_PROXIES: {word!r} is not a network (CIDR such as 10.0.0.0/8, "
+                "an address, or unix)"
+            ) from None
 
 
 def sqlite_default_url(instance_path: str) -> str:

@@ -101,3 +101,25 @@ def test_suspicious_codes_with_evidence(app, client, build, token, session) -> N
                       headers=token("inspector")).status_code == 422  # fmt: skip
     other_centre = token("centre", province="66")
     assert client.get("/api/v1/signals/suspicious-codes", headers=other_centre).json["items"] == []
+
+
+def test_a_cleared_code_is_listed_again_only_on_new_scans(app, client, build, token, session):
+    from trace.labels.codes import new_unit_code
+
+    batch = build.batch(build.product(build.organization()))
+    (code,) = add_codes(session, batch.id, [(new_unit_code(), "printed")])
+    phones = [{"code_id": code.id, "at": NOW - dt.timedelta(hours=3, minutes=-10 * i),
+               "client_hash": f"{i}" * 64} for i in range(6)]  # fmt: skip
+    add_scans(session, phones)
+    url, inspector = "/api/v1/signals/suspicious-codes", token("inspector")
+    assert [i["code"] for i in client.get(url, headers=inspector).json["items"]] == [code.code]
+    cleared = client.post(f"/api/v1/codes/{code.code}/copy-warning/clear", headers=inspector,
+                          json={"reason": "Six phones of one family"})  # fmt: skip
+    assert cleared.status_code == 200, cleared.json
+    assert client.get(url, headers=inspector).json["items"] == []
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    add_scans(session, [{"code_id": code.id, "at": later, "client_hash": f"{i}" * 64}
+                        for i in "abcdef"])  # fmt: skip
+    until = (later + dt.timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    again = client.get(url, headers=inspector, query_string={"until": until}).json["items"]
+    assert [i["code"] for i in again] == [code.code] and again[0]["clients"] == 6

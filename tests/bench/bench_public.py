@@ -183,6 +183,8 @@ SELECT c.id, c.batch_id, now() - (n % 100000) * interval '5 minutes',
        encode(sha256(('client' || n % 50000)::bytea), 'hex'), NULL, 'vi'
 FROM generate_series(1, %(scans)s) n
 JOIN code c ON c.id = 1 + (n::bigint * 7919) %% %(codes)s;
+INSERT INTO scan_client (code_id, client_hash, first_at)
+SELECT code_id, client_hash, min(at) FROM scan GROUP BY code_id, client_hash;
 """
 
 

@@ -52,7 +52,7 @@ def test_unit_code_scan_count_and_copy_warning(
         client.get(f"/q/{code}", environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})
     page = client.get(f"/q/{code}?lang=en").data.decode()
     assert "This label may be a copy" in page
-    assert "scanned 14 times before" in page
+    assert "scanned 13 times before" in page  # 127.0.0.1 twice counts once a day
 
 
 def test_report_with_csrf_token(

@@ -34,6 +34,7 @@ _portal_page = s.PortalPage()
 _report = s.ReportSchema()
 _report_page = s.ReportPage()
 _suspicions = s.SuspicionListSchema()
+_copy_warning = s.CopyWarningSchema()
 HTML_BATCH_ROWS = 1000  # batches listed in the printable impact report (all are in the JSON)
 
 
@@ -210,6 +211,16 @@ def resolve_report(report_id: int) -> Response:
     return dump(_report, signals.resolve_report(db.session, actor, report_id, body["resolution"]))
 
 
+@documented(summary="Clear a unit code's copy warning, with a reason (audited); it comes back "
+            "only on scans after this", tag="Signals", body=s.ClearWarningSchema,
+            response=s.CopyWarningSchema, errors=(401, 403, 404, 409, 422))  # fmt: skip
+def clear_copy_warning(code: str) -> Response:
+    actor = current_actor()
+    body = load_body(s.ClearWarningSchema())
+    return dump(_copy_warning,
+                signals.clear_copy_warning(db.session, actor, code, body["reason"]))  # fmt: skip
+
+
 @documented(summary="Unit codes with suspicious scans (many clients, far-apart places)",
             tag="Signals", query=s.SuspiciousQuery, response=s.SuspicionListSchema,
             errors=(401, 422))  # fmt: skip
@@ -250,6 +261,7 @@ def register(bp: Blueprint) -> None:
         ("/reports", "list_reports", list_reports, "GET"),
         ("/reports/<int:report_id>/resolve", "resolve_report", resolve_report, "POST"),
         ("/signals/suspicious-codes", "suspicious_codes", suspicious_codes, "GET"),
+        ("/codes/<code>/copy-warning/clear", "clear_copy_warning", clear_copy_warning, "POST"),
     ]
     for rule, endpoint, view, method in rules:
         bp.add_url_rule(rule, endpoint, view, methods=[method])

@@ -329,6 +329,18 @@ class ResolveSchema(StrictSchema):
     resolution = text(2000, required=True)
 
 
+class ClearWarningSchema(StrictSchema):
+    reason = text(500, required=True)
+
+
+class CopyWarningSchema(Schema):
+    code = fields.String()
+    code_id = fields.Integer(attribute="id")
+    batch_id = fields.Integer()
+    cleared_at = fields.DateTime(attribute="copy_warning_cleared_at")
+    reason = fields.String(attribute="copy_warning_clear_reason")
+
+
 class SuspiciousQuery(StrictSchema):
     since = fields.AwareDateTime(default_timezone=dt.UTC)
     until = fields.AwareDateTime(default_timezone=dt.UTC)

@@ -5,7 +5,7 @@ from trace.models.base import Base
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
 from trace.models.jobs import Job, JobStatus
 from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
-from trace.models.public import Report, Scan
+from trace.models.public import Report, Scan, ScanClient
 from trace.models.recalls import LedgerCheckpoint, Recall, RecallBatch
 from trace.models.registry import (
     Batch,
@@ -46,4 +46,5 @@ __all__ = [
     "Report",
     "Role",
     "Scan",
+    "ScanClient",
 ]

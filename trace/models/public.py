@@ -11,7 +11,8 @@ from trace.models.base import Base, utcnow
 
 
 class Scan(Base):
-    """One public lookup of a code. The client is a salted hash, never an IP address.
+    """One public lookup of a code. The client is a salted hash of its address (never the
+    address, never its User-Agent); ``province_code`` is what the client offered, information only.
 
     An append-only log written by one statement that inserts the ids it has just read: it
     carries no foreign keys, whose checks would lock the code and batch rows on every view.
@@ -32,6 +33,20 @@ class Scan(Base):
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     language: Mapped[str | None] = mapped_column(String(8))
+
+
+class ScanClient(Base):
+    """The distinct clients of a code: one row per code and client hash (one client on one
+    day), with its first scan. Written beside each scan, ``ON CONFLICT DO NOTHING``, so a
+    code's count and copy warning read its distinct clients, never its repeat scans; the primary
+    key keeps the count exact whatever the number of processes. No foreign keys, as ``scan``."""
+
+    __tablename__ = "scan_client"
+    __table_args__ = (Index("ix_scan_client_code_first", "code_id", "first_at"),)
+
+    code_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    client_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_at: Mapped[dt.datetime]
 
 
 class Report(Base):

@@ -5,7 +5,7 @@
   this process commits a write (:func:`trace.public.changes.watch_local_writes`), and after
   ``PUBLIC_CACHE_SECONDS`` in any case.
 - **Scan tallies** of unit codes (:class:`Tally`): the count, first scan and the distinct clients
-  and places the copy warning needs, read with the code and then counted on in memory with every
+  the copy warning needs, read with the code and then counted on in memory with every
   scan this process records. Every ``PUBLIC_SCAN_STATS_SECONDS`` (default 30) a tally is read
   again, which brings in the scans other processes recorded: the count shown is exact for this
   process's own views and at most that many seconds behind for the others'.
@@ -38,28 +38,36 @@ FIRST_CONNECT_SECONDS = 2.0  # how long the first view waits for the feed before
 
 @dataclass
 class Tally:
-    """A unit code's scans as far as its page needs them. ``clients`` and ``places`` hold at most
-    the copy thresholds' number of entries: beyond that the answer ("may be a copy") is known."""
+    """A unit code's scans as far as its page needs them: the count of distinct client hashes
+    (one client on one day), the first scan, ``recent``: the hashes first seen in the last day
+    (so a repeat scan is not counted again; at most :data:`scans.RECENT_CLIENTS`), and
+    ``clients``: the clients behind the copy warning, first seen after ``warning_since`` (the
+    window, or the last clear), at most the threshold (beyond, the answer is known). Until the
+    tally is read again, a repeat by a client not among ``recent`` counts again; the reread puts
+    it right."""
 
     count: int
     first: dt.datetime | None
+    recent: set[str]
     clients: set[str]
-    places: set[str]
+    warning_since: dt.datetime | None  # only later scans count towards the warning
     read_at: float
 
-    def add(self, row: ScanRow, copy_clients: int, copy_places: int) -> None:
+    def add(self, row: ScanRow, copy_clients: int) -> None:
+        if row.client_hash in self.recent:
+            return  # a repeat: counted once a day
         self.count += 1
+        if len(self.recent) < scans.RECENT_CLIENTS:
+            self.recent.add(row.client_hash)
         if self.first is None or row.at < self.first:
             self.first = row.at
-        if len(self.clients) < copy_clients:
+        if len(self.clients) < copy_clients and (
+            self.warning_since is None or row.at > self.warning_since
+        ):
             self.clients.add(row.client_hash)
-        if row.province_code and len(self.places) < copy_places:
-            self.places.add(row.province_code)
 
-    def stats(self, copy_clients: int, copy_places: int) -> scans.ScanStats:
-        return scans.stats_from(
-            self.count, self.first, len(self.clients), len(self.places), copy_clients, copy_places
-        )
+    def stats(self, copy_clients: int) -> scans.ScanStats:
+        return scans.stats_from(self.count, self.first, len(self.clients), copy_clients)
 
 
 @dataclass
@@ -137,9 +145,20 @@ class LiveState:
         self.buffer.close()
 
 
+# The new clients among written scans (scans.py: one row per code and client hash). In key
+# order, so two processes inserting the same keys wait for each other instead of deadlocking.
+CLIENTS_SQL = """
+INSERT INTO scan_client (code_id, client_hash, first_at)
+SELECT c, h, min(a) FROM unnest(%s::integer[], %s::text[], %s::timestamptz[]) AS u(c, h, a)
+GROUP BY c, h ORDER BY c, h
+ON CONFLICT DO NOTHING
+"""
+
+
 def _copy_writer(engine: Engine) -> Writer:
-    """Write scans with one ``COPY`` in one transaction, on a pooled connection used raw (no
-    SQLAlchemy events: these writes change no page, so they must not drop the cache)."""
+    """Write scans with one ``COPY`` and their new clients with one insert, in one transaction,
+    on a pooled connection used raw (no SQLAlchemy events: these writes change no page, so they
+    must not drop the cache)."""
     columns = ", ".join(ScanRow._fields)
 
     def write(rows: list[ScanRow]) -> None:
@@ -151,6 +170,11 @@ def _copy_writer(engine: Engine) -> Writer:
                 with cursor.copy(f"COPY scan ({columns}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
+                keyed = [row for row in rows if row.code_id is not None]
+                if keyed:
+                    cursor.execute(CLIENTS_SQL, ([r.code_id for r in keyed],
+                                                 [r.client_hash for r in keyed],
+                                                 [r.at for r in keyed]))  # fmt: skip
             driver.commit()
         except Exception:
             pooled.invalidate()

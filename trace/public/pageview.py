@@ -18,7 +18,8 @@ load even one round trip cost more than everything else the view does. Three pat
   - the unit code's scan statistics, from the statement's snapshot, i.e. *before* this view's
     scan, as the page words it ("scanned 3 times before");
   - ``recorded``, the scan insert (a data-modifying CTE), with ``synchronous_commit`` off for
-    this statement's own transaction: a scan lost in a crash is acceptable, a slower page not.
+    this statement's own transaction: a scan lost in a crash is acceptable, a slower page not;
+    ``client``, the client among the code's distinct clients, if it is new.
 
   psycopg prepares it on the server after a few executions on a connection. Every part reads
   through an index from the scanned code and its batch: the cost does not grow with the data.
@@ -91,23 +92,37 @@ recorded AS (
     SELECT t.code_id, t.batch_id, now(), %(client)s, %(province)s, %(language)s
     FROM target t, (SELECT set_config('synchronous_commit', 'off', true)) AS setting
     WHERE %(record)s
+),
+client AS (
+    INSERT INTO scan_client (code_id, client_hash, first_at)
+    SELECT t.code_id, %(client)s, now() FROM target t WHERE %(record)s
+    ON CONFLICT DO NOTHING
 )
 SELECT t.*, s.*
 FROM target t
 LEFT JOIN LATERAL ({stats}) s ON t.kind = 'unit'  -- batch-level codes show no scan statistics
 """
 
-# A unit code's scan statistics: its count (capped), first scan, and the distinct clients and
-# provinces among its latest scans, as arrays cut at the copy thresholds.
+# A unit code's scan statistics (:func:`scans.scan_stats` is the portable form), all from its
+# distinct clients in ``scan_client`` (a hash is one client on one day), never its repeat scans:
+# the count (capped), the first scan, the hashes first seen within a day (so a process counts a
+# repeat scan once), and the clients behind the copy warning: first seen within the window and
+# after the last clear (``since``), cut at the threshold.
 STATS = """
-SELECT (SELECT count(*) FROM (SELECT 1 FROM scan WHERE code_id = {code_id}
+WITH bounds AS (
+    SELECT greatest(%(warning_since)s::timestamptz,
+                    (SELECT copy_warning_cleared_at FROM code WHERE id = {code_id})) AS since
+)
+SELECT (SELECT count(*) FROM (SELECT 1 FROM scan_client WHERE code_id = {code_id}
                               LIMIT %(count_cap)s) capped) AS scan_count,
-       (SELECT min(at) FROM scan WHERE code_id = {code_id}) AS first_scan,
-       (array_agg(DISTINCT recent.client_hash))[1:%(copy_clients)s] AS clients,
-       (array_agg(DISTINCT recent.province_code)
-          FILTER (WHERE recent.province_code IS NOT NULL))[1:%(copy_places)s] AS places
-FROM (SELECT client_hash, province_code FROM scan WHERE code_id = {code_id}
-      ORDER BY at DESC LIMIT %(recent)s) recent
+       (SELECT min(first_at) FROM scan_client WHERE code_id = {code_id}) AS first_scan,
+       ARRAY(SELECT client_hash FROM scan_client
+             WHERE code_id = {code_id} AND first_at > %(recent_since)s
+             ORDER BY first_at DESC LIMIT %(recent_clients)s) AS recent,
+       ARRAY(SELECT client_hash FROM scan_client
+             WHERE code_id = {code_id} AND first_at > (SELECT since FROM bounds)
+             LIMIT %(copy_clients)s) AS clients,
+       (SELECT since FROM bounds) AS warning_since
 """
 
 VIEW_SQL = VIEW_SQL.format(stats=STATS.format(code_id="t.code_id"))
@@ -135,22 +150,26 @@ def _target_from(row: tuple[Any, ...]) -> lookup.Target:
 
 
 def _tally_from(stats: tuple[Any, ...], read_at: float) -> live.Tally:
-    count, first, clients, places = stats
-    return live.Tally(int(count or 0), _utc(first), set(clients or ()), set(places or ()), read_at)
+    count, first, recent, clients, since = stats
+    return live.Tally(
+        int(count or 0), _utc(first), set(recent or ()), set(clients or ()), _utc(since), read_at
+    )
 
 
-def _params(thresholds: dict[str, int], **values: Any) -> dict[str, Any]:
+def _params(thresholds: dict[str, Any], **values: Any) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
     return {
         "count_cap": scans.COUNT_CAP + 1,
-        "recent": scans.RECENT_SCANS,
-        "copy_clients": thresholds["copy_clients"],
-        "copy_places": thresholds["copy_places"],
+        "recent_clients": scans.RECENT_CLIENTS,
+        "recent_since": now - dt.timedelta(days=1),  # a hash is one client on one day
+        "warning_since": now - dt.timedelta(hours=float(thresholds["copy_hours"])),
+        "copy_clients": int(thresholds["copy_clients"]),
         **values,
     }
 
 
 def _read(
-    code: str, gtin: str | None, lot: str | None, scan: NewScan | None, thresholds: dict[str, int]
+    code: str, gtin: str | None, lot: str | None, scan: NewScan | None, thresholds: dict[str, Any]
 ) -> tuple[lookup.Target, live.Tally | None] | None:
     """The one statement: the code's target and tally, recording ``scan`` if given."""
     params = _params(
@@ -167,14 +186,14 @@ def _read(
 
 
 def _postgresql(
-    code: str, gtin: str | None, lot: str | None, scan: NewScan | None, thresholds: dict[str, int]
+    code: str, gtin: str | None, lot: str | None, scan: NewScan | None, thresholds: dict[str, Any]
 ) -> View | None:
     """Without the live state (feed not listening): everything from the database, every view."""
     found = _read(code, gtin, lot, scan, thresholds)
     if found is None:
         return None
     target, tally = found
-    return View(target, tally.stats(**thresholds) if tally else None)
+    return View(target, tally.stats(thresholds["copy_clients"]) if tally else None)
 
 
 def _execute(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -212,7 +231,7 @@ def _live(
     key: str,
     load: Callable[[], Loaded | None],
     scan: NewScan | None,
-    thresholds: dict[str, int],
+    thresholds: dict[str, Any],
     known: live.Entry | None = None,
 ) -> View | None:
     """From what this process remembers under ``key`` (``known``, when the caller looked it up
@@ -233,7 +252,7 @@ def _live(
     tally = entry.tally
     if tally is not None and time.monotonic() - tally.read_at > state.stats_ttl:
         tally = entry.tally = _reread_tally(state, target, thresholds)
-    stats = tally.stats(**thresholds) if tally is not None else None
+    stats = tally.stats(thresholds["copy_clients"]) if tally is not None else None
     if scan is not None:
         row = ScanRow(
             target.code_id, target.batch_id, dt.datetime.now(dt.UTC), scan.client,
@@ -241,12 +260,12 @@ def _live(
         )  # fmt: skip
         state.buffer.add(row)
         if tally is not None:
-            tally.add(row, **thresholds)
+            tally.add(row, thresholds["copy_clients"])
     return View(target, stats)
 
 
 def _live_code(
-    state: live.LiveState, text: str, scan: NewScan | None, thresholds: dict[str, int]
+    state: live.LiveState, text: str, scan: NewScan | None, thresholds: dict[str, Any]
 ) -> View | None:
     """The code ``text``: a printed code arrives in the spelling it is remembered under, so only
     a code typed another way (or not remembered) is normalised and checked first."""
@@ -258,7 +277,7 @@ def _live_code(
 
 
 def _reread_tally(
-    state: live.LiveState, target: lookup.Target, thresholds: dict[str, int]
+    state: live.LiveState, target: lookup.Target, thresholds: dict[str, Any]
 ) -> live.Tally:
     read_at = time.monotonic()
     row = _execute(STATS_SQL, _params(thresholds, code_id=target.code_id))
@@ -267,20 +286,20 @@ def _reread_tally(
 
 
 def _add_unwritten(
-    state: live.LiveState, tally: live.Tally, target: lookup.Target, thresholds: dict[str, int]
+    state: live.LiveState, tally: live.Tally, target: lookup.Target, thresholds: dict[str, Any]
 ) -> live.Tally:
     """``tally`` as read from the database, plus this process's scans of the code that are not
     written yet (a remembered count must not go back when it is read again)."""
     assert target.code_id is not None
     for scan in state.buffer.unwritten(target.code_id):
-        tally.add(scan, **thresholds)
+        tally.add(scan, thresholds["copy_clients"])
     return tally
 
 
 # The portable path ------------------------------------------------------------------------------
 
 
-def _portable(target: lookup.Target, scan: NewScan | None, thresholds: dict[str, int]) -> View:
+def _portable(target: lookup.Target, scan: NewScan | None, thresholds: dict[str, Any]) -> View:
     session = db.session
     stats = None
     if target.is_unit and target.code_id is not None:
@@ -307,11 +326,11 @@ def _one_round_trip() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def view_code(text: str, scan: NewScan | None, **thresholds: int) -> View:
+def view_code(text: str, scan: NewScan | None, **thresholds: Any) -> View:
     """Resolve the code ``text`` (any spelling :func:`lookup.normalized` accepts), read its
     freshness and (unit codes) scan statistics, and record ``scan`` when given.
 
-    ``thresholds``: ``copy_clients`` and ``copy_places`` of :func:`scans.scan_stats`.
+    ``thresholds``: ``copy_clients`` and ``copy_hours`` of :func:`scans.scan_stats`.
     Raises :class:`lookup.InvalidCode` or :class:`lookup.UnknownCode`."""
     state = _live_state()
     if state is not None:
@@ -326,7 +345,7 @@ def view_code(text: str, scan: NewScan | None, **thresholds: int) -> View:
 
 
 def view_serial(
-    gtin: str, serial: str, lot: str | None, scan: NewScan | None, **thresholds: int
+    gtin: str, serial: str, lot: str | None, scan: NewScan | None, **thresholds: Any
 ) -> View:
     """The unit code ``serial`` of a product with ``gtin`` (and of batch ``lot`` if given), as
     :func:`view_code` does it. Raises :class:`lookup.UnknownCode`."""

@@ -1,9 +1,11 @@
 """``POST /q/<code>/report``: a consumer's report of a problem, for inspectors.
 
 The form carries a signed, timestamped token for its code (CSRF protection without cookies:
-a page of ours must have been fetched to post); each client may send
-``PUBLIC_REPORTS_PER_HOUR`` reports an hour, counted in the database. A report about a code that
-is not registered is kept too (that is how a suspected fake is reported).
+a page of ours must have been fetched to post, within ``PUBLIC_FORM_MAX_AGE``, 2 hours); each
+client address (:func:`trace.public.client.client_address`, whatever its User-Agent) may send
+``PUBLIC_REPORTS_PER_HOUR`` reports an hour, counted and inserted atomically in the database.
+A report about a code that is not registered is kept too (that is how a suspected fake is
+reported).
 """
 
 from __future__ import annotations

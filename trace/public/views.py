@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from markupsafe import Markup, escape
+from werkzeug.http import http_date
 
 from trace.db import db
 from trace.gs1 import DigitalLink, DigitalLinkError, parse_digital_link_path
@@ -83,11 +84,11 @@ def code_page(code: str) -> Response:
     return respond(view, levels, form)
 
 
-def _copy_thresholds() -> dict[str, int]:
+def _copy_thresholds() -> dict[str, Any]:
     settings = current_app.config
     return {
         "copy_clients": int(settings["PUBLIC_COPY_CLIENTS"]),
-        "copy_places": int(settings["PUBLIC_COPY_PLACES"]),
+        "copy_hours": float(settings["PUBLIC_COPY_WINDOW_HOURS"]),
     }
 
 
@@ -121,11 +122,18 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
             form,
             mode,
             "copy" if stats and stats.suspicious else "ok",
+            # The page carries a report form token: a stored copy is reused only while fresh.
+            *([str(client.token_period())] if form == "html" else []),
         ]
     )
+    last_modified, last_modified_text = target.freshness.last_modified, target.freshness.http_date
+    if form == "html":  # no older than its form token (If-Modified-Since must not revive it)
+        signed = client.token_period_start()
+        if signed > last_modified:
+            last_modified, last_modified_text = signed, http_date(signed)
     headers = [
         ("ETag", f'W/"{etag}"'),
-        ("Last-Modified", target.freshness.http_date),
+        ("Last-Modified", last_modified_text),
         ("Cache-Control", "no-cache"),
         (
             "Link",
@@ -133,7 +141,7 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
         ),
         ("Vary", "Accept, Accept-Language"),
     ]
-    if _not_modified(etag, target.freshness.last_modified):
+    if _not_modified(etag, last_modified):
         return Response(status=304, headers=headers)
     if form == "json":
         response = _json(_json_body(target, stats))
@@ -177,15 +185,16 @@ def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode:
 
     Rendered in two cached steps, both keyed by the batch's freshness: once per batch, language,
     link type and kind of code, a skeleton with stand-ins for the code, the report form's token
-    and the language links; then once per code and URL, the skeleton with those filled in (the
-    token is signed then and stays valid for days). A batch's ten thousand unit codes thus cost
-    one template rendering, not ten thousand."""
+    and the language links; then once per code, URL and token period, the skeleton with those
+    filled in (the token is signed then; :func:`client.token_period`). A batch's ten thousand
+    unit codes thus cost one template rendering, not ten thousand."""
     if target.voided:
         return render_template(
             "public/voided.html", target=target, form_token=client.form_token(target.code or "")
         ).encode()
     fresh = target.freshness.token
-    key = ("html", target.code_id, request.environ.get("PATH_INFO"), fresh, lang, mode)
+    period = client.token_period()  # no cached page carries a token older than the period
+    key = ("html", target.code_id, request.environ.get("PATH_INFO"), fresh, lang, mode, period)
     # Kept encoded: encoding 12 KB of Vietnamese text on every view costs more than the splice.
     page: bytes = cached(key, lambda: _fill(_skeleton(target, lang, mode), target).encode())
     if stats is not None:

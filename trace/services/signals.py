@@ -5,7 +5,9 @@ in one place. A code is listed when, within the window, it was scanned by at lea
 ``min_clients`` distinct clients, or in two places too far apart to travel between: provinces
 whose administrative centres lie at least ``min_km`` apart, or scan coordinates that far apart.
 Each listed code comes with its evidence: counts, first and last scan, provinces, the pair of
-scans that are too far apart for the time between them.
+scans that are too far apart for the time between them. Scans from before a code's copy warning
+was cleared (:func:`clear_copy_warning`) are not evidence any more. The provinces are the ones
+clients offered (``?province=``): evidence to weigh, not proof.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from trace.models import Batch, Code, CodeKind, Organization, Report, Role, Scan
 from trace.provinces import province_name
-from trace.services import audit
+from trace.services import audit, lookup
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, NotFound
 from trace.services.pagination import paginate
@@ -112,6 +114,42 @@ def resolve_report(session: Session, actor: Actor, report_id: int, resolution: s
     return report
 
 
+# Copy warnings --------------------------------------------------------------------------
+
+
+def clear_copy_warning(session: Session, actor: Actor, code_text: str, reason: str) -> Code:
+    """Clear a unit code's copy warning with a reason (audited). Only scans after this moment
+    count towards the warning from now on, so it comes back only on new evidence. A centre
+    clears the codes of its province's producers; an inspector or an admin any code."""
+    actor.require(actor.role in {Role.ADMIN, Role.INSPECTOR, Role.CENTRE}, "clear copy warnings")
+    try:
+        normal = lookup.normalized(code_text)
+    except lookup.LookupError_:
+        raise NotFound(
+            f"{code_text!r} is not a valid code: check it for typing mistakes."
+        ) from None
+    code = session.scalar(select(Code).where(Code.code == normal))
+    if code is None:
+        raise NotFound(f"There is no code {normal}.")
+    if code.kind is not CodeKind.UNIT:
+        raise Conflict("Only unit codes carry a copy warning; this is a batch-level code.")
+    if actor.role is Role.CENTRE:
+        province = session.scalar(
+            select(Organization.province_code)
+            .join(Batch, Batch.producer_id == Organization.id)
+            .where(Batch.id == code.batch_id)
+        )
+        actor.require(province == actor.province_code,
+                      "clear copy warnings of another province's codes")  # fmt: skip
+    before = audit.snapshot(code)
+    code.copy_warning_cleared_at = _now()
+    code.copy_warning_clear_reason = reason
+    session.flush()
+    audit.record(session, actor, "clear_copy_warning", "code", code.id, before=before,
+                 after=audit.snapshot(code))  # fmt: skip
+    return code
+
+
 # Suspicious codes ----------------------------------------------------------------------
 
 
@@ -136,6 +174,12 @@ def _place(
     return PROVINCE_CENTRES.get(province or "")
 
 
+def _after_clear() -> Any:
+    """Scans after the code's copy warning was last cleared: a cleared code is listed again only
+    on new evidence."""
+    return or_(Code.copy_warning_cleared_at.is_(None), Scan.at > Code.copy_warning_cleared_at)
+
+
 def suspicious_codes(
     session: Session,
     actor: Actor,
@@ -153,7 +197,7 @@ def suspicious_codes(
                func.count(func.distinct(Scan.province_code)),
                func.count(func.distinct(Scan.latitude)))
         .join(Code, Code.id == Scan.code_id)
-        .where(Code.kind == CodeKind.UNIT, Scan.at >= since, Scan.at < until)
+        .where(Code.kind == CodeKind.UNIT, Scan.at >= since, Scan.at < until, _after_clear())
         .group_by(Scan.code_id)
     )  # fmt: skip
     if actor.role is Role.CENTRE:
@@ -175,7 +219,8 @@ def suspicious_codes(
     for code_id in candidates:
         scans = session.execute(
             select(Scan.at, Scan.client_hash, Scan.province_code, Scan.latitude, Scan.longitude)
-            .where(Scan.code_id == code_id, Scan.at >= since, Scan.at < until)
+            .join(Code, Code.id == Scan.code_id)
+            .where(Scan.code_id == code_id, Scan.at >= since, Scan.at < until, _after_clear())
             .order_by(Scan.at)
         ).all()
         suspicion = _judge(scans, window, min_clients, min_km)
