@@ -1,7 +1,7 @@
 """client signals: copy warning clears, distinct clients of a code
 
 Revision ID: 0005_client_signals
-Revises: 0003_change_notify
+Revises: 0004_jobs
 Create Date: 2026-11-30 11:36:37.171461
 
 A unit code's copy warning can be cleared (when, why; the audit log says who); ``scan_client``
@@ -18,7 +18,7 @@ from alembic import op
 import trace.db
 
 revision: str = "0005_client_signals"
-down_revision: str | None = "0003_change_notify"
+down_revision: str | None = "0004_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
