@@ -201,8 +201,13 @@ def verify_command() -> None:
         return
     finding = result.finding
     assert finding is not None
-    raise click.ClickException(f"Ledger broken at entry {finding.seq} ({finding.kind}): "
-                               f"{finding.message}")  # fmt: skip
+    for other in result.findings[1:]:
+        click.echo(f"entry {other.seq} ({other.kind}, {other.column or '-'}): {other.message}",
+                   err=True)  # fmt: skip
+    where = f"{finding.kind}, {finding.column}" if finding.column else finding.kind
+    raise click.ClickException(f"Ledger broken at entry {finding.seq} ({where}): "
+                               f"{finding.message} [{result.mismatched_entries} entries with "
+                               "findings]")  # fmt: skip
 
 
 @click.group("ledger")

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -24,7 +25,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from trace.epcis.hashing import event_hash_id
-from trace.models import Event, LedgerHead
+from trace.models import Batch, BatchLink, Event, EventEpc, LedgerHead
+from trace.services import derivation
+from trace.services.identifiers import resolve
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -73,12 +76,21 @@ def chain(head: LedgerHead, rows: list[dict[str, Any]]) -> None:
 
 @dataclass
 class Finding:
-    """The first entry where the ledger stops being what was recorded."""
+    """An entry where the ledger stops being what was recorded.
+
+    ``kind``: altered | deleted | inserted | reordered (the chain), or derived (a column of the
+    event row is not what its document says: ``column`` names it) or index (its ``event_epc``
+    or ``batch_link`` rows are not: ``column`` names the table)."""
 
     seq: int
-    kind: str  # altered | deleted | inserted | reordered
+    kind: str
     message: str
     event_id: str | None = None
+    column: str | None = None
+
+
+#: At most this many findings are listed (the count of mismatched entries is always given).
+MAX_FINDINGS = 100
 
 
 @dataclass
@@ -88,6 +100,8 @@ class Verification:
     head_seq: int
     head_chain_hash: str
     finding: Finding | None = None
+    findings: list[Finding] = field(default_factory=list)
+    mismatched_entries: int = 0
 
 
 def stored_hash(event: Event) -> str:
@@ -96,7 +110,9 @@ def stored_hash(event: Event) -> str:
     return event_hash_id(event.document, context)
 
 
-def _entries(session: Session, batch: int = 2000, after: int = -1) -> Iterator[Event]:
+def _entry_chunks(
+    session: Session, batch: int = 2000, after: int = -1
+) -> Iterator[Sequence[Event]]:
     last = after
     while True:
         rows = session.scalars(
@@ -104,8 +120,79 @@ def _entries(session: Session, batch: int = 2000, after: int = -1) -> Iterator[E
         ).all()
         if not rows:
             return
-        yield from rows
+        yield rows
         last = rows[-1].seq
+
+
+def _entries(session: Session, batch: int = 2000, after: int = -1) -> Iterator[Event]:
+    for rows in _entry_chunks(session, batch, after):
+        yield from rows
+
+
+def _checked_entries(session: Session) -> Iterator[tuple[Event, list[derivation.Mismatch]]]:
+    """Every entry in ledger order, with what its derived columns and index rows get wrong."""
+    for rows in _entry_chunks(session):
+        mismatches = derived_mismatches(session, rows)
+        for event in rows:
+            yield event, mismatches.get(event.id, [])
+
+
+def derived_mismatches(
+    session: Session, events: Sequence[Event]
+) -> dict[int, list[derivation.Mismatch]]:
+    """For each of ``events`` (by id) whose columns or index rows are not what its document
+    derives (:mod:`trace.services.derivation`), what differs. A few queries per call, whatever
+    the number of events: their ``event_epc`` and ``batch_link`` rows, the resolution of the
+    identifiers their documents name, and (rarely) the facts of batches whose row differs."""
+    ids = [e.id for e in events]
+    epcs: dict[int, list[tuple[str, str, int | None, Any]]] = defaultdict(list)
+    links: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for chunk in _chunked(ids):
+        for pk, role, uri, batch_id, moment in session.execute(
+            select(EventEpc.event_pk, EventEpc.role, EventEpc.uri, EventEpc.batch_id,
+                   EventEpc.event_time).where(EventEpc.event_pk.in_(chunk))
+        ):  # fmt: skip
+            epcs[pk].append((role, uri, batch_id, moment))
+        for pk, i, o in session.execute(
+            select(BatchLink.event_pk, BatchLink.input_batch_id, BatchLink.output_batch_id).where(
+                BatchLink.event_pk.in_(chunk)
+            )
+        ):
+            links[pk].append((i, o))
+    uris: set[str] = set()
+    for event in events:
+        try:
+            uris.update(uri for _, uri in derivation.identifiers(event.document))
+        except (AttributeError, TypeError, ValueError):
+            continue  # an unreadable document: the comparison names it
+    batch_of = {
+        uri: found.batch_id
+        for uri, found in resolve(session, uris).items()
+        if found.batch_id is not None
+    }
+    # Facts only of batches where a stored row and the current resolution differ.
+    wanted = {
+        batch if batch is not None else batch_of.get(uri[: derivation.URI_LENGTH])
+        for rows in epcs.values()
+        for _, uri, batch, _ in rows
+        if batch != batch_of.get(uri)
+    } - {None}
+    facts: dict[int, derivation.BatchFacts] = {}
+    for chunk in _chunked(sorted(wanted)):  # type: ignore[arg-type]
+        for batch_id, created_at, lot in session.execute(
+            select(Batch.id, Batch.created_at, Batch.lot_code).where(Batch.id.in_(chunk))
+        ):
+            facts[batch_id] = derivation.BatchFacts(created_at, lot)
+    found: dict[int, list[derivation.Mismatch]] = {}
+    for event in events:
+        stored = {name: getattr(event, name) for name in derivation.COLUMNS}
+        mismatches = derivation.compare_columns(stored, event.document) + (
+            derivation.compare_index(event.document, event.record_time, epcs.get(event.id, []),
+                                     links.get(event.id, []), batch_of, facts)
+        )  # fmt: skip
+        if mismatches:
+            found[event.id] = mismatches
+    return found
 
 
 def _digest(event: Event) -> str:
@@ -126,37 +213,43 @@ def replay(start: str, digests: Iterable[str]) -> str:
 
 @dataclass
 class EntryCheck:
-    """One entry checked on its own: its content still hashes to its hash ID, and its chain hash
-    follows from the entry before it (``predecessor_seq``; None when that entry is missing)."""
+    """One entry checked on its own: its content still hashes to its hash ID, its chain hash
+    follows from the entry before it (``predecessor_seq``; None when that entry is missing),
+    and its derived columns and index rows are what its document says (``mismatches``)."""
 
     seq: int
     hash_ok: bool
     link_ok: bool
     predecessor_seq: int | None
+    mismatches: list[derivation.Mismatch] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.hash_ok and self.link_ok
+        return self.hash_ok and self.link_ok and not self.mismatches
 
 
 def check_entries(session: Session, events: Iterable[Event]) -> dict[int, EntryCheck]:
-    """Check each of ``events`` against its own hash and against its predecessor's chain hash
-    (two queries, whatever the number of events)."""
+    """Check each of ``events`` against its own hash, its predecessor's chain hash and its
+    derived columns and index rows (a few queries, whatever the number of events)."""
     rows = list(events)
     wanted = {e.seq - 1 for e in rows if e.seq > 1}
     previous: dict[int, str] = {0: GENESIS}
     for chunk in _chunked(sorted(wanted)):
         found = session.execute(select(Event.seq, Event.chain_hash).where(Event.seq.in_(chunk)))
         previous.update((seq, chain_hash) for seq, chain_hash in found)
+    mismatches = derived_mismatches(session, rows)
     checks = {}
     for event in rows:
         before = previous.get(event.seq - 1)
         link_ok = before is not None and next_chain_hash(before, _digest(event)) == event.chain_hash
+        hash_ok = stored_hash(event) == event.hash_id
         checks[event.seq] = EntryCheck(
             event.seq,
-            stored_hash(event) == event.hash_id,
+            hash_ok,
             link_ok,
             event.seq - 1 if before is not None else None,
+            # Columns are compared with a document that is still what was recorded.
+            mismatches.get(event.id, []) if hash_ok else [],
         )
     return checks
 
@@ -175,18 +268,32 @@ def verify(session: Session) -> Verification:
     - inserted: an entry was slipped in: the chain skips it and continues from its predecessor
       (or entries sit past the ledger head);
     - reordered: entries are all there but their chain hashes only fit in another order.
+
+    Every entry's derived columns and its ``event_epc`` / ``batch_link`` rows are compared with
+    what its document says, too (:func:`derived_mismatches`): each difference is a finding of
+    kind ``derived`` or ``index`` naming the event and the column or table. ``finding`` is the
+    first finding in ledger order; the walk stops at a break of the chain.
     """
     previous, expected, count = GENESIS, 1, 0
     head = session.get(LedgerHead, HEAD_ID)
     head_seq, head_hash = (head.seq, head.chain_hash) if head else (0, GENESIS)
+    findings: list[Finding] = []
+    mismatched = 0
 
     def result(finding: Finding | None) -> Verification:
-        return Verification(finding is None, count, head_seq, head_hash, finding)
+        listed = findings[:MAX_FINDINGS]
+        if finding is not None:
+            listed.append(finding)
+        first = listed[0] if listed else None
+        return Verification(first is None, count, head_seq, head_hash, first, listed,
+                            mismatched + (finding is not None))  # fmt: skip
 
-    entries = _entries(session)
-    event = next(entries, None)
-    while event is not None:
-        following = next(entries, None)
+    entries = _checked_entries(session)
+    current = next(entries, None)
+    while current is not None:
+        event, mismatches = current
+        following_entry = next(entries, None)
+        following = following_entry[0] if following_entry is not None else None
         count += 1
         if event.seq > head_seq:
             return result(
@@ -201,7 +308,10 @@ def verify(session: Session) -> Verification:
         content_ok = stored_hash(event) == event.hash_id
         if not content_ok or next_chain_hash(previous, _digest(event)) != event.chain_hash:
             return result(_classify_break(event, previous, following, content_ok))
-        previous, expected, event = event.chain_hash, event.seq + 1, following
+        if mismatches:
+            mismatched += 1
+            findings.extend(_named(event, m) for m in mismatches)
+        previous, expected, current = event.chain_hash, event.seq + 1, following_entry
     if head_seq > count or head_hash != previous:
         return result(
             Finding(count + 1, "deleted", f"the ledger head is entry {head_seq} but the entries "
@@ -210,6 +320,18 @@ def verify(session: Session) -> Verification:
             else Finding(head_seq, "altered", "the ledger head does not match the last entry")
         )  # fmt: skip
     return result(None)
+
+
+def _named(event: Event, mismatch: derivation.Mismatch) -> Finding:
+    what = "column" if mismatch.kind == "derived" else "index row"
+    return Finding(
+        event.seq,
+        mismatch.kind,
+        f"entry {event.seq} (event {event.event_id}): {what} does not match its document: "
+        f"{mismatch.message}",
+        event.event_id,
+        mismatch.what,
+    )
 
 
 def _classify_break(
