@@ -22,7 +22,7 @@ recorded is what it names now, with two exceptions that verification must accept
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import ChainMap, Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -143,11 +143,18 @@ def links(event_type: str, action: str | None, epcs: Iterable[EpcRow]) -> set[Li
     return {(i, o) for i in inputs for o in outputs if i != o}
 
 
-def derive(doc: Mapping[str, Any], batch_of: Mapping[str, int]) -> Derived:
+def derive(
+    doc: Mapping[str, Any],
+    batch_of: Mapping[str, int | None],
+    named: list[tuple[str, str]] | None = None,
+) -> Derived:
     """What the stored document ``doc`` says the event's columns and index rows are, given
-    ``batch_of``: the batch each canonical URI resolves to (URIs naming none left out)."""
+    ``batch_of``: the batch each canonical URI resolves to (URIs naming none left out).
+    ``named``: the document's :func:`identifiers`, when the caller has them already."""
     cols = columns(doc)
-    epcs = [(role, uri[:URI_LENGTH], batch_of.get(uri)) for role, uri in identifiers(doc)]
+    if named is None:
+        named = identifiers(doc)
+    epcs = [(role, uri[:URI_LENGTH], batch_of.get(uri)) for role, uri in named]
     return Derived(cols, epcs, links(cols["event_type"], cols["action"], epcs))
 
 
@@ -214,50 +221,64 @@ def _same(stored: Any, expected: Any) -> bool:
     return bool(stored == expected) and type(stored) is type(expected)
 
 
-def compare_columns(row: Mapping[str, Any], doc: Mapping[str, Any]) -> list[Mismatch]:
-    """The derived columns of the stored ``row`` (column name → value) that differ from what
-    ``doc`` says; a document that says nothing readable is one mismatch."""
+StoredEpc = tuple[str, str, "int | None", dt.datetime]  # (role, uri, batch id, event_time)
+
+
+def compare(
+    row: Mapping[str, Any],
+    doc: Mapping[str, Any],
+    record_time: dt.datetime,
+    stored_epcs: list[StoredEpc],
+    stored_links: list[Link],
+    batch_of: Mapping[str, int],
+    facts: Mapping[int, BatchFacts],
+    named: list[tuple[str, str]] | None = None,
+) -> list[Mismatch]:
+    """What of the stored event differs from what its document ``doc`` derives: the derived
+    columns of ``row`` (column name → value), and its ``event_epc`` rows and ``batch_link``
+    edges compared as multisets. ``batch_of`` is the current resolution of the identifiers; a
+    stored batch that :func:`batch_explained` accepts counts as derived. ``named``: the
+    document's :func:`identifiers`, when the caller has them already."""
     try:
-        expected = columns(doc)
+        derived = derive(doc, batch_of, named)
+        named = named if named is not None else identifiers(doc)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         return [Mismatch("derived", "document", f"its document cannot be read ({error!r})")]
-    return [
+    cols = derived.columns
+    found = [
         Mismatch(
             "derived",
             name,
-            f"column {name} is {_value(row[name])} but its document says {_value(expected[name])}",
+            f"column {name} is {_value(row[name])} but its document says {_value(cols[name])}",
         )
         for name in COLUMNS
-        if not _same(row[name], expected[name])
+        if not _same(row[name], cols[name])
     ]
-
-
-def compare_index(
-    doc: Mapping[str, Any],
-    record_time: dt.datetime,
-    stored_epcs: Iterable[tuple[str, str, int | None, dt.datetime]],
-    stored_links: Iterable[Link],
-    batch_of: Mapping[str, int],
-    facts: Mapping[int, BatchFacts],
-) -> list[Mismatch]:
-    """The event's ``event_epc`` rows (role, uri, batch, event_time) and ``batch_link`` edges
-    compared, as multisets, with what ``doc`` derives under ``batch_of`` (the current
-    resolution; a stored batch that :func:`batch_explained` accepts counts as derived)."""
-    try:
-        derived = derive(doc, batch_of)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        return [Mismatch("index", "document", f"its document cannot be read ({error!r})")]
-    event_time = derived.columns["event_time"]
-    rows = list(stored_epcs)
-    stored_batch = {(role, uri): batch for role, uri, batch, _ in rows}
-    expected: list[EpcRow] = []
-    for role, uri, batch in derived.epcs:
+    stored_batch = {(role, uri): batch for role, uri, batch, _ in stored_epcs}
+    explained: dict[str, int | None] = {}
+    for (role, full_uri), (_, uri, batch) in zip(named, derived.epcs, strict=True):
         stored = stored_batch.get((role, uri), batch)
-        fits = batch_explained(uri, stored, batch, record_time, facts)
-        expected.append((role, uri, stored if fits else batch))
-    found: list[Mismatch] = []
-    want = Counter((role, uri, batch, event_time) for role, uri, batch in expected)
-    have = Counter(rows)
+        if stored != batch and batch_explained(uri, stored, batch, record_time, facts):
+            explained[full_uri] = stored
+    if explained:  # rows that keep what capture knew: derived again with it
+        derived = derive(doc, ChainMap(explained, batch_of), named)
+    event_time = cols["event_time"]
+    want_rows = [(role, uri, batch, event_time) for role, uri, batch in derived.epcs]
+    if want_rows != stored_epcs:  # the same rows, in capture's order: the common case
+        found += _row_differences(Counter(want_rows), Counter(stored_epcs))
+    if derived.links or stored_links:
+        want, have = Counter(derived.links), Counter(stored_links)
+        for i, o in sorted((want - have).elements()):
+            found.append(Mismatch("index", "batch_link", f"batch_link {i} → {o} that its "
+                                  "document makes is missing"))  # fmt: skip
+        for i, o in sorted((have - want).elements()):
+            found.append(Mismatch("index", "batch_link", f"batch_link {i} → {o} is not in its "
+                                  "document"))  # fmt: skip
+    return found
+
+
+def _row_differences(want: Counter[StoredEpc], have: Counter[StoredEpc]) -> list[Mismatch]:
+    found = []
     for role, uri, batch, moment in sorted((want - have).elements(), key=str):
         found.append(Mismatch("index", "event_epc", f"event_epc row ({role}, {uri}, batch "
                               f"{batch}, {_value(moment)}) that its document names is "
@@ -266,13 +287,4 @@ def compare_index(
         found.append(Mismatch("index", "event_epc", f"event_epc row ({role}, {uri}, batch "
                               f"{batch}, {_value(moment)}) is not what its document "
                               "says"))  # fmt: skip
-    cols = derived.columns
-    want_links = Counter(links(cols["event_type"], cols["action"], expected))
-    have_links = Counter(stored_links)
-    for i, o in sorted((want_links - have_links).elements()):
-        found.append(Mismatch("index", "batch_link", f"batch_link {i} → {o} that its document "
-                              "makes is missing"))  # fmt: skip
-    for i, o in sorted((have_links - want_links).elements()):
-        found.append(Mismatch("index", "batch_link", f"batch_link {i} → {o} is not in its "
-                              "document"))  # fmt: skip
     return found

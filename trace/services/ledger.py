@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,35 +144,38 @@ def derived_mismatches(
     derives (:mod:`trace.services.derivation`), what differs. A few queries per call, whatever
     the number of events: their ``event_epc`` and ``batch_link`` rows, the resolution of the
     identifiers their documents name, and (rarely) the facts of batches whose row differs."""
-    ids = [e.id for e in events]
-    epcs: dict[int, list[tuple[str, str, int | None, Any]]] = defaultdict(list)
+    ids = sorted(e.id for e in events)
+    wanted_ids = set(ids)
+    epcs: dict[int, list[derivation.StoredEpc]] = defaultdict(list)
     links: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for chunk in _chunked(ids):
+    for chunk in _id_groups(ids):
         for pk, role, uri, batch_id, moment in session.execute(
             select(EventEpc.event_pk, EventEpc.role, EventEpc.uri, EventEpc.batch_id,
-                   EventEpc.event_time).where(EventEpc.event_pk.in_(chunk))
+                   EventEpc.event_time).where(chunk(EventEpc.event_pk)).order_by(EventEpc.id)
         ):  # fmt: skip
-            epcs[pk].append((role, uri, batch_id, moment))
+            if pk in wanted_ids:
+                epcs[pk].append((role, uri, batch_id, moment))
         for pk, i, o in session.execute(
             select(BatchLink.event_pk, BatchLink.input_batch_id, BatchLink.output_batch_id).where(
-                BatchLink.event_pk.in_(chunk)
+                chunk(BatchLink.event_pk)
             )
         ):
-            links[pk].append((i, o))
-    uris: set[str] = set()
+            if pk in wanted_ids:
+                links[pk].append((i, o))
+    named: dict[int, list[tuple[str, str]]] = {}
     for event in events:
         try:
-            uris.update(uri for _, uri in derivation.identifiers(event.document))
+            named[event.id] = derivation.identifiers(event.document)
         except (AttributeError, TypeError, ValueError):
             continue  # an unreadable document: the comparison names it
     batch_of = {
         uri: found.batch_id
-        for uri, found in resolve(session, uris).items()
+        for uri, found in resolve(session, {u for ns in named.values() for _, u in ns}).items()
         if found.batch_id is not None
     }
     # Facts only of batches where a stored row and the current resolution differ.
     wanted = {
-        batch if batch is not None else batch_of.get(uri[: derivation.URI_LENGTH])
+        batch if batch is not None else batch_of.get(uri)
         for rows in epcs.values()
         for _, uri, batch, _ in rows
         if batch != batch_of.get(uri)
@@ -186,9 +189,9 @@ def derived_mismatches(
     found: dict[int, list[derivation.Mismatch]] = {}
     for event in events:
         stored = {name: getattr(event, name) for name in derivation.COLUMNS}
-        mismatches = derivation.compare_columns(stored, event.document) + (
-            derivation.compare_index(event.document, event.record_time, epcs.get(event.id, []),
-                                     links.get(event.id, []), batch_of, facts)
+        mismatches = derivation.compare(
+            stored, event.document, event.record_time, epcs.get(event.id, []),
+            links.get(event.id, []), batch_of, facts, named.get(event.id),
         )  # fmt: skip
         if mismatches:
             found[event.id] = mismatches
@@ -252,6 +255,18 @@ def check_entries(session: Session, events: Iterable[Event]) -> dict[int, EntryC
             mismatches.get(event.id, []) if hash_ok else [],
         )
     return checks
+
+
+def _id_groups(ids: list[int]) -> Iterator[Callable[[Any], Any]]:
+    """Conditions selecting rows whose column is among the sorted ``ids``: one range when the
+    ids are (nearly) consecutive, as a ledger walk's are (a range is cheaper than thousands of
+    bound values); else lists of at most 500. A range can select rows of other ids too:
+    callers key what they read by id."""
+    if ids and ids[-1] - ids[0] < 2 * len(ids):
+        yield lambda column: column.between(ids[0], ids[-1])
+        return
+    for chunk in _chunked(ids):
+        yield lambda column, chunk=chunk: column.in_(chunk)
 
 
 def _chunked(values: list[int], size: int = 500) -> Iterator[list[int]]:
