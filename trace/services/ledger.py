@@ -89,6 +89,8 @@ class Finding:
     column: str | None = None
 
 
+#: How many resolved identifiers a ledger walk keeps for the next entries.
+RESOLVED_KEPT = 200_000
 #: At most this many findings are listed (the count of mismatched entries is always given).
 MAX_FINDINGS = 100
 
@@ -131,19 +133,23 @@ def _entries(session: Session, batch: int = 2000, after: int = -1) -> Iterator[E
 
 def _checked_entries(session: Session) -> Iterator[tuple[Event, list[derivation.Mismatch]]]:
     """Every entry in ledger order, with what its derived columns and index rows get wrong."""
+    resolved: dict[str, int | None] = {}
     for rows in _entry_chunks(session):
-        mismatches = derived_mismatches(session, rows)
+        mismatches = derived_mismatches(session, rows, resolved)
         for event in rows:
             yield event, mismatches.get(event.id, [])
 
 
 def derived_mismatches(
-    session: Session, events: Sequence[Event]
+    session: Session, events: Sequence[Event], resolved: dict[str, int | None] | None = None
 ) -> dict[int, list[derivation.Mismatch]]:
     """For each of ``events`` (by id) whose columns or index rows are not what its document
     derives (:mod:`trace.services.derivation`), what differs. A few queries per call, whatever
     the number of events: their ``event_epc`` and ``batch_link`` rows, the resolution of the
-    identifiers their documents name, and (rarely) the facts of batches whose row differs."""
+    identifiers their documents name, and (rarely) the facts of batches whose row differs.
+
+    ``resolved``: identifiers resolved by earlier calls of the same walk (URI → batch or None),
+    reused and added to, so a lot named by many events is looked up once."""
     ids = sorted(e.id for e in events)
     wanted_ids = set(ids)
     epcs: dict[int, list[derivation.StoredEpc]] = defaultdict(list)
@@ -168,11 +174,15 @@ def derived_mismatches(
             named[event.id] = derivation.identifiers(event.document)
         except (AttributeError, TypeError, ValueError):
             continue  # an unreadable document: the comparison names it
-    batch_of = {
-        uri: found.batch_id
-        for uri, found in resolve(session, {u for ns in named.values() for _, u in ns}).items()
-        if found.batch_id is not None
-    }
+    uris = {u for ns in named.values() for _, u in ns}
+    if resolved is None:
+        resolved = {}
+    elif len(resolved) > RESOLVED_KEPT:
+        resolved.clear()
+    unseen = uris - resolved.keys()
+    resolved.update(dict.fromkeys(unseen))
+    resolved.update((uri, found.batch_id) for uri, found in resolve(session, unseen).items())
+    batch_of = {uri: batch for uri in uris if (batch := resolved[uri]) is not None}
     # Facts only of batches where a stored row and the current resolution differ.
     wanted = {
         batch if batch is not None else batch_of.get(uri)
