@@ -434,3 +434,19 @@ def test_two_declarations_differing_only_in_reason_have_different_chain_hashes(
     assert len(rows) == 2 and rows[0][0] == rows[1][0]  # the same CBV hash
     digests = {ledger.entry_digest(h, d) for h, d in rows}
     assert len(digests) == 2
+
+
+def test_ledger_verify_with_and_without_a_checkpoint_names_the_column(
+    app: Flask, world: World, tmp_path: Any
+) -> None:
+    runner = app.test_cli_runner()
+    held = tmp_path / "checkpoint.json"
+    assert runner.invoke(args=["ledger", "checkpoint", "--output", str(held)]).exit_code == 0
+    assert runner.invoke(args=["ledger", "verify", "--checkpoint", str(held)]).exit_code == 0
+    pk = world.events["store"]
+    tamper(app, lambda c: c.execute(update(Event).where(Event.id == pk).values(disposition="x")))
+    plain = runner.invoke(args=["ledger", "verify"])
+    assert plain.exit_code == 1 and f"entry {pk} (derived, disposition)" in plain.output
+    against = runner.invoke(args=["ledger", "verify", "--checkpoint", str(held)])
+    assert against.exit_code == 1
+    assert f"entry {pk} (derived), before checkpoint 4" in against.output, against.output
