@@ -205,9 +205,10 @@ def verify_command() -> None:
         click.echo(f"entry {other.seq} ({other.kind}, {other.column or '-'}): {other.message}",
                    err=True)  # fmt: skip
     where = f"{finding.kind}, {finding.column}" if finding.column else finding.kind
+    count = result.mismatched_entries
     raise click.ClickException(f"Ledger broken at entry {finding.seq} ({where}): "
-                               f"{finding.message} [{result.mismatched_entries} entries with "
-                               "findings]")  # fmt: skip
+                               f"{finding.message} [{count} {'entry' if count == 1 else 'entries'}"
+                               " with findings]")  # fmt: skip
 
 
 @click.group("ledger")

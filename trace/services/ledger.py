@@ -348,11 +348,10 @@ def verify(session: Session) -> Verification:
 
 
 def _named(event: Event, mismatch: derivation.Mismatch) -> Finding:
-    what = "column" if mismatch.kind == "derived" else "index row"
     return Finding(
         event.seq,
         mismatch.kind,
-        f"entry {event.seq} (event {event.event_id}): {what} does not match its document: "
+        f"entry {event.seq} (event {event.event_id}) was changed behind the service's back: "
         f"{mismatch.message}",
         event.event_id,
         mismatch.what,
