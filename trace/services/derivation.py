@@ -17,6 +17,10 @@ recorded is what it names now, with two exceptions that verification must accept
   know it), though the identifier resolves now;
 - a product whose GTIN was changed: its old Digital Link lot URIs resolve to nothing now, while
   the row keeps the batch with that lot code.
+
+The first exception trusts ``batch.created_at`` and ``event.record_time``, which the ledger does
+not cover: someone who can rewrite the database could empty a row's batch *and* move the
+batch's registration time past the event. Covering those would need them in the chain.
 """
 
 from __future__ import annotations
