@@ -10,9 +10,12 @@ Two costs, kept apart:
   the origin farms, a check of this batch's ledger entries, the recall). Only when the freshness
   changed (or a cached copy expired) does a view need it again.
 
-The ledger check is local to the batch: each of its events is re-hashed from the stored document
-and its chain hash recomputed from its predecessor's (``seq - 1``). A full :func:`ledger.verify`
-walks every event and is the inspectors' tool, far too slow per page view.
+The ledger check is local to the batch: each of its events is re-hashed from the stored document,
+its chain hash recomputed from its predecessor's (``seq - 1``), and what the page reads of it
+(columns, ``event_epc`` and ``batch_link`` rows) derived again from the document. It covers the
+events the page shows: an index row deleted to hide an event from the batch is seen by the full
+:func:`ledger.verify`, which walks every event and is the inspectors' tool, far too slow per page
+view.
 """
 
 from __future__ import annotations
