@@ -23,7 +23,7 @@ def test_batch_audit_names_who_when_and_checks_the_ledger(app, client, build, to
     assert first["recorded_by"]["token"]["role"] == "producer"
     assert audit["events"][4]["recorded_by"]["organization"]["name"] == "Công ty Nông sản Long Biên"
     assert first["ledger"] == {"ok": True, "hash_ok": True, "link_ok": True,
-                               "predecessor_seq": first["seq"] - 1}  # fmt: skip
+                               "predecessor_seq": first["seq"] - 1, "mismatches": []}  # fmt: skip
     # The chain's events happened in June 2026 and are recorded only now: all late.
     assert all(e["late"] is True and e["delay_hours"] > 72 for e in audit["events"])
 
@@ -74,7 +74,8 @@ def test_corrections_and_tampering_show_in_the_audit(app, client, build, token) 
     broken = {e["seq"]: e["ledger"] for e in audit["events"] if not e["ledger"]["ok"]}
     # The content no longer hashes to its ID; the chain itself (over hash IDs) still links.
     assert broken == {cooled["seq"]: {"ok": False, "hash_ok": False, "link_ok": True,
-                                      "predecessor_seq": cooled["seq"] - 1}}  # fmt: skip
+                                      "predecessor_seq": cooled["seq"] - 1,
+                                      "mismatches": []}}  # fmt: skip
 
 
 def test_printable_audit_report_has_an_svg_genealogy(app, client, build, token) -> None:

@@ -213,9 +213,17 @@ class GenealogySchema(Schema):
 
 class FindingSchema(Schema):
     seq = fields.Integer()
-    kind = fields.String()
+    kind = fields.String(
+        metadata={"description": "altered, deleted, inserted or reordered (the chain); derived "
+                  "(a column of the event row) or index (its event_epc or batch_link rows) "
+                  "not matching the event's document"}
+    )  # fmt: skip
     message = fields.String()
     event_id = fields.String(allow_none=True)
+    column = fields.String(
+        allow_none=True,
+        metadata={"description": "the column (derived) or table (index) that does not match"},
+    )
 
 
 class VerificationSchema(Schema):
@@ -224,3 +232,8 @@ class VerificationSchema(Schema):
     head_seq = fields.Integer()
     head_chain_hash = fields.String()
     finding = fields.Nested(FindingSchema, allow_none=True)
+    findings = fields.List(
+        fields.Nested(FindingSchema),
+        metadata={"description": "every finding in ledger order (at most 100 listed)"},
+    )
+    mismatched_entries = fields.Integer(metadata={"description": "how many entries have a finding"})

@@ -86,6 +86,9 @@ class AuditedEventSchema(Schema):
             "hash_ok": a.check.hash_ok,
             "link_ok": a.check.link_ok,
             "predecessor_seq": a.check.predecessor_seq,
+            "mismatches": [
+                {"kind": m.kind, "column": m.what, "message": m.message} for m in a.check.mismatches
+            ],
         }
     )
 

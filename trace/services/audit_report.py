@@ -2,8 +2,10 @@
 
 For every event of a batch (corrections included): who recorded it (organisation and token),
 when it happened and when it was recorded (late entries flagged), the errorDeclarations that
-correct it, and the ledger check of its entry: its content still hashes to its hash ID and its
-chain hash still follows from the entry before it.
+correct it, and the ledger check of its entry: its content still hashes to its hash ID, its
+chain hash still follows from the entry before it, and its columns and index rows are what its
+document says. (An index row deleted to hide an event from the batch cannot be seen from the
+batch's own events: ``flask verify`` and ``GET /ledger/verify`` re-derive every event's rows.)
 """
 
 from __future__ import annotations

@@ -33,26 +33,11 @@ from trace.models import (
     Role,
 )
 from trace.models import Organization as OrgModel
-from trace.services import ledger
+from trace.services import derivation, ledger
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, Forbidden, InvalidInput
 from trace.services.identifiers import Resolved, canonical_uri, resolve
 
-#: Where identifiers stand in an event, and the role they get in the index.
-INSTANCE_FIELDS = {
-    "epcList": "epc",
-    "childEPCs": "child",
-    "inputEPCList": "input",
-    "outputEPCList": "output",
-}
-CLASS_FIELDS = {
-    "quantityList": "epc_class",
-    "childQuantityList": "child_class",
-    "inputQuantityList": "input_class",
-    "outputQuantityList": "output_class",
-}
-INPUT_ROLES = frozenset({"input", "input_class"})
-OUTPUT_ROLES = frozenset({"output", "output_class"})
 #: Steps that move goods on towards consumers: refused for a recalled batch.
 ONWARD_STEPS = frozenset(
     {"shipping", "departing", "loading", "retail_selling", "staging_outbound", "transporting"}
@@ -99,10 +84,6 @@ class _Prepared:
 
 def _problem(index: int, pointer: str, message: str) -> EpcisProblem:
     return EpcisProblem(index, f"/epcisBody/eventList/{index}{pointer}", message)
-
-
-def _parse_time(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
 
 
 def canonical_event(event: Mapping[str, Any], ignore_fields: Iterable[str] = ()) -> dict[str, Any]:
@@ -152,28 +133,6 @@ def _kept(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"recordTime": event["recordTime"]} if "recordTime" in event else {}
 
 
-def _identifiers(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    if isinstance(doc.get("parentID"), str):
-        found.append(("parent", canonical_uri(doc["parentID"])))
-    for key, role in INSTANCE_FIELDS.items():
-        for epc in doc.get(key) or ():
-            if isinstance(epc, str):
-                found.append((role, canonical_uri(epc)))
-    for key, role in CLASS_FIELDS.items():
-        for item in doc.get(key) or ():
-            if isinstance(item, dict) and isinstance(item.get("epcClass"), str):
-                found.append((role, canonical_uri(item["epcClass"])))
-    return list(dict.fromkeys(found))
-
-
-def _place(doc: Mapping[str, Any], key: str) -> str | None:
-    value = doc.get(key)
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return canonical_uri(value["id"])
-    return None
-
-
 def prepare(event: Mapping[str, Any], index: int, namespaces: Mapping[str, str],
             ignore_fields: Iterable[str] = ()) -> _Prepared:  # fmt: skip
     doc = canonical_event(event, ignore_fields)
@@ -183,10 +142,10 @@ def prepare(event: Mapping[str, Any], index: int, namespaces: Mapping[str, str],
         index=index,
         document=doc,
         hash_id=hash_id,
-        event_time=_parse_time(doc["eventTime"]),
-        epcs=_identifiers(doc),
-        read_point=_place(doc, "readPoint"),
-        biz_location=_place(doc, "bizLocation"),
+        event_time=derivation.parse_time(doc["eventTime"]),
+        epcs=derivation.identifiers(doc),
+        read_point=derivation.place(doc, "readPoint"),
+        biz_location=derivation.place(doc, "bizLocation"),
         destinations=[
             canonical_uri(d["destination"])
             for d in doc.get("destinationList") or ()
@@ -429,72 +388,37 @@ def _store(
 ) -> None:
     head = ledger.lock_head(session)
     now = dt.datetime.now(dt.UTC)
-    rows: list[dict[str, Any]] = []
-    for item, _ in new:
-        doc = item.document
-        recorded = (
-            now if record_time is None else min(record_time(item.event_time, item.hash_id), now)
-        )
-        rows.append(
-            {
-                "event_id": str(doc["eventID"]),
-                "hash_id": item.hash_id,
-                "event_type": doc["type"],
-                "action": doc.get("action"),
-                "event_time": item.event_time,
-                "event_time_zone_offset": doc.get("eventTimeZoneOffset")
-                or _offset(item.event_time),
-                "record_time": recorded,
-                "biz_step": doc.get("bizStep"),
-                "disposition": doc.get("disposition"),
-                "read_point": item.read_point,
-                "biz_location": item.biz_location,
-                "document": doc,
-                "namespaces": dict(namespaces),
-                "declares_error": item.corrects,
-                "captured_by_token_id": actor.token_id,
-                "captured_by_organization_id": actor.organization_id,
-            }
-        )
+    # One derivation for capture and verification (trace.services.derivation).
+    derived = [derivation.derive(item.document, batch_of) for item, _ in new]
+    rows: list[dict[str, Any]] = [
+        {
+            **facts.columns,
+            "hash_id": item.hash_id,
+            "record_time": (
+                now if record_time is None else min(record_time(item.event_time, item.hash_id), now)
+            ),
+            "document": item.document,
+            "namespaces": dict(namespaces),
+            "captured_by_token_id": actor.token_id,
+            "captured_by_organization_id": actor.organization_id,
+        }
+        for (item, _), facts in zip(new, derived, strict=True)
+    ]
     ledger.chain(head, rows)
     # Core inserts: ids come from the ledger, so nothing needs to be read back.
     session.execute(insert(Event.__table__), rows)
-    epc_rows: list[dict[str, Any]] = []
-    links: set[tuple[int, int, int]] = set()
-    for (item, _), row in zip(new, rows, strict=True):
-        event_pk, event_type = row["id"], row["event_type"]
-        inputs: set[int] = set()
-        outputs: set[int] = set()
-        for role, uri in item.epcs:
-            batch_id = batch_of.get(uri)
-            epc_rows.append({"event_pk": event_pk, "role": role, "uri": uri[:400],
-                             "batch_id": batch_id, "event_time": item.event_time})  # fmt: skip
-            if batch_id is not None:
-                if role in INPUT_ROLES:
-                    inputs.add(batch_id)
-                elif role in OUTPUT_ROLES or (
-                    role == "parent" and event_type == "AggregationEvent"
-                ):
-                    outputs.add(batch_id)
-                elif role in {"child", "child_class"} and event_type == "AggregationEvent":
-                    inputs.add(batch_id)
-        if event_type == "AggregationEvent" and row["action"] != "ADD":
-            inputs, outputs = set(), set()
-        links |= {(i, o, event_pk) for i in inputs for o in outputs if i != o}
+    epc_rows = [
+        {"event_pk": row["id"], "role": role, "uri": uri, "batch_id": batch_id,
+         "event_time": row["event_time"]}
+        for facts, row in zip(derived, rows, strict=True)
+        for role, uri, batch_id in facts.epcs
+    ]  # fmt: skip
+    links = sorted({(i, o, row["id"]) for facts, row in zip(derived, rows, strict=True)
+                    for i, o in facts.links})  # fmt: skip
     if epc_rows:
         session.execute(insert(EventEpc.__table__), epc_rows)
     if links:
         session.execute(
             insert(BatchLink.__table__),
-            [
-                {"input_batch_id": i, "output_batch_id": o, "event_pk": e}
-                for i, o, e in sorted(links)
-            ],
+            [{"input_batch_id": i, "output_batch_id": o, "event_pk": e} for i, o, e in links],
         )
-
-
-def _offset(moment: dt.datetime) -> str:
-    offset = moment.utcoffset() or dt.timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

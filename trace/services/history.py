@@ -27,7 +27,12 @@ def batch_event_rows(session: Session, batch_id: int) -> Sequence[Event]:
 def stage_names(biz_step: str | None) -> dict[str, str]:
     if not biz_step:
         return {"vi": "Sự kiện", "en": "Event"}
-    return {"vi": cbv.stage_name(biz_step, "vi"), "en": cbv.stage_name(biz_step, "en")}
+    try:
+        return {"vi": cbv.stage_name(biz_step, "vi"), "en": cbv.stage_name(biz_step, "en")}
+    except cbv.VocabularyError:
+        # Capture stores canonical terms only: this column was changed behind the service's
+        # back. Shown as it is (verification names it), never a 500.
+        return {"vi": biz_step, "en": biz_step}
 
 
 def local_iso(moment: dt.datetime, offset: str) -> str:

@@ -10,9 +10,12 @@ Two costs, kept apart:
   the origin farms, a check of this batch's ledger entries, the recall). Only when the freshness
   changed (or a cached copy expired) does a view need it again.
 
-The ledger check is local to the batch: each of its events is re-hashed from the stored document
-and its chain hash recomputed from its predecessor's (``seq - 1``). A full :func:`ledger.verify`
-walks every event and is the inspectors' tool, far too slow per page view.
+The ledger check is local to the batch: each of its events is re-hashed from the stored document,
+its chain hash recomputed from its predecessor's (``seq - 1``), and what the page reads of it
+(columns, ``event_epc`` and ``batch_link`` rows) derived again from the document. It covers the
+events the page shows: an index row deleted to hide an event from the batch is seen by the full
+:func:`ledger.verify`, which walks every event and is the inspectors' tool, far too slow per page
+view.
 """
 
 from __future__ import annotations
@@ -450,8 +453,10 @@ def _origins(session: Session, batch_id: int) -> list[Origin]:
 
 
 def verify_events(session: Session, events: Sequence[Event]) -> Verification:
-    """Check these ledger entries alone: each still hashes to its hash ID, and each chain hash
-    follows from its predecessor's (entry ``seq - 1``, or the genesis value for entry 1)."""
+    """Check these ledger entries alone: each still hashes to its hash ID, each chain hash
+    follows from its predecessor's (entry ``seq - 1``, or the genesis value for entry 1), and
+    what the page reads of each (its derived columns, its ``event_epc`` and ``batch_link``
+    rows) is what its document says (:func:`ledger.derived_mismatches`)."""
     if not events:
         return Verification(True, 0)
     wanted = {e.seq - 1 for e in events if e.seq > 1}
@@ -459,7 +464,8 @@ def verify_events(session: Session, events: Sequence[Event]) -> Verification:
         session.execute(select(Event.seq, Event.chain_hash).where(Event.seq.in_(wanted))).all()
     )
     previous[0] = ledger.GENESIS
-    for event in sorted(events, key=lambda e: e.seq):
+    ordered = sorted(events, key=lambda e: e.seq)
+    for event in ordered:
         if event.seq - 1 not in previous:
             return Verification(False, len(events), f"entry {event.seq - 1} is missing")
         if ledger.stored_hash(event) != event.hash_id:
@@ -467,6 +473,13 @@ def verify_events(session: Session, events: Sequence[Event]) -> Verification:
         digest = ledger.entry_digest(event.hash_id, event.document)
         if ledger.next_chain_hash(previous[event.seq - 1], digest) != event.chain_hash:
             return Verification(False, len(events), f"entry {event.seq} is out of its chain")
+    mismatches = ledger.derived_mismatches(session, ordered)
+    for event in ordered:
+        if event.id in mismatches:
+            first = mismatches[event.id][0]
+            return Verification(
+                False, len(events), f"entry {event.seq}: {first.what} does not match its record"
+            )
     return Verification(True, len(events))
 
 
