@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter
 
 from trace import config as settings
 from trace.db import db as _db
@@ -28,6 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
 
     app.session_interface = NoCookieSessions()
+    app.url_map.converters["int"] = Int32Converter
     _db.init_app(app)
     _register_blueprints(app)
     _register_errors(app)
@@ -36,6 +38,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+class Int32Converter(IntegerConverter):
+    """``<int:…>`` in every route: ids are 32-bit on PostgreSQL, so a larger number in a path
+    matches no route (404) instead of failing in SQL."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=2**31 - 1)
 
 
 class NoCookieSessions(SessionInterface):

@@ -9,7 +9,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 F = Callable[..., Any]
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -24,11 +24,17 @@ def documented(
     query: type[Schema] | None = None,
     response: type[Schema] | Schema | None = None,
     status: int = 200,
+    also: dict[int, str] | None = None,
     content_type: str = "application/json",
+    also_as: tuple[str, ...] = (),
     errors: tuple[int, ...] = (401, 403, 404, 422),
     public: bool = False,
 ) -> Callable[[F], F]:
-    """Attach what the OpenAPI document says about a view; behaviour is untouched."""
+    """Attach what the OpenAPI document says about a view; behaviour is untouched.
+
+    ``also`` names other success statuses answered with the same schema (status: description);
+    ``also_as`` other media types the success may be answered in (``text/html`` reports).
+    """
 
     def wrap(view: F) -> F:
         view._apidoc = {  # type: ignore[attr-defined]
@@ -38,7 +44,9 @@ def documented(
             "query": query,
             "response": response,
             "status": status,
+            "also": also or {},
             "content_type": content_type,
+            "also_as": also_as,
             "errors": errors,
             "public": public,
         }
@@ -80,16 +88,19 @@ def _schema_name(schema: type[Schema] | Schema) -> str:
 
 
 def build_spec(app: Flask) -> dict[str, Any]:
+    marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
     spec = APISpec(
         title="Trace: product traceability API",
         version="1.0.0",
         openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+        plugins=[marshmallow_plugin],
         info={
             "description": "Registry, EPCIS 2.0 events, labels and audits for Vietnam's "
             "provincial traceability centres. Errors are RFC 9457 problem+json."
         },
     )
+    # Decimals are answered as strings (exact, as stored); their bounds become x-minimum/x-maximum.
+    marshmallow_plugin.map_to_openapi_type(fields.Decimal, "string", "decimal")
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Problem", _problem_schema())
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, sorted(r.methods or ())))
@@ -105,7 +116,11 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 "in": "path",
                 "name": m.group("name"),
                 "required": True,
-                "schema": {"type": "integer" if m.group("conv") == "int" else "string"},
+                "schema": (
+                    {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+                    if m.group("conv") == "int"
+                    else {"type": "string"}
+                ),
             }
             for m in _CONVERTER.finditer(rule.rule)
         ]
@@ -129,7 +144,11 @@ def build_spec(app: Flask) -> dict[str, Any]:
             ok["content"] = {doc["content_type"]: {"schema": doc["response"]}}
         elif doc["content_type"] != "application/json":
             ok["content"] = {doc["content_type"]: {}}
+        for media in doc["also_as"]:
+            ok.setdefault("content", {})[media] = {"schema": {"type": "string"}}
         operation["responses"][str(doc["status"])] = ok
+        for code, description in doc["also"].items():
+            operation["responses"][str(code)] = ok | {"description": description}
         for code in doc["errors"]:
             operation["responses"][str(code)] = {
                 "description": _ERROR_TEXT.get(code, "Error"),

@@ -54,7 +54,7 @@ def _html(template: str, **context: Any) -> Response:
 
 @documented(summary="A batch's audited history (JSON, or the printable report as HTML)",
             tag="Inspection", query=s.HtmlQuery, response=s.BatchAuditSchema,
-            errors=(401, 403, 404, 422))  # fmt: skip
+            also_as=("text/html",), errors=(401, 403, 404, 422))  # fmt: skip
 def batch_audit(batch_id: int) -> Response:
     actor = current_actor()
     args = load_query(s.HtmlQuery())
@@ -117,7 +117,8 @@ def close_recall(recall_id: int) -> Response:
 
 @documented(summary="A recall's impact: downstream batches, receivers, codes, scans "
             "(JSON, or the printable report as HTML)", tag="Recalls", query=s.ImpactQuery,
-            response=s.ImpactSchema, errors=(401, 403, 404, 422))  # fmt: skip
+            response=s.ImpactSchema, also_as=("text/html",),
+            errors=(401, 403, 404, 422))  # fmt: skip
 def recall_impact(recall_id: int) -> Response:
     actor = current_actor()
     args = load_query(s.ImpactQuery())

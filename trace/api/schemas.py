@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from trace.api.fields import Gln, Gtin, LotCode, province_code, text, unit_code
+from trace.api.fields import (
+    Gln,
+    Gtin,
+    LotCode,
+    check_year,
+    decimal_string,
+    int32_range,
+    province_code,
+    text,
+    unit_code,
+)
 from trace.models import BatchStatus, FacilityKind, OrganizationKind, ProductCategory
 
 TAX_CODE = validate.Regexp(
@@ -14,9 +24,23 @@ COMMUNE_CODE = validate.Regexp(r"^\d{5}$", error="commune code must be 5 digits"
 
 
 class StrictSchema(Schema):
+    """Every schema that loads input. Its integers are bounded to 32 bits (PostgreSQL's
+    integer; SQLite would take anything) and its dates to :data:`~trace.api.fields.YEAR_MIN`
+    to ``YEAR_MAX``, so bad input is a 422 on every database instead of an error in SQL."""
+
     class Meta:
         unknown = RAISE
         ordered = True
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        if field_obj.dump_only:
+            return
+        if isinstance(field_obj, fields.List):
+            field_obj = field_obj.inner
+        if isinstance(field_obj, fields.Integer):
+            field_obj.validators.append(int32_range())
+        elif isinstance(field_obj, fields.Date | fields.DateTime):
+            field_obj.validators.append(check_year)
 
 
 class Timestamps(StrictSchema):
@@ -26,7 +50,7 @@ class Timestamps(StrictSchema):
 
 
 class ArchivableTimestamps(Timestamps):
-    archived_at = fields.DateTime(dump_only=True)
+    archived_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class OrganizationSchema(ArchivableTimestamps):
@@ -49,12 +73,8 @@ class FacilitySchema(ArchivableTimestamps):
     address = text(300, required=True)
     province_code = province_code(required=True)
     commune_code = fields.String(allow_none=True, validate=COMMUNE_CODE)
-    latitude = fields.Decimal(
-        allow_none=True, as_string=True, validate=validate.Range(min=-90, max=90)
-    )
-    longitude = fields.Decimal(
-        allow_none=True, as_string=True, validate=validate.Range(min=-180, max=180)
-    )
+    latitude = decimal_string(9, 6, validate.Range(min=-90, max=90), allow_none=True)
+    longitude = decimal_string(9, 6, validate.Range(min=-180, max=180), allow_none=True)
 
 
 class FacilityUpdateSchema(FacilitySchema):
@@ -93,11 +113,11 @@ class BatchSchema(Timestamps):
         strict=True, metadata={"description": "defaults to the token's organisation"}
     )
     lot_code = LotCode(required=True)
-    quantity = fields.Decimal(
+    quantity = decimal_string(
+        18,
+        3,
+        validate.Range(min=0, min_inclusive=False, error="quantity must be positive"),
         required=True,
-        as_string=True,
-        places=None,
-        validate=validate.Range(min=0, min_inclusive=False, error="quantity must be positive"),
     )
     unit = unit_code(metadata={"description": "defaults to the product's unit"})
     production_date = fields.Date(required=True)
