@@ -41,11 +41,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 class Int32Converter(IntegerConverter):
-    """``<int:…>`` in every route: ids are 32-bit on PostgreSQL, so a larger number in a path
-    matches no route (404) instead of failing in SQL."""
+    """``<int:…>`` in every route matches 0 to 2**31 - 1 only: ids are 32-bit on PostgreSQL, so
+    a larger number in a path matches no route (404) instead of failing in SQL. A regular
+    expression rather than ``max``: werkzeug answers 405 when a rule fails ``max`` while another
+    rule of the same path has other methods."""
 
-    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None) -> None:
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=2**31 - 1)
+    regex = (
+        r"(?:\d{1,9}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}|21474[0-7]\d{4}"
+        r"|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d|214748364[0-7])(?!\d)"
+    )
 
 
 class NoCookieSessions(SessionInterface):

@@ -67,15 +67,9 @@ def text(max_length: int, **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
-INT32_MAX = 2**31 - 1
-"""Ids and counts are 32-bit integers on PostgreSQL: larger values are refused on every database."""
 YEAR_MIN, YEAR_MAX = 1900, 2999
 """Dates and times outside these years are refused: date arithmetic (expiry from shelf life,
 offsets to UTC) stays far from the limits of Python's calendar."""
-
-
-def int32_range() -> validate.Range:
-    return validate.Range(min=-INT32_MAX - 1, max=INT32_MAX)
 
 
 def check_year(value: dt.date) -> None:

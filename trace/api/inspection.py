@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -140,6 +141,16 @@ def _filename(stem: str, args: dict[str, Any], ext: str) -> str:
     return f"{safe}.{ext}"
 
 
+def _attachment(filename: str) -> str:
+    """RFC 6266 ``Content-Disposition``: an ASCII ``filename`` for old clients and, when the
+    name is not ASCII (a lot ``Vải``), the exact one as ``filename*`` (RFC 8187)."""
+    ascii_name = "".join(c if c.isascii() else "_" for c in filename)
+    header = f'attachment; filename="{ascii_name}"'
+    if ascii_name != filename:
+        header += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return header
+
+
 @documented(summary="KDE spreadsheet (FSMA 204 style) as CSV, streamed", tag="Exports",
             query=s.KdeQuery, content_type="text/csv", errors=(401, 422))  # fmt: skip
 def kde_csv() -> Response:
@@ -159,7 +170,7 @@ def kde_csv() -> Response:
     return Response(
         stream_with_context(body()),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{_filename("kde", args, "csv")}"'},
+        headers={"Content-Disposition": _attachment(_filename("kde", args, "csv"))},
     )
 
 

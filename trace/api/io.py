@@ -10,6 +10,7 @@ from flask import Response, json, request
 from marshmallow import Schema
 
 from trace.services.errors import invalid
+from trace.services.text import storable_problem
 
 MAX_JSON_DEPTH = 64
 """Deeper JSON is refused before anything walks it recursively (marshmallow, the event hash)."""
@@ -17,18 +18,6 @@ MAX_JSON_DEPTH = 64
 
 def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
-
-
-def text_problem(value: str) -> str | None:
-    """Why a string cannot be stored alike on SQLite and PostgreSQL, or None when it can: NUL
-    is refused by PostgreSQL's text type, a lone surrogate cannot be encoded as UTF-8."""
-    if "\x00" in value:
-        return "must not contain a NUL character"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must not contain a lone surrogate (invalid Unicode)"
-    return None
 
 
 def check_json(data: Any) -> None:
@@ -40,7 +29,7 @@ def check_json(data: Any) -> None:
     while stack:
         value, pointer, depth = stack.pop()
         if isinstance(value, str):
-            problem = text_problem(value)
+            problem = storable_problem(value)
             if problem:
                 raise invalid(pointer or "/", problem)
         elif isinstance(value, float):
@@ -54,7 +43,7 @@ def check_json(data: Any) -> None:
             )
             for key, item in items:
                 child = f"{pointer}/{_escape(str(key))}"
-                if isinstance(key, str) and (problem := text_problem(key)):
+                if isinstance(key, str) and (problem := storable_problem(key)):
                     raise invalid(child, "a key " + problem)
                 stack.append((item, child, depth + 1))
 
@@ -76,7 +65,7 @@ def read_json_object(what: str = "the request body") -> dict[str, Any]:
 def check_query() -> None:
     """Query parameters are text too: the same refusal of NUL characters."""
     for key, value in request.args.items(multi=True):
-        problem = text_problem(key) or text_problem(value)
+        problem = storable_problem(key) or storable_problem(value)
         if problem:
             raise invalid(f"/query/{_escape(key)}", problem)
 

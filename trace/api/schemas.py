@@ -10,7 +10,6 @@ from trace.api.fields import (
     LotCode,
     check_year,
     decimal_string,
-    int32_range,
     province_code,
     text,
     unit_code,
@@ -20,6 +19,7 @@ from trace.models import BatchStatus, FacilityKind, OrganizationKind, ProductCat
 TAX_CODE = validate.Regexp(
     r"^\d{10}(-\d{3})?$", error="tax code must be 10 digits, or 10 digits-3 digits for a branch"
 )
+INT32 = validate.Range(min=-(2**31), max=2**31 - 1)
 COMMUNE_CODE = validate.Regexp(r"^\d{5}$", error="commune code must be 5 digits")
 
 
@@ -37,10 +37,11 @@ class StrictSchema(Schema):
             return
         if isinstance(field_obj, fields.List):
             field_obj = field_obj.inner
-        if isinstance(field_obj, fields.Integer):
-            field_obj.validators.append(int32_range())
-        elif isinstance(field_obj, fields.Date | fields.DateTime):
-            field_obj.validators.append(check_year)
+        # Field objects are shared by the schema's instances: add the check once, atomically.
+        check = {fields.Integer: INT32, fields.Date: check_year, fields.DateTime: check_year}
+        for kind, validator in check.items():
+            if isinstance(field_obj, kind) and validator not in field_obj.validators:
+                field_obj.validators = [*field_obj.validators, validator]
 
 
 class Timestamps(StrictSchema):

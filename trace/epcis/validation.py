@@ -371,6 +371,11 @@ def _vocab(
         )
 
 
+YEAR_MIN, YEAR_MAX = 1900, 2999
+"""Times outside these years are refused: moving one to UTC or to a page's +07:00 stays far
+from the limits of Python's calendar (``9999-12-31T23:59:59-12:00`` would overflow)."""
+
+
 def _time(problems: list[EpcisProblem], value: object, index: int, pointer: str, name: str) -> None:
     if isinstance(value, str) and not is_date_time(value):
         problems.append(
@@ -379,6 +384,12 @@ def _time(problems: list[EpcisProblem], value: object, index: int, pointer: str,
                 pointer,
                 f"{name} {value!r} is not an ISO 8601 date-time with a time zone offset "
                 "(e.g. 2024-05-01T08:30:00+07:00)",
+            )
+        )
+    elif isinstance(value, str) and not YEAR_MIN <= int(value[:4]) <= YEAR_MAX:
+        problems.append(
+            EpcisProblem(
+                index, pointer, f"{name} {value!r} lies outside the years {YEAR_MIN} to {YEAR_MAX}"
             )
         )
 
