@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from tests.api.inspection_support import build_chain
 from trace.db import db
-from trace.models import Batch, Event, Organization, Recall
+from trace.models import Batch, Event, Organization, Recall, Report
+from trace.public.client import form_token
 
 HUGE = "99999999999999999999"
 INT32_PLUS_ONE = 2**31
@@ -309,12 +310,16 @@ def test_quantities_past_the_column_are_422(client, world, count, quantity, prob
     assert count(Batch) == 1
 
 
-def test_public_report_with_nul_is_a_friendly_400(client, world, count) -> None:
-    page = client.get("/q/UNKNOWNCODE1")
-    assert page.status_code == 404
-    response = client.post(
-        "/q/UNKNOWNCODE1/report",
-        data={"kind": "counterfeit", "message": "hàng giả\x00", "token": "x"},
-    )
-    assert response.status_code == 400
-    assert response.mimetype == "text/html"
+def test_public_report_with_nul_is_a_friendly_400_and_nothing_is_written(
+    app, client, world, count
+) -> None:
+    with app.test_request_context():
+        token = form_token("UNKNOWNCODE1")
+    form = {"kind": "counterfeit", "message": "hàng giả ở chợ", "token": token}
+    for bad in ({"message": "hàng giả\x00"}, {"contact": "0912\x00"}):
+        response = client.post("/q/UNKNOWNCODE1/report", data=form | bad)
+        assert response.status_code == 400
+        assert response.mimetype == "text/html"
+    assert count(Report) == 0
+    assert client.post("/q/UNKNOWNCODE1/report", data=form).status_code == 201
+    assert count(Report) == 1
