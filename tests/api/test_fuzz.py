@@ -2,7 +2,8 @@
 every operation gets generated requests, valid and invalid (schemathesis' positive and negative
 modes), sent through the WSGI app with the token of a role drawn for each (admin, centre,
 producer, another producer, inspector, none), on a database holding a small registry so that
-ids in paths, filters and bodies hit real rows too. No answer may be a 5xx.
+ids in paths, filters and bodies hit real rows too. No answer may be a 5xx, and every answer
+must be what the contract documents (status, media type, JSON body: ``tests/contract.py``).
 
 Bounded by a number of examples per operation (``TRACE_FUZZ_EXAMPLES``, default 20; no
 shrinking); the seed is fixed (``TRACE_FUZZ_SEED``) and printed, so a failure reruns alike.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import hypothesis
 import pytest
@@ -21,7 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from tests.contract import SPEC_PATH
+from tests.contract import SPEC_PATH, contract_errors
 from trace.api.label_schemas import TEMPLATE_NAMES
 
 SEED = int(os.environ.get("TRACE_FUZZ_SEED", "20261130"))
@@ -101,6 +103,7 @@ def test_no_generated_request_is_answered_with_a_5xx(app, world: World, label: s
     print(f"schemathesis: seed {SEED}, {EXAMPLES} examples, {label}")
     operation = OPERATIONS[label]
     failures: dict[tuple[int, str], str] = {}
+    differences: list[str] = []
 
     @hypothesis.seed(SEED)
     @settings(
@@ -114,6 +117,11 @@ def test_no_generated_request_is_answered_with_a_5xx(app, world: World, label: s
     def run(case, role: int) -> None:
         headers = world.headers[role]
         response = case.call(app=app, headers=headers)
+        content_type = (response.headers.get("content-type") or [""])[0]
+        path = urlsplit(response.request.url).path
+        differences.extend(
+            contract_errors(case.method, path, response.status_code, content_type, response.content)
+        )
         if response.status_code >= 500:
             key = (response.status_code, case.formatted_path)
             failures.setdefault(
@@ -124,3 +132,4 @@ def test_no_generated_request_is_answered_with_a_5xx(app, world: World, label: s
 
     run()
     assert not failures, "\n\n".join(failures.values())
+    assert not differences, "\n".join(dict.fromkeys(differences))

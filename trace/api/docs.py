@@ -149,7 +149,9 @@ def build_spec(app: Flask) -> dict[str, Any]:
         operation["responses"][str(doc["status"])] = ok
         for code, description in doc["also"].items():
             operation["responses"][str(code)] = ok | {"description": description}
-        for code in doc["errors"]:
+        # Any /api/v1 request may be refused for a query parameter no database stores (a NUL).
+        errors = sorted({*doc["errors"], 422} if path.startswith("/api/") else doc["errors"])
+        for code in errors:
             operation["responses"][str(code)] = {
                 "description": _ERROR_TEXT.get(code, "Error"),
                 "content": {"application/problem+json": {"schema": PROBLEM}},
