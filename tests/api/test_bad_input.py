@@ -4,6 +4,7 @@ SQLite stored some of them, and now both refuse them the same way."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -327,3 +328,20 @@ def test_public_report_with_nul_is_a_friendly_400_and_nothing_is_written(
     assert count(Report) == 0
     assert client.post("/q/UNKNOWNCODE1/report", data=form).status_code == 201
     assert count(Report) == 1
+
+
+def _token(kind: str, value: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("value", [INT32_PLUS_ONE, 2**63, 10**30, -1])
+def test_page_cursors_with_numbers_past_32_bits_are_422(client, world, value) -> None:
+    for path, name, kind in [
+        ("/api/v1/batches?cursor=", "/cursor", "id"),
+        ("/api/v1/audit-log?cursor=", "/cursor", "id"),
+        (f"/api/v1/batches/{world['batch'].id}/print-runs?cursor=", "/cursor", "id"),
+        ("/api/v1/events?nextPageToken=", "/nextPageToken", "seq"),
+    ]:
+        response = client.get(path + _token(kind, value), headers=world["admin"])
+        assert response.status_code == 422, path
+        assert pointers(response) == [name]
