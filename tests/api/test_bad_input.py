@@ -345,3 +345,19 @@ def test_page_cursors_with_numbers_past_32_bits_are_422(client, world, value) ->
         response = client.get(path + _token(kind, value), headers=world["admin"])
         assert response.status_code == 422, path
         assert pointers(response) == [name]
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("website", "https://example.vn/" + "a" * 300),
+        ("email", "a" * 64 + "@" + ".".join(["b" * 60] * 3) + ".vn"),
+    ],
+)
+def test_text_longer_than_its_column_is_422(client, world, count, field, value) -> None:
+    org = {"kind": "cooperative", "name": "HTX", "tax_code": "2400000999",
+           "province_code": "24", "address": "Bắc Ninh", field: value}  # fmt: skip
+    response = client.post("/api/v1/organizations", json=org, headers=world["admin"])
+    assert response.status_code == 422
+    assert pointers(response) == [f"/{field}"]
+    assert count(Organization) == 1

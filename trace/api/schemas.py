@@ -62,8 +62,10 @@ class OrganizationSchema(ArchivableTimestamps):
     province_code = province_code(required=True)
     address = text(300, required=True)
     phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 .()-]{6,30}$"))
-    email = fields.Email(allow_none=True)
-    website = fields.URL(allow_none=True, schemes={"http", "https"})
+    email = fields.Email(allow_none=True, validate=validate.Length(max=200))
+    website = fields.URL(
+        allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=300)
+    )
 
 
 class FacilitySchema(ArchivableTimestamps):
