@@ -361,3 +361,26 @@ def test_text_longer_than_its_column_is_422(client, world, count, field, value) 
     assert response.status_code == 422
     assert pointers(response) == [f"/{field}"]
     assert count(Organization) == 1
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("readPoint", {"id": "https://example.vn/place/" + "p" * 400}),
+        ("bizLocation", {"id": "https://example.vn/place/" + "p" * 400}),
+        ("eventID", "urn:uuid:" + "1" * 300),
+        ("bizStep", "https://example.vn/steps/" + "s" * 300),
+        ("disposition", "https://example.vn/dispositions/" + "d" * 300),
+    ],
+)
+def test_capture_identifiers_longer_than_their_columns_are_422(
+    client, world, count, field, value
+) -> None:
+    document = _capture_event("https://trace.example.vn/facility/1")
+    document["epcisBody"]["eventList"][0][field] = value
+    response = client.post("/api/v1/capture", json=document, headers=world["admin"])
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    assert any(p.startswith(f"/epcisBody/eventList/0/{field}") for p in pointers(response)), (
+        pointers(response)
+    )
+    assert count(Event) == 0
