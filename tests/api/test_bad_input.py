@@ -301,6 +301,19 @@ def test_quantities_that_are_not_finite_are_422(client, world, count, number) ->
     assert count(Batch) == 1 and count(Event) == 0
 
 
+@pytest.mark.parametrize("number", ["100000000000000000000000000000", "-9007199254740992"])
+def test_integers_past_53_bits_in_json_are_422(client, world, count, number) -> None:
+    document = _capture_event("https://trace.example.vn/facility/1")
+    event = document["epcisBody"]["eventList"][0]
+    event["quantityList"] = [{"epcClass": "https://id.gs1.org/01/08934567890120/10/L1",
+                              "quantity": 7, "uom": "KGM"}]  # fmt: skip
+    body = json.dumps(document).replace('"quantity": 7', f'"quantity": {number}')
+    response = _raw(client, "/api/v1/capture", body, world["admin"])
+    assert response.status_code == 422
+    assert pointers(response) == ["/epcisBody/eventList/0/quantityList/0/quantity"]
+    assert count(Event) == 0
+
+
 @pytest.mark.parametrize(
     "quantity, problem",
     [("1e15", "less than 10^15"), ("0.0001", "3 decimal places"), ("1E+400", "less than")],

@@ -14,6 +14,8 @@ from trace.services.text import storable_problem
 
 MAX_JSON_DEPTH = 64
 """Deeper JSON is refused before anything walks it recursively (marshmallow, the event hash)."""
+MAX_JSON_INTEGER = 2**53 - 1
+"""Integers exact in every JSON reader (RFC 7493 I-JSON); larger ones broke the JSON columns."""
 
 
 def _escape(token: str) -> str:
@@ -23,7 +25,8 @@ def _escape(token: str) -> str:
 def check_json(data: Any) -> None:
     """Refuse JSON no column can hold the same way on every database: nesting deeper than
     :data:`MAX_JSON_DEPTH`, NUL characters and lone surrogates in strings (keys included),
-    numbers that are not finite (``1e400`` parses as infinity, ``NaN`` as not a number).
+    numbers that are not finite (``1e400`` parses as infinity, ``NaN`` as not a number) and
+    integers past :data:`MAX_JSON_INTEGER`.
     Iterative, so it is safe on any depth; raises :class:`InvalidInput` naming the place."""
     stack: list[tuple[Any, str, int]] = [(data, "", 0)]
     while stack:
@@ -35,6 +38,9 @@ def check_json(data: Any) -> None:
         elif isinstance(value, float):
             if not math.isfinite(value):
                 raise invalid(pointer or "/", "must be a finite number")
+        elif isinstance(value, int):
+            if abs(value) > MAX_JSON_INTEGER:
+                raise invalid(pointer or "/", "must be an integer between -(2^53 - 1) and 2^53 - 1")
         elif isinstance(value, dict | list):
             if depth >= MAX_JSON_DEPTH:
                 raise invalid(pointer or "/", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
