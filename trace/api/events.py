@@ -18,7 +18,10 @@ from trace.services.errors import invalid
 CAPTURE_BEHAVIOUR = "GS1-Capture-Error-Behaviour"
 EPCIS_JSON = "application/ld+json"
 
-_REPEATED = "Nothing new: every event was recorded before (same event hash); nothing written"
+_REPEATED = "Nothing new stored: every event was recorded before (same event hash)"
+_NOTHING_STORED = (
+    _REPEATED + ", or, with GS1-Capture-Error-Behaviour: proceed, none was valid (see errors)"
+)
 _result = es.CaptureResultSchema()
 _stage_form = es.StageForm()
 _event_query = es.EventQuery()
@@ -45,7 +48,7 @@ def _public_url() -> str:
 
 
 @documented(summary="Capture an EPCIS 2.0 document", tag="Events", response=es.CaptureResultSchema,
-            status=201, also={200: _REPEATED}, errors=(401, 403, 409, 422))  # fmt: skip
+            status=201, also={200: _NOTHING_STORED}, errors=(401, 403, 409, 422))  # fmt: skip
 def capture_document() -> Response:
     actor = current_actor()
     document = read_json_object("the body, an EPCIS 2.0 JSON-LD document,")
