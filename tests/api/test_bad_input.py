@@ -200,6 +200,9 @@ def test_kde_export_named_after_a_vietnamese_lot_uses_rfc_6266_filename_star(cli
     )
     plain = client.get("/api/v1/exports/kde.csv?lot=LN1", headers=world["inspector"])
     assert plain.headers["Content-Disposition"] == 'attachment; filename="kde_lot-LN1.csv"'
+    xlsx = client.get("/api/v1/exports/kde.xlsx?lot=Vải", headers=world["inspector"])
+    assert xlsx.status_code == 200
+    assert "filename*=UTF-8''kde_lot-V%E1%BA%A3i.xlsx" in xlsx.headers["Content-Disposition"]
 
 
 def test_kde_export_failing_mid_stream_ends_with_an_error_row(
