@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from trace.api import problems
 from trace.api.docs import build_spec
+from trace.api.io import check_query
 from trace.db import db
 from trace.services.errors import ServiceError
 
@@ -29,6 +30,8 @@ def create_blueprint() -> Blueprint:
     @bp.get("/openapi.json")
     def openapi() -> Response:
         return Response(spec_json(current_app), mimetype="application/json")
+
+    bp.before_request(check_query)
 
     @bp.after_request
     def commit_writes(response: Response) -> Response:

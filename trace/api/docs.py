@@ -9,7 +9,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 F = Callable[..., Any]
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -24,12 +24,18 @@ def documented(
     query: type[Schema] | None = None,
     response: type[Schema] | Schema | None = None,
     status: int = 200,
+    also: dict[int, str] | None = None,
     content_type: str = "application/json",
+    also_as: tuple[str, ...] = (),
     errors: tuple[int, ...] = (401, 403, 404, 422),
     public: bool = False,
     accepted: type[Schema] | Schema | None = None,
 ) -> Callable[[F], F]:
-    """Attach what the OpenAPI document says about a view; behaviour is untouched."""
+    """Attach what the OpenAPI document says about a view; behaviour is untouched.
+
+    ``also`` names other success statuses answered with the same schema (status: description);
+    ``also_as`` other media types the success may be answered in (``text/html`` reports).
+    """
 
     def wrap(view: F) -> F:
         view._apidoc = {  # type: ignore[attr-defined]
@@ -39,7 +45,9 @@ def documented(
             "query": query,
             "response": response,
             "status": status,
+            "also": also or {},
             "content_type": content_type,
+            "also_as": also_as,
             "errors": errors,
             "public": public,
             "accepted": accepted,
@@ -82,16 +90,19 @@ def _schema_name(schema: type[Schema] | Schema) -> str:
 
 
 def build_spec(app: Flask) -> dict[str, Any]:
+    marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
     spec = APISpec(
         title="Trace: product traceability API",
         version="1.0.0",
         openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+        plugins=[marshmallow_plugin],
         info={
             "description": "Registry, EPCIS 2.0 events, labels and audits for Vietnam's "
             "provincial traceability centres. Errors are RFC 9457 problem+json."
         },
     )
+    # Decimals are answered as strings (exact, as stored); their bounds become x-minimum/x-maximum.
+    marshmallow_plugin.map_to_openapi_type(fields.Decimal, "string", "decimal")
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Problem", _problem_schema())
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, sorted(r.methods or ())))
@@ -107,7 +118,11 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 "in": "path",
                 "name": m.group("name"),
                 "required": True,
-                "schema": {"type": "integer" if m.group("conv") == "int" else "string"},
+                "schema": (
+                    {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+                    if m.group("conv") == "int"
+                    else {"type": "string"}
+                ),
             }
             for m in _CONVERTER.finditer(rule.rule)
         ]
@@ -131,6 +146,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
             ok["content"] = {doc["content_type"]: {"schema": doc["response"]}}
         elif doc["content_type"] != "application/json":
             ok["content"] = {doc["content_type"]: {}}
+        for media in doc["also_as"]:
+            ok.setdefault("content", {})[media] = {"schema": {"type": "string"}}
         operation["responses"][str(doc["status"])] = ok
         if doc.get("accepted") is not None:
             operation["responses"]["202"] = {
@@ -138,7 +155,11 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                 "content": {"application/json": {"schema": doc["accepted"]}},
             }
-        for code in doc["errors"]:
+        for code, description in doc["also"].items():
+            operation["responses"][str(code)] = ok | {"description": description}
+        # Any /api/v1 request may be refused for a query parameter no database stores (a NUL).
+        errors = sorted({*doc["errors"], 422} if path.startswith("/api/") else doc["errors"])
+        for code in errors:
             operation["responses"][str(code)] = {
                 "description": _ERROR_TEXT.get(code, "Error"),
                 "content": {"application/problem+json": {"schema": PROBLEM}},

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from trace.api.fields import unit_code
+from trace.api.fields import decimal_string, unit_code
 from trace.api.schemas import StrictSchema
 from trace.epcis import cbv
 from trace.services.stages import STAGES
@@ -41,7 +41,7 @@ class Disposition(fields.String):
 
 class InputBatch(StrictSchema):
     batch_id = fields.Integer(required=True, strict=True)
-    quantity = fields.Decimal(as_string=True, validate=validate.Range(min=0, min_inclusive=False))
+    quantity = decimal_string(18, 3, validate.Range(min=0, min_inclusive=False))
 
 
 class Temperature(StrictSchema):
@@ -67,7 +67,7 @@ class StageForm(StrictSchema):
     )
     time = fields.DateTime(metadata={"description": "ISO 8601; +07:00 when no offset is given"})
     facility_id = fields.Integer(strict=True)
-    quantity = fields.Decimal(as_string=True, validate=validate.Range(min=0, min_inclusive=False))
+    quantity = decimal_string(18, 3, validate.Range(min=0, min_inclusive=False))
     unit = unit_code()
     note = fields.String(validate=validate.Length(min=1, max=1000))
     disposition = Disposition()

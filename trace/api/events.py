@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, json, request, url_for
 from trace.api import event_schemas as es
 from trace.api.auth import current_actor
 from trace.api.docs import documented
-from trace.api.io import dump, load_body
+from trace.api.io import dump, load_body, read_json_object
 from trace.db import db
 from trace.epcis.export import epcis_document
 from trace.services import capture, event_query, genealogy, history, ledger, stages
@@ -18,6 +18,10 @@ from trace.services.errors import invalid
 CAPTURE_BEHAVIOUR = "GS1-Capture-Error-Behaviour"
 EPCIS_JSON = "application/ld+json"
 
+_REPEATED = "Nothing new stored: every event was recorded before (same event hash)"
+_NOTHING_STORED = (
+    _REPEATED + ", or, with GS1-Capture-Error-Behaviour: proceed, none was valid (see errors)"
+)
 _result = es.CaptureResultSchema()
 _stage_form = es.StageForm()
 _event_query = es.EventQuery()
@@ -44,12 +48,10 @@ def _public_url() -> str:
 
 
 @documented(summary="Capture an EPCIS 2.0 document", tag="Events", response=es.CaptureResultSchema,
-            status=201, errors=(401, 403, 409, 422))  # fmt: skip
+            status=201, also={200: _NOTHING_STORED}, errors=(401, 403, 409, 422))  # fmt: skip
 def capture_document() -> Response:
     actor = current_actor()
-    document = request.get_json(silent=True)
-    if not isinstance(document, dict):
-        raise invalid("/", "the body must be an EPCIS 2.0 JSON-LD document (a JSON object)")
+    document = read_json_object("the body, an EPCIS 2.0 JSON-LD document,")
     behaviour = request.headers.get(CAPTURE_BEHAVIOUR, "rollback").lower()
     if behaviour not in {"rollback", "proceed"}:
         raise invalid(f"/headers/{CAPTURE_BEHAVIOUR}", "must be 'rollback' or 'proceed'")
@@ -58,7 +60,7 @@ def capture_document() -> Response:
 
 
 @documented(summary="Record a stage of a batch (simple form)", tag="Events", body=es.StageForm,
-            response=es.CaptureResultSchema, status=201,
+            response=es.CaptureResultSchema, status=201, also={200: _REPEATED},
             errors=(401, 403, 404, 409, 422))  # fmt: skip
 def record_stage(batch_id: int) -> Response:
     actor = current_actor()

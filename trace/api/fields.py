@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 from collections.abc import Callable
 from typing import Any
 
@@ -63,3 +65,42 @@ def unit_code(**kwargs: Any) -> fields.String:
 
 def text(max_length: int, **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+YEAR_MIN, YEAR_MAX = 1900, 2999
+"""Dates and times outside these years are refused: date arithmetic (expiry from shelf life,
+offsets to UTC) stays far from the limits of Python's calendar."""
+
+
+def check_year(value: dt.date) -> None:
+    if not YEAR_MIN <= value.year <= YEAR_MAX:
+        raise ValidationError(f"must lie between the years {YEAR_MIN} and {YEAR_MAX}")
+
+
+class DecimalDigits(validate.Validator):
+    """What a ``Numeric(precision, scale)`` column holds exactly: at most ``scale`` decimal
+    places and ``precision - scale`` integer digits. PostgreSQL would round or overflow where
+    SQLite stores anything, so both refuse alike."""
+
+    def __init__(self, precision: int, scale: int) -> None:
+        self.precision, self.scale = precision, scale
+
+    def __call__(self, value: decimal.Decimal) -> decimal.Decimal:
+        if not value.is_finite():
+            raise ValidationError("must be a finite number")
+        exponent = value.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > self.scale:
+            raise ValidationError(f"at most {self.scale} decimal places")
+        if abs(value) >= decimal.Decimal(10) ** (self.precision - self.scale):
+            raise ValidationError(
+                f"must be less than 10^{self.precision - self.scale} in absolute value"
+            )
+        return value
+
+
+def decimal_string(
+    precision: int, scale: int, *validators: validate.Validator, **kwargs: Any
+) -> fields.Decimal:
+    """A decimal kept exact, answered as a string (documented so); a JSON number is accepted."""
+    checks = [*validators, DecimalDigits(precision, scale)]
+    return fields.Decimal(as_string=True, places=None, validate=checks, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -55,7 +56,7 @@ def _html(template: str, **context: Any) -> Response:
 
 @documented(summary="A batch's audited history (JSON, or the printable report as HTML)",
             tag="Inspection", query=s.HtmlQuery, response=s.BatchAuditSchema,
-            errors=(401, 403, 404, 422))  # fmt: skip
+            also_as=("text/html",), errors=(401, 403, 404, 422))  # fmt: skip
 def batch_audit(batch_id: int) -> Response:
     actor = current_actor()
     args = load_query(s.HtmlQuery())
@@ -118,7 +119,8 @@ def close_recall(recall_id: int) -> Response:
 
 @documented(summary="A recall's impact: downstream batches, receivers, codes, scans "
             "(JSON, or the printable report as HTML)", tag="Recalls", query=s.ImpactQuery,
-            response=s.ImpactSchema, errors=(401, 403, 404, 422))  # fmt: skip
+            response=s.ImpactSchema, also_as=("text/html",),
+            errors=(401, 403, 404, 422))  # fmt: skip
 def recall_impact(recall_id: int) -> Response:
     actor = current_actor()
     args = load_query(s.ImpactQuery())
@@ -140,6 +142,16 @@ def _filename(stem: str, args: dict[str, Any], ext: str) -> str:
     return f"{safe}.{ext}"
 
 
+def _attachment(filename: str) -> str:
+    """RFC 6266 ``Content-Disposition``: an ASCII ``filename`` for old clients and, when the
+    name is not ASCII (a lot ``Vải``), the exact one as ``filename*`` (RFC 8187)."""
+    ascii_name = "".join(c if c.isascii() else "_" for c in filename)
+    header = f'attachment; filename="{ascii_name}"'
+    if ascii_name != filename:
+        header += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return header
+
+
 @documented(summary="KDE spreadsheet (FSMA 204 style) as CSV, streamed", tag="Exports",
             query=s.KdeQuery, content_type="text/csv", errors=(401, 422))  # fmt: skip
 def kde_csv() -> Response:
@@ -159,7 +171,7 @@ def kde_csv() -> Response:
     return Response(
         stream_with_context(body()),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{_filename("kde", args, "csv")}"'},
+        headers={"Content-Disposition": _attachment(_filename("kde", args, "csv"))},
     )
 
 

@@ -2,24 +2,82 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from flask import Response, json, request
 from marshmallow import Schema
 
 from trace.services.errors import invalid
+from trace.services.text import storable_problem
+
+MAX_JSON_DEPTH = 64
+"""Deeper JSON is refused before anything walks it recursively (marshmallow, the event hash)."""
+MAX_JSON_INTEGER = 2**53 - 1
+"""Integers exact in every JSON reader (RFC 7493 I-JSON); larger ones broke the JSON columns."""
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def check_json(data: Any) -> None:
+    """Refuse JSON no column can hold the same way on every database: nesting deeper than
+    :data:`MAX_JSON_DEPTH`, NUL characters and lone surrogates in strings (keys included),
+    numbers that are not finite (``1e400`` parses as infinity, ``NaN`` as not a number) and
+    integers past :data:`MAX_JSON_INTEGER`.
+    Iterative, so it is safe on any depth; raises :class:`InvalidInput` naming the place."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, pointer, depth = stack.pop()
+        if isinstance(value, str):
+            problem = storable_problem(value)
+            if problem:
+                raise invalid(pointer or "/", problem)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise invalid(pointer or "/", "must be a finite number")
+        elif isinstance(value, int):
+            if abs(value) > MAX_JSON_INTEGER:
+                raise invalid(pointer or "/", "must be an integer between -(2^53 - 1) and 2^53 - 1")
+        elif isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise invalid(pointer or "/", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            items: Iterable[tuple[Any, Any]] = (
+                value.items() if isinstance(value, dict) else enumerate(value)
+            )
+            for key, item in items:
+                child = f"{pointer}/{_escape(str(key))}"
+                if isinstance(key, str) and (problem := storable_problem(key)):
+                    raise invalid(child, "a key " + problem)
+                stack.append((item, child, depth + 1))
+
+
+def read_json_object(what: str = "the request body") -> dict[str, Any]:
+    """The request's JSON object, checked by :func:`check_json`; 422 for anything else."""
+    if not request.is_json:
+        raise invalid("/", f"{what} must be JSON (Content-Type: application/json)")
+    try:
+        data = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        raise invalid("/", f"{what} is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise invalid("/", f"{what} must be a JSON object")
+    check_json(data)
+    return data
+
+
+def check_query() -> None:
+    """Query parameters are text too: the same refusal of NUL characters."""
+    for key, value in request.args.items(multi=True):
+        problem = storable_problem(key) or storable_problem(value)
+        if problem:
+            raise invalid(f"/query/{_escape(key)}", problem)
 
 
 def load_body(schema: Schema) -> dict[str, Any]:
-    if not request.is_json:
-        raise invalid("/", "the request body must be JSON (Content-Type: application/json)")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise invalid("/", "the request body is not valid JSON")
-    if not isinstance(data, dict):
-        raise invalid("/", "the request body must be a JSON object")
-    return schema.load(data)
+    return schema.load(read_json_object())
 
 
 def load_query(schema: Schema) -> dict[str, Any]:

@@ -4,19 +4,44 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from trace.api.fields import Gln, Gtin, LotCode, province_code, text, unit_code
+from trace.api.fields import (
+    Gln,
+    Gtin,
+    LotCode,
+    check_year,
+    decimal_string,
+    province_code,
+    text,
+    unit_code,
+)
 from trace.models import BatchStatus, FacilityKind, OrganizationKind, ProductCategory
 
 TAX_CODE = validate.Regexp(
     r"^\d{10}(-\d{3})?$", error="tax code must be 10 digits, or 10 digits-3 digits for a branch"
 )
+INT32 = validate.Range(min=-(2**31), max=2**31 - 1)
 COMMUNE_CODE = validate.Regexp(r"^\d{5}$", error="commune code must be 5 digits")
 
 
 class StrictSchema(Schema):
+    """Every schema that loads input. Its integers are bounded to 32 bits (PostgreSQL's
+    integer; SQLite would take anything) and its dates to :data:`~trace.api.fields.YEAR_MIN`
+    to ``YEAR_MAX``, so bad input is a 422 on every database instead of an error in SQL."""
+
     class Meta:
         unknown = RAISE
         ordered = True
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        if field_obj.dump_only:
+            return
+        if isinstance(field_obj, fields.List):
+            field_obj = field_obj.inner
+        # Field objects are shared by the schema's instances: add the check once, atomically.
+        check = {fields.Integer: INT32, fields.Date: check_year, fields.DateTime: check_year}
+        for kind, validator in check.items():
+            if isinstance(field_obj, kind) and validator not in field_obj.validators:
+                field_obj.validators = [*field_obj.validators, validator]
 
 
 class Timestamps(StrictSchema):
@@ -26,7 +51,7 @@ class Timestamps(StrictSchema):
 
 
 class ArchivableTimestamps(Timestamps):
-    archived_at = fields.DateTime(dump_only=True)
+    archived_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class OrganizationSchema(ArchivableTimestamps):
@@ -37,8 +62,10 @@ class OrganizationSchema(ArchivableTimestamps):
     province_code = province_code(required=True)
     address = text(300, required=True)
     phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 .()-]{6,30}$"))
-    email = fields.Email(allow_none=True)
-    website = fields.URL(allow_none=True, schemes={"http", "https"})
+    email = fields.Email(allow_none=True, validate=validate.Length(max=200))
+    website = fields.URL(
+        allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=300)
+    )
 
 
 class FacilitySchema(ArchivableTimestamps):
@@ -49,12 +76,8 @@ class FacilitySchema(ArchivableTimestamps):
     address = text(300, required=True)
     province_code = province_code(required=True)
     commune_code = fields.String(allow_none=True, validate=COMMUNE_CODE)
-    latitude = fields.Decimal(
-        allow_none=True, as_string=True, validate=validate.Range(min=-90, max=90)
-    )
-    longitude = fields.Decimal(
-        allow_none=True, as_string=True, validate=validate.Range(min=-180, max=180)
-    )
+    latitude = decimal_string(9, 6, validate.Range(min=-90, max=90), allow_none=True)
+    longitude = decimal_string(9, 6, validate.Range(min=-180, max=180), allow_none=True)
 
 
 class FacilityUpdateSchema(FacilitySchema):
@@ -103,11 +126,11 @@ class BatchSchema(Timestamps):
         strict=True, metadata={"description": "defaults to the token's organisation"}
     )
     lot_code = LotCode(required=True)
-    quantity = fields.Decimal(
+    quantity = decimal_string(
+        18,
+        3,
+        validate.Range(min=0, min_inclusive=False, error="quantity must be positive"),
         required=True,
-        as_string=True,
-        places=None,
-        validate=validate.Range(min=0, min_inclusive=False, error="quantity must be positive"),
     )
     unit = unit_code(metadata={"description": "defaults to the product's unit"})
     production_date = fields.Date(required=True)

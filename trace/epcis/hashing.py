@@ -231,13 +231,15 @@ def _fix_timestamp(text: str) -> str:
     except ValueError:
         return text
     micro = int((frac or "0")[:6].ljust(6, "0"))
-    if tz and tz not in "Zz":
-        sign = 1 if tz[0] == "+" else -1
-        digits = tz[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        base -= sign * offset
-    # round(…, -3) rounds half to even, like the reference's round(microsecond, -3).
-    moment = base + timedelta(microseconds=round(micro, -3))
+    try:
+        if tz and tz not in "Zz":
+            sign = 1 if tz[0] == "+" else -1
+            digits = tz[1:].replace(":", "")
+            base -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        # round(…, -3) rounds half to even, like the reference's round(microsecond, -3).
+        moment = base + timedelta(microseconds=round(micro, -3))
+    except OverflowError:  # beyond Python's years 1 to 9999: left as written
+        return text
     return moment.replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
         f"{moment.microsecond // 1000:03d}Z"
     )

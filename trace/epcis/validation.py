@@ -371,6 +371,18 @@ def _vocab(
         )
 
 
+_COLUMN_LIMITS = (
+    ("eventID", None, 200),
+    ("bizStep", None, 200),
+    ("disposition", None, 200),
+    ("readPoint", "id", 300),
+    ("bizLocation", "id", 300),
+)
+YEAR_MIN, YEAR_MAX = 1900, 2999
+"""Times outside these years are refused: moving one to UTC or to a page's +07:00 stays far
+from the limits of Python's calendar (``9999-12-31T23:59:59-12:00`` would overflow)."""
+
+
 def _time(problems: list[EpcisProblem], value: object, index: int, pointer: str, name: str) -> None:
     if isinstance(value, str) and not is_date_time(value):
         problems.append(
@@ -379,6 +391,12 @@ def _time(problems: list[EpcisProblem], value: object, index: int, pointer: str,
                 pointer,
                 f"{name} {value!r} is not an ISO 8601 date-time with a time zone offset "
                 "(e.g. 2024-05-01T08:30:00+07:00)",
+            )
+        )
+    elif isinstance(value, str) and not YEAR_MIN <= int(value[:4]) <= YEAR_MAX:
+        problems.append(
+            EpcisProblem(
+                index, pointer, f"{name} {value!r} lies outside the years {YEAR_MIN} to {YEAR_MAX}"
             )
         )
 
@@ -467,6 +485,18 @@ def _event_problems(
                         "namespaced (prefix:name, e.g. cbvmda:lotNumber)",
                     )
                 )
+
+    # identifiers kept in their own columns: no longer than those (PostgreSQL would refuse)
+    for name, place_key, limit in _COLUMN_LIMITS:
+        value = event.get(name)
+        if place_key and isinstance(value, Mapping):
+            value, pointer = value.get(place_key), f"{here}/{name}/{place_key}"
+        else:
+            pointer = f"{here}/{name}"
+        if isinstance(value, str) and len(value) > limit:
+            problems.append(
+                EpcisProblem(index, pointer, f"{name} is longer than {limit} characters")
+            )
 
     # times and offsets
     _time(problems, event.get("eventTime"), index, here + "/eventTime", "eventTime")

@@ -19,9 +19,21 @@ from trace.db import db
 from trace.public import client
 from trace.public.errors import error_page
 from trace.services import lookup, scans
+from trace.services.text import storable_problem
+
+
+def _storable(value: str) -> None:
+    problem = storable_problem(value)
+    if problem:
+        raise ValidationError(problem)
 
 
 class ReportForm(Schema):
+    """Every field is checked :func:`_storable` (a NUL would fail on PostgreSQL only)."""
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        field_obj.validators.append(_storable)
+
     kind = fields.String(required=True, validate=validate.OneOf(scans.REPORT_KINDS))
     message = fields.String(required=True, validate=validate.Length(min=3, max=2000))
     contact = fields.String(load_default=None, validate=validate.Length(max=200))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from trace.epcis import cbv
 from trace.models import Event, EventEpc
 from trace.services.errors import invalid
-from trace.services.identifiers import canonical_uri
+from trace.services.identifiers import MAX_ID, canonical_uri
 
 INSTANCE_ROLES = ("epc", "parent", "child", "input", "output")
 CLASS_ROLES = ("epc_class", "child_class", "input_class", "output_class")
@@ -28,7 +28,7 @@ def decode_token(token: str) -> int:
         kind, _, value = (
             base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().partition(":")
         )
-        if kind != "seq":
+        if kind != "seq" or not 0 <= int(value) <= MAX_ID:
             raise ValueError(kind)
         return int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):

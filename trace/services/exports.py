@@ -24,6 +24,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
+import logging
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -50,6 +52,8 @@ from trace.services.actors import Actor
 from trace.services.identifiers import batch_uri, canonical_uri, facility_uri, resolve
 from trace.services.pagination import paginate
 from trace.services.xlsx import SheetWriter
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1000
 
@@ -361,23 +365,47 @@ def kde_rows(session: Session, actor: Actor, filters: Mapping[str, Any]) -> Iter
             )
 
 
+INCOMPLETE = {
+    "vi": "LỖI: tệp xuất bị gián đoạn, thiếu các dòng sau dòng này; hãy xuất lại",
+    "en": "ERROR: the export broke off here and misses the rows after this one; export again",
+}
+"""The last row of a CSV export that failed while it was being sent (its 200 is gone)."""
+
+
 def kde_csv(session: Session, actor: Actor, filters: Mapping[str, Any]) -> Iterator[str]:
-    """CSV text in pieces (UTF-8 BOM first, so spreadsheet programs read Vietnamese right)."""
+    """CSV text in pieces (UTF-8 BOM first, so spreadsheet programs read Vietnamese right).
+
+    The query runs and its first row is read before this returns, so what fails at once fails
+    the request itself (an error answer, not a cut 200). A failure later, once the answer is
+    being sent, is logged and ends the file with an :data:`INCOMPLETE` row instead of
+    cutting it silently."""
+    rows = kde_rows(session, actor, filters)
+    first = next(rows, None)
+    return _kde_csv_pieces(first, rows, filters.get("lang", "vi"))
+
+
+def _kde_csv_pieces(first: KdeRow | None, rows: Iterator[KdeRow], lang: str) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers(filters.get("lang", "vi")))
+    writer.writerow(headers(lang))
     yield "\ufeff" + _drain(buffer)
+    if first is None:
+        return
     keys = [key for key, _, _ in KDE_COLUMNS]
-    for count, row in enumerate(kde_rows(session, actor, filters), 1):
-        values = row.values
-        writer.writerow(
-            [
-                values[k] if k == "quantity" or values[k] is None else _safe(str(values[k]))
-                for k in keys
-            ]
-        )
-        if count % 500 == 0:
-            yield _drain(buffer)
+    try:
+        for count, row in enumerate(itertools.chain([first], rows), 1):
+            values = row.values
+            writer.writerow(
+                [
+                    values[k] if k == "quantity" or values[k] is None else _safe(str(values[k]))
+                    for k in keys
+                ]
+            )
+            if count % 500 == 0:
+                yield _drain(buffer)
+    except Exception:
+        log.exception("KDE export failed after it started streaming")
+        writer.writerow([INCOMPLETE[lang]])
     yield _drain(buffer)
 
 

@@ -26,6 +26,8 @@ from trace.gs1.epc import canonical_epc
 from trace.models import Batch, Code, Facility, Organization, Product
 
 GS1_BASE = "https://id.gs1.org"
+MAX_ID = 2**31 - 1
+"""Ids are 32-bit on PostgreSQL: a larger id in a URI names nothing (and is not sent to SQL)."""
 _OWN_PATH = re.compile(r"^/(lot/\d+/[^/]+|q/[0-9A-Za-z*~$=-]+|facility/\d+|org/\d+)$")
 
 
@@ -98,6 +100,8 @@ def resolve(session: Session, canonical_uris: Iterable[str]) -> dict[str, Resolv
                 glns_417[parts[1]] = uri
         elif uri.startswith("trace:/"):
             kind, *rest = uri[len("trace:/") :].split("/")
+            if kind in {"lot", "facility", "org"} and int(rest[0]) > MAX_ID:
+                continue
             if kind == "lot":
                 own_lots[(int(rest[0]), unquote(rest[1]))] = uri
             elif kind == "q":

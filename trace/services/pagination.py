@@ -12,6 +12,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from trace.services.errors import invalid
+from trace.services.identifiers import MAX_ID
 
 T = TypeVar("T")
 
@@ -24,7 +25,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = raw.partition(":")
-        if kind != "id":
+        if kind != "id" or not 0 <= int(value) <= MAX_ID:
             raise ValueError(kind)
         return int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):
