@@ -25,7 +25,7 @@ from trace.gs1 import DigitalLink, DigitalLinkError, parse_digital_link_path
 from trace.public import client, fragments, pageview, resolver
 from trace.public.cache import cached
 from trace.public.i18n import LANGUAGES, lang_url, page_language
-from trace.public.presenters import page_json
+from trace.public.presenters import facility_json, page_json, product_json
 from trace.services import lookup, scans
 
 JSON = "application/json"
@@ -318,31 +318,14 @@ def product(gtin: str) -> Response:
         return _vary(_json(resolver.linkset(level), mimetype=resolver.LINKSET_TYPE))
     info = lookup.product_page(db.session, gtin)
     if form == "json":
-        return _vary(
-            _json(
-                {
-                    "gtin": gtin,
-                    "name_vi": info.product.name_vi,
-                    "name_en": info.product.name_en,
-                    "producer": info.producer.name,
-                    "batches": [
-                        {"lot": b.lot_code, "production_date": b.production_date.isoformat(),
-                         "status": str(b.status), "code": code}
-                        for b, code in info.batches
-                    ],
-                }
-            )
-        )  # fmt: skip
+        return _vary(_json(product_json(gtin, info)))
     return _vary(Response(render_template("public/product.html", info=info, gtin=gtin)))
 
 
 def facility(gln: str) -> Response:
     place, org = lookup.facility_page(db.session, gln)
     if wanted() == "json":
-        return _vary(
-            _json({"gln": gln, "name": place.name, "address": place.address,
-                   "province": place.province, "organization": org.name, "kind": place.kind})
-        )  # fmt: skip
+        return _vary(_json(facility_json(gln, place, org)))
     return _vary(Response(render_template("public/facility.html", place=place, org=org, gln=gln)))
 
 
