@@ -8,6 +8,13 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from trace.api.fields import decimal_string, unit_code
+from trace.api.refs import (
+    GtinProductRefSchema,
+    LocalisedName,
+    NamedRefSchema,
+    OrgRefSchema,
+    PlaceSchema,
+)
 from trace.api.schemas import StrictSchema
 from trace.epcis import cbv
 from trace.services.stages import STAGES
@@ -127,19 +134,6 @@ class CaptureResultSchema(Schema):
     errors = fields.List(fields.Nested(CaptureErrorSchema))
 
 
-class LocalisedName(Schema):
-    vi = fields.String()
-    en = fields.String()
-
-
-class PlaceSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    address = fields.String()
-    province_code = fields.String()
-    organization_id = fields.Integer()
-
-
 class HistoryEntrySchema(Schema):
     eventID = fields.Function(lambda e: e.event.event_id)
     hashID = fields.Function(lambda e: e.event.hash_id)
@@ -152,9 +146,7 @@ class HistoryEntrySchema(Schema):
     eventTime = fields.Function(lambda e: e.event.document["eventTime"])
     recordTime = fields.Function(lambda e: e.event.record_time.isoformat())
     facility = fields.Nested(PlaceSchema, allow_none=True)
-    organization = fields.Function(
-        lambda e: {"id": e.organization.id, "name": e.organization.name} if e.organization else None
-    )
+    organization = fields.Nested(NamedRefSchema, allow_none=True)
     quantity = fields.Dict(allow_none=True)
     temperatures = fields.List(fields.Dict())
     note = fields.Function(lambda e: e.event.document.get("trace:note"))
@@ -181,19 +173,9 @@ class TraceNodeSchema(Schema):
     lot_code = fields.Function(lambda n: n.batch.lot_code)
     status = fields.Function(lambda n: n.batch.status.value)
     depth = fields.Integer()
-    product = fields.Function(
-        lambda n: {"id": n.product.id, "name_vi": n.product.name_vi, "gtin": n.product.gtin}
-    )
-    producer = fields.Function(
-        lambda n: {
-            "id": n.producer.id,
-            "name": n.producer.name,
-            "province_code": n.producer.province_code,
-        }
-    )
-    facility = fields.Function(
-        lambda n: {"id": n.facility.id, "name": n.facility.name} if n.facility else None
-    )
+    product = fields.Nested(GtinProductRefSchema)
+    producer = fields.Nested(OrgRefSchema)
+    facility = fields.Nested(NamedRefSchema, allow_none=True)
 
 
 class TraceEdgeSchema(Schema):
