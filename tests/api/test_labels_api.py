@@ -338,6 +338,7 @@ def test_reads_need_a_token(client, world) -> None:
     [
         ({"count": 0}, "/count"),
         ({"count": -1}, "/count"),
+        ({"count": -3}, "/count"),
         ({"count": 2.5}, "/count"),
         ({"count": "10"}, "/count"),
         ({"count": 100_001}, "/count"),
@@ -353,6 +354,7 @@ def test_reads_need_a_token(client, world) -> None:
                                            "label_h_mm": 50}}, "/layout/rows"),
         ({"serialised": "maybe"}, "/serialised"),
         ({"ec": "Z"}, "/ec"),
+        ({"ec": "X"}, "/ec"),
         ({"colour": "red"}, "/colour"),
     ],
 )  # fmt: skip
