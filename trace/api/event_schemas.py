@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from trace.api.fields import decimal_string, unit_code
 from trace.api.refs import (
+    CorrectionRefSchema,
     GtinProductRefSchema,
     LocalisedName,
     NamedRefSchema,
@@ -151,16 +152,7 @@ class HistoryEntrySchema(Schema):
     temperatures = fields.List(fields.Dict())
     note = fields.Function(lambda e: e.event.document.get("trace:note"))
     corrected = fields.Boolean()
-    corrections = fields.Function(
-        lambda e: [
-            {
-                "declarationTime": d.document["errorDeclaration"].get("declarationTime"),
-                "reason": d.document["errorDeclaration"].get("reason"),
-                "correctiveEventIDs": d.document["errorDeclaration"].get("correctiveEventIDs", []),
-            }
-            for d in e.corrected_by
-        ]
-    )
+    corrections = fields.List(fields.Nested(CorrectionRefSchema), attribute="corrected_by")
 
 
 class HistorySchema(Schema):

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from trace.api.fields import text
 from trace.api.refs import (
+    CorrectionRefSchema,
     Itself,
     NamedRefSchema,
     OrgRefSchema,
@@ -48,15 +49,8 @@ class LedgerCheckSchema(Schema):
     predecessor_seq = fields.Integer(allow_none=True)
 
 
-class CorrectionSchema(Schema):
+class CorrectionSchema(CorrectionRefSchema):
     seq = fields.Function(lambda e: e.seq)
-    declarationTime = fields.Function(
-        lambda e: e.document["errorDeclaration"].get("declarationTime")
-    )
-    reason = fields.Function(lambda e: e.document["errorDeclaration"].get("reason"))
-    correctiveEventIDs = fields.Function(
-        lambda e: e.document["errorDeclaration"].get("correctiveEventIDs", [])
-    )
     recordTime = fields.Function(lambda e: e.record_time.isoformat())
 
 

@@ -65,6 +65,18 @@ class PlaceSchema(Schema):
     organization_id = fields.Integer()
 
 
+class CorrectionRefSchema(Schema):
+    """An error declaration that corrects an event, from the declaring event's document."""
+
+    declarationTime = fields.Function(
+        lambda e: e.document["errorDeclaration"].get("declarationTime")
+    )
+    reason = fields.Function(lambda e: e.document["errorDeclaration"].get("reason"))
+    correctiveEventIDs = fields.Function(
+        lambda e: e.document["errorDeclaration"].get("correctiveEventIDs", [])
+    )
+
+
 class RecallRefSchema(Schema):
     id = fields.Integer()
     reason = fields.String()
