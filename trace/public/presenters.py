@@ -7,8 +7,21 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
+from flask import Response, jsonify
+
 from trace.models import Organization
 from trace.services import lookup, scans
+
+JSON = "application/json"
+
+
+def json_response(data: Any, status: int = 200, mimetype: str = JSON) -> Response:
+    """A public JSON answer: readable from any origin (the pages are public)."""
+    response = jsonify(data)
+    response.status_code = status
+    response.mimetype = mimetype
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def _plain(value: Any) -> Any:
