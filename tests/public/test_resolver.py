@@ -58,6 +58,20 @@ def test_gtin_and_gln_pages_as_json(client: FlaskClient, chain: Chain) -> None:
     assert set(facility.json) == {"gln", "name", "address", "province", "organization", "kind"}
 
 
+def test_errors_as_json_for_json_clients(client: FlaskClient, chain: Chain) -> None:
+    json_accept = {"Accept": "application/json"}
+    unknown = client.get(f"/01/{GTIN}/10/NOPE", headers=json_accept)
+    assert unknown.status_code == 404 and unknown.mimetype == "application/json"
+    assert unknown.headers["Access-Control-Allow-Origin"] == "*"
+    assert unknown.json["status"] == 404 and unknown.json["reason"] == "unknown_code"
+    bad = client.get("/01/123/10/A", headers=json_accept)
+    assert bad.status_code == 400 and bad.json == {
+        "status": 400,
+        "reason": "bad_link",
+        "detail": "(01) value is too short: '123'",
+    }
+
+
 def test_malformed_links_are_400_unknown_are_404(client: FlaskClient, chain: Chain) -> None:
     assert client.get(f"/01/{GTIN[:-1]}9/10/LN2606-A01").status_code == 400  # check digit
     assert client.get("/01/123/10/A").status_code == 400
