@@ -396,7 +396,9 @@ def test_voiding_codes_and_runs(client, rendered, world, session) -> None:
 
     no_reason = client.post(f"/api/v1/codes/{one}/void", json={}, headers=headers)
     assert no_reason.status_code == 422 and no_reason.json["errors"][0]["pointer"] == "/reason"
-    voided = client.post(f"/api/v1/codes/{one}/void", json={"reason": "nhãn bị rách"},
+    blank = client.post(f"/api/v1/codes/{one}/void", json={"reason": " \t "}, headers=headers)
+    assert blank.status_code == 422 and blank.json["errors"][0]["pointer"] == "/reason"
+    voided = client.post(f"/api/v1/codes/{one}/void", json={"reason": "  nhãn bị rách "},
                          headers=headers)  # fmt: skip
     assert voided.status_code == 200
     assert voided.json["status"] == "voided" and voided.json["void_reason"] == "nhãn bị rách"

@@ -594,20 +594,10 @@ def mark_printed(session: Session, actor: Actor, run: PrintRun) -> int:
 # Voiding ------------------------------------------------------------------------------------
 
 
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise invalid("/reason", "say why the code is voided")
-    if len(reason) > 300:
-        raise invalid("/reason", "the reason is longer than 300 characters")
-    return reason
-
-
 def void_code(session: Session, actor: Actor, text: str, reason: str) -> Code:
     """Withdraw one code: it stays in the table, its public page says it is void."""
     code = find_code(session, text)
     _require_manager(actor, code.batch, "void this code")
-    reason = _reason(reason)
     if code.status is CodeStatus.VOIDED:
         raise Conflict(f"Code {code.code} is already voided.")
     before = audit.snapshot(code)
@@ -629,7 +619,6 @@ def void_print_run(session: Session, actor: Actor, run_id: int, reason: str) -> 
     """
     run = get_print_run(session, run_id)
     _require_manager(actor, run.batch, "void this print run")
-    reason = _reason(reason)
     if run.voided_at is not None:
         raise Conflict(f"Print run {run.id} is already voided.")
     now = _now()
