@@ -16,11 +16,8 @@ from marshmallow import (
 )
 
 from trace.api.schemas import StrictSchema, page_of, text
-from trace.labels.issuance import CUSTOM_TEMPLATE, EC_LEVELS, MAX_RUN_COUNT
-from trace.labels.sheets import TEMPLATES
+from trace.labels.issuance import CUSTOM_TEMPLATE, EC_LEVELS, MAX_RUN_COUNT, TEMPLATE_NAMES
 from trace.models import CodeKind, CodeStatus
-
-TEMPLATE_NAMES = [*TEMPLATES, CUSTOM_TEMPLATE]
 
 
 def _ec(**kwargs: Any) -> fields.String:

@@ -73,7 +73,7 @@ def find_batch(session: Session, lot: str, product: str | None) -> Batch:
 )
 @click.option(
     "--template",
-    type=click.Choice([*TEMPLATES, issuance.CUSTOM_TEMPLATE]),
+    type=click.Choice(issuance.TEMPLATE_NAMES),
     default=next(iter(TEMPLATES)),
     show_default=True,
 )

@@ -50,6 +50,7 @@ from trace.services.pagination import decode_cursor, encode_cursor
 
 MAX_RUN_COUNT = 100_000
 CUSTOM_TEMPLATE = "custom"
+TEMPLATE_NAMES = [*TEMPLATES, CUSTOM_TEMPLATE]
 EC_LEVELS = ("L", "M", "Q", "H")
 _ISSUE_ATTEMPTS = 5  # insert attempts before a unique collision is treated as a real error
 _IN_CHUNK = 500  # codes per IN (...) query: under every backend's parameter limit
