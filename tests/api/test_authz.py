@@ -91,9 +91,16 @@ def exported(client, world, batch, event_id: str) -> dict[str, Any]:
 def declaration_of(original: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """EPCIS 2.0: an errorDeclaration repeats the declared event, errorDeclaration added."""
     repeated = {k: v for k, v in copy.deepcopy(original).items() if k != "recordTime"}
-    return repeated | changes | {
-        "errorDeclaration": {"declarationTime": "2026-06-20T00:00:00Z", "reason": "incorrect_data"}
-    }
+    return (
+        repeated
+        | changes
+        | {
+            "errorDeclaration": {
+                "declarationTime": "2026-06-20T00:00:00Z",
+                "reason": "incorrect_data",
+            }
+        }
+    )
 
 
 def history_of(client, world, batch) -> dict[str, dict[str, Any]]:
@@ -156,7 +163,8 @@ def test_producer_reads_one_step_from_what_it_held(client, world) -> None:
     assert client.get(f"/api/v1/batches/{c.id}/events", headers=grower).status_code == 403
     for batch in (a, b, c):
         assert client.get(f"/api/v1/batches/{batch.id}/epcis", headers=shop).status_code == 200
-    assert client.get(f"/api/v1/batches/{world['other'].id}/events", headers=shop).status_code == 403
+    other = world["other"]
+    assert client.get(f"/api/v1/batches/{other.id}/events", headers=shop).status_code == 403
     walk = client.get(f"/api/v1/batches/{a.id}/trace?direction=forward&depth=5", headers=grower)
     assert {n["lot_code"] for n in walk.json["nodes"]} == {"LN2606-A01", "VS-2606-01"}
     full = client.get(f"/api/v1/batches/{a.id}/trace?direction=forward&depth=5",
@@ -222,14 +230,23 @@ def test_distributor_to_retailer_hop_keeps_working(client, world) -> None:
 
 def test_receipt_needs_a_shipment_to_that_receiver(client, world) -> None:
     other, grower = world["other"], world["headers"]["owner"]
-    shipped = client.post(f"/api/v1/batches/{other.id}/events", headers=grower,
-                          json={"stage": "shipping", "to_organization_id": world["distributor"].id})
+    shipped = client.post(
+        f"/api/v1/batches/{other.id}/events",
+        headers=grower,
+        json={"stage": "shipping", "to_organization_id": world["distributor"].id},
+    )
     assert shipped.status_code == 201
-    shop = client.post(f"/api/v1/batches/{other.id}/events", headers=world["headers"]["partner-next"],
-                       json={"stage": "receiving"})  # fmt: skip
+    shop = client.post(
+        f"/api/v1/batches/{other.id}/events",
+        headers=world["headers"]["partner-next"],
+        json={"stage": "receiving"},
+    )
     assert shop.status_code == 403
-    processor = client.post(f"/api/v1/batches/{other.id}/events",
-                            headers=world["headers"]["partner"], json={"stage": "receiving"})
+    processor = client.post(
+        f"/api/v1/batches/{other.id}/events",
+        headers=world["headers"]["partner"],
+        json={"stage": "receiving"},
+    )
     assert processor.status_code == 201, processor.json
 
 
@@ -241,18 +258,25 @@ def test_shipment_to_a_facility_of_the_receiver_counts(client, world) -> None:
                           "destination": f"https://trace.example.vn/facility/{world['warehouse'].id}"}],
     )  # fmt: skip
     assert post(client, world["headers"]["owner"], to_warehouse).status_code == 201
-    received = client.post(f"/api/v1/batches/{other.id}/events", headers=world["headers"]["partner"],
-                           json={"stage": "receiving"})  # fmt: skip
+    received = client.post(
+        f"/api/v1/batches/{other.id}/events",
+        headers=world["headers"]["partner"],
+        json={"stage": "receiving"},
+    )
     assert received.status_code == 201, received.json
 
 
 def test_transformation_inputs_must_be_held(client, world) -> None:
     unrelated, own = world["headers"]["unrelated"], world["intruder_lot"]
-    refused = client.post(f"/api/v1/batches/{own.id}/events", headers=unrelated,
-                          json={"stage": "processing", "inputs": [{"batch_id": world["a"].id}]})
+    refused = client.post(
+        f"/api/v1/batches/{own.id}/events",
+        headers=unrelated,
+        json={"stage": "processing", "inputs": [{"batch_id": world["a"].id}]},
+    )
     assert refused.status_code == 403, refused.json
     # the processor, which received A, made B from it in the chain; again, with a new output
-    fresh = client.post(f"/api/v1/batches/{world['c'].id}/events", headers=world["headers"]["partner"],
+    fresh = client.post(f"/api/v1/batches/{world['c'].id}/events",
+                        headers=world["headers"]["partner"],
                         json={"stage": "processing", "inputs": [{"batch_id": world["a"].id}],
                               "time": "2026-06-21T08:00:00"})  # fmt: skip
     assert fresh.status_code == 201, fresh.json
@@ -334,8 +358,12 @@ def test_stored_foreign_events_grant_nothing_and_are_audited(app, client, world,
     a, intruder = world["a"], world["intruder"]
     harvest = next(iter(history_of(client, world, a)))
     original = exported(client, world, a, harvest)
-    receipt = event(LOT_A, bizStep="receiving", eventID="urn:uuid:forged-receipt",
-                    destinationList=[{"type": "owning_party", "destination": INTRUDER_URI}])
+    receipt = event(
+        LOT_A,
+        bizStep="receiving",
+        eventID="urn:uuid:forged-receipt",
+        destinationList=[{"type": "owning_party", "destination": INTRUDER_URI}],
+    )
     riding = event(LOT_A, bizStep="destroying", eventID="urn:uuid:forged-later",
                    eventTime="2026-06-11T08:00:00+07:00")  # fmt: skip
     foreign = declaration_of(original)
