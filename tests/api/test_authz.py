@@ -383,6 +383,10 @@ def test_stored_foreign_events_grant_nothing_and_are_audited(app, client, world,
                   if e["eventID"] == harvest and not e["declaresError"])  # fmt: skip
     assert listed["corrected"] is False
     assert sum(e["declaresError"] for e in audit.json["events"]) == 2  # still on record
+    kde = client.get("/api/v1/exports/kde.csv?lot=LN2606-A01&lang=en",
+                     headers=world["headers"]["inspector"]).get_data(as_text=True)  # fmt: skip
+    harvest_rows = [line for line in kde.splitlines() if harvest in line]
+    assert harvest_rows and not any(line.rstrip().endswith(",yes") for line in harvest_rows)
 
     result = app.test_cli_runner().invoke(args=["audit", "custody", "--json"])
     assert result.exit_code == 0, result.output

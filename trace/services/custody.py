@@ -360,6 +360,19 @@ def _judge(session: Session, declarations: Sequence[Event], originals: Mapping[s
             result.refused.append((declaration, *refusal))
 
 
+def honoured_event_ids(session: Session, event_ids: Iterable[str]) -> set[str]:
+    """Which of these events an honoured declaration marks as corrected."""
+    ids = sorted(set(event_ids))
+    originals: list[Event] = []
+    for start in range(0, len(ids), 500):
+        originals += session.scalars(
+            select(Event).where(
+                Event.declares_error.is_(False), Event.event_id.in_(ids[start : start + 500])
+            )
+        ).all()
+    return set(declarations_of(session, originals).honoured)
+
+
 # The audit of what is stored ------------------------------------------------------------------
 
 
