@@ -405,3 +405,10 @@ def test_stored_foreign_events_grant_nothing_and_are_audited(app, client, world,
 def test_audit_of_a_clean_chain_finds_nothing(app, world) -> None:
     result = app.test_cli_runner().invoke(args=["audit", "custody", "--json"])
     assert result.exit_code == 0 and json.loads(result.output) == {"findings": []}
+
+
+@pytest.mark.parametrize("role", ["unrelated", "centre-foreign", "admin"])
+def test_unknown_batch_is_404_for_everyone(client, world, role) -> None:
+    for route in ("events", "epcis", "trace", "audit", "print-runs"):
+        response = client.get(f"/api/v1/batches/987654/{route}", headers=world["headers"][role])
+        assert response.status_code == 404, (role, route, response.json)

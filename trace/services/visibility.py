@@ -15,12 +15,12 @@ applies to every route that reads events, genealogy, print runs or codes.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, literal, or_, select, true, union
+from sqlalchemy import ColumnElement, Select, false, literal, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from trace.models import Batch, BatchLink, Event, EventEpc, Organization, Role
 from trace.services.actors import Actor
-from trace.services.errors import Forbidden
+from trace.services.errors import Forbidden, get_or_404
 
 EVERYTHING = frozenset({Role.ADMIN, Role.INSPECTOR})
 
@@ -46,7 +46,7 @@ def _recorded_by(actor: Actor) -> ColumnElement[bool]:
             select(Organization.id).where(Organization.province_code == actor.province_code)
         )
     if actor.organization_id is None:
-        return literal(False)
+        return false()
     return Event.captured_by_organization_id == actor.organization_id
 
 
@@ -83,7 +83,9 @@ def may_read_batch(session: Session, actor: Actor, batch_id: int) -> bool:
 
 
 def require_batch_reader(session: Session, actor: Actor, batch_id: int) -> None:
-    """403 unless the actor may read the batch (its events, genealogy, print runs, codes)."""
+    """404 for an unknown batch, 403 unless the actor may read it (its events, genealogy, print
+    runs, codes)."""
+    get_or_404(session, Batch, batch_id)
     if not may_read_batch(session, actor, batch_id):
         whose = "of another province" if actor.role is Role.CENTRE else "it neither owns nor held"
         raise Forbidden(
