@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Select, Subquery, and_, func, literal, select
+from sqlalchemy import Subquery, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from trace.models import Batch, BatchLink, BatchStatus, Event, Facility, Organization, Product
@@ -80,9 +80,9 @@ class Genealogy:
 
 
 def _reach(batch_id: int, direction: Direction, depth: int,
-           within: Select[tuple[int]] | None = None) -> Subquery:  # fmt: skip
+           reader: Actor | None = None) -> Subquery:  # fmt: skip
     """Batch id -> smallest distance from the root, for every batch within ``depth`` steps
-    (walking only through the batches ``within`` selects, when given)."""
+    (walking only through the batches the ``reader`` may read, when given)."""
     here, there = (
         (BatchLink.output_batch_id, BatchLink.input_batch_id)
         if direction == "backward"
@@ -94,8 +94,8 @@ def _reach(batch_id: int, direction: Direction, depth: int,
     step = select(there.label("batch_id"), (walk.c.depth + 1).label("depth")).join(
         walk, and_(here == walk.c.batch_id, walk.c.depth < depth)
     )
-    if within is not None:
-        step = step.where(there.in_(within))
+    if reader is not None:
+        step = step.where(visibility.batch_readable(reader, there))
     walk = walk.union(step)
     return (
         select(walk.c.batch_id, func.min(walk.c.depth).label("distance"))
@@ -110,12 +110,10 @@ def trace(
     """The genealogy around a batch; with a ``reader``, only the batches the read rule lets it
     read, and the walk goes on only through those."""
     get(session, Batch, batch_id)
-    within = None
     if reader is not None:
         visibility.require_batch_reader(session, reader, batch_id)
-        within = visibility.readable_batches(reader)
     depth = max(0, min(depth, MAX_DEPTH))
-    reach = _reach(batch_id, direction, depth, within)
+    reach = _reach(batch_id, direction, depth, reader)
     distances = {b: d for b, d in session.execute(select(reach.c.batch_id, reach.c.distance))}
     ids = list(distances)
     rows = session.execute(
