@@ -57,7 +57,7 @@ def query_events(
 ) -> tuple[Sequence[Event], str | None]:
     """Events matching EPCIS query parameters (already parsed) that the actor may read, one
     page, in ledger order."""
-    stmt = select(Event).where(visibility.readable_events(actor))
+    stmt = visibility.restrict_events(session, actor, select(Event))
     if params.get("eventType"):
         stmt = stmt.where(Event.event_type.in_(params["eventType"]))
     for name, column, op in (
