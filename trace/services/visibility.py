@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session, aliased
 
 from trace.models import Batch, BatchLink, Event, EventEpc, Organization, Role
 from trace.services.actors import Actor
+from trace.services.custody import RECEIVING_STEPS
 from trace.services.errors import Forbidden, get_or_404
 
 EVERYTHING = frozenset({Role.ADMIN, Role.INSPECTOR})
-RECEIVING_STEPS = ("receiving", "accepting", "arriving")
 #: Up to this many own batches, an actor's readable events are listed by a join with their set.
 SMALL_ACTOR = 2000
 
@@ -65,7 +65,7 @@ def _received(actor: Actor) -> Select[tuple[int]]:
         .join(receipt, receipt.id == named.event_pk)
         .where(
             _recorded_by(actor, receipt),
-            receipt.biz_step.in_(RECEIVING_STEPS),
+            receipt.biz_step.in_(sorted(RECEIVING_STEPS)),
             receipt.declares_error.is_(False),
             named.batch_id.is_not(None),
         )
