@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(openapi_command)
     app.cli.add_command(verify_command)
     app.cli.add_command(ledger_group)
+    app.cli.add_command(audit_group)
 
     from trace.labels.cli import labels_group
 
@@ -299,3 +300,31 @@ def ledger_keygen(path: str) -> None:
     if not checkpoints.generate_key_file(Path(path)):
         raise click.ClickException(f"{path} exists already; it was left as it is")
     click.echo(f"wrote {path}")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Review stored data against today's rules."""
+
+
+@audit_group.command("custody")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
+@with_appcontext
+def audit_custody(as_json: bool) -> None:
+    """List stored events the write rule refuses today: receipts of lots nobody shipped to the
+    receiver, events riding on such custody, and error declarations by another organisation or
+    not repeating the event they name. Nothing is changed; an inspector reviews the list."""
+    from dataclasses import asdict
+
+    from trace.services import custody
+
+    findings = custody.audit(db.session)
+    db.session.rollback()
+    if as_json:
+        click.echo(json.dumps({"findings": [asdict(f) for f in findings]}, ensure_ascii=False))
+        return
+    for f in findings:
+        batches = ",".join(map(str, f.batch_ids)) or "-"
+        click.echo(f"seq {f.seq}\t{f.kind}\t{f.recorded_by}\tbatches {batches}\t{f.event_id}")
+        click.echo(f"\t{f.reason}")
+    click.echo(f"{len(findings)} stored event(s) the rules would refuse.")

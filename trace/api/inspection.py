@@ -63,7 +63,7 @@ def batch_audit(batch_id: int) -> Response:
     late_hours = float(current_app.config["LATE_ENTRY_HOURS"])
     report = audit_report.batch_audit(db.session, actor, batch_id, late_hours)
     if wants_html(args):
-        graph = audit_report.genealogy_graph(db.session, batch_id)
+        graph = audit_report.genealogy_graph(db.session, batch_id, reader=actor)
         return _html("inspection/audit.html", audit=report, graph=graph, svg=audit_report,
                      generated_at=report.generated_at)  # fmt: skip
     return dump(_audit, report)

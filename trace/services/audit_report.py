@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from trace.models import ApiToken, AuditEntry, Batch, Event, Organization, Recall, RecallBatch, Role
-from trace.services import genealogy, history, ledger
+from trace.services import custody, genealogy, history, ledger, visibility
 from trace.services.actors import Actor
 from trace.services.pagination import paginate, where_equal
 from trace.services.registry import get
@@ -27,15 +27,9 @@ from trace.services.registry import get
 SVG_MAX_NODES = 80
 
 
-def require_reader(actor: Actor, batch: Batch) -> None:
-    """Inspectors and admins read every batch; centres their province's; producers their own."""
-    if actor.role in {Role.ADMIN, Role.INSPECTOR}:
-        return
-    producer = batch.producer
-    actor.require(
-        actor.may_manage_organization(producer.id, producer.province_code),
-        f"audit batch {batch.id} of another {'province' if actor.role is Role.CENTRE else 'org'}",
-    )
+def require_reader(session: Session, actor: Actor, batch: Batch) -> None:
+    """The read rule of every batch route (:mod:`trace.services.visibility`)."""
+    visibility.require_batch_reader(session, actor, batch.id)
 
 
 @dataclass
@@ -69,7 +63,7 @@ class BatchAudit:
 
 def batch_audit(session: Session, actor: Actor, batch_id: int, late_hours: float) -> BatchAudit:
     batch = get(session, Batch, batch_id)
-    require_reader(actor, batch)
+    require_reader(session, actor, batch)
     rows = list(history.batch_event_rows(session, batch_id))
     originals = {e.event_id for e in rows if not e.declares_error}
     known = {e.id for e in rows}
@@ -96,10 +90,8 @@ def batch_audit(session: Session, actor: Actor, batch_id: int, late_hours: float
         o.id: o
         for o in session.scalars(select(Organization).where(Organization.id.in_(org_ids - {None})))
     }
-    corrections: dict[str, list[Event]] = {}
-    for e in rows:
-        if e.declares_error:
-            corrections.setdefault(e.event_id, []).append(e)
+    # Every declaration is listed; only those the write rule honours mark their event.
+    corrections = custody.declarations_of(session, [e for e in rows if not e.declares_error])
     limit = dt.timedelta(hours=late_hours)
     events = []
     for e in rows:
@@ -118,7 +110,7 @@ def batch_audit(session: Session, actor: Actor, batch_id: int, late_hours: float
                 late=delay > limit,
                 delay_hours=round(delay.total_seconds() / 3600, 2),
                 check=checks[e.seq],
-                corrections=[] if e.declares_error else corrections.get(e.event_id, []),
+                corrections=[] if e.declares_error else corrections.honoured.get(e.event_id, []),
             )
         )
     recalls = list(
@@ -217,13 +209,15 @@ def _short(text: str, length: int = 26) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-def genealogy_graph(session: Session, batch_id: int, depth: int = 8) -> SvgGraph:
+def genealogy_graph(
+    session: Session, batch_id: int, depth: int = 8, reader: Actor | None = None
+) -> SvgGraph:
     """Backward and forward genealogy laid out in columns: inputs left, outputs right.
 
     The template draws it as inline SVG; every text goes through the template's escaping.
     """
-    back = genealogy.trace(session, batch_id, "backward", depth)
-    forward = genealogy.trace(session, batch_id, "forward", depth)
+    back = genealogy.trace(session, batch_id, "backward", depth, reader)
+    forward = genealogy.trace(session, batch_id, "forward", depth, reader)
     columns: dict[int, list[genealogy.Node]] = {}
     seen: set[int] = set()
     count = 0

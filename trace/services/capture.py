@@ -33,7 +33,7 @@ from trace.models import (
     Role,
 )
 from trace.models import Organization as OrgModel
-from trace.services import derivation, ledger
+from trace.services import custody, derivation, ledger
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, Forbidden, InvalidInput
 from trace.services.identifiers import Resolved, canonical_uri, resolve
@@ -185,51 +185,49 @@ class _Batches:
                 self.rows[batch_id] = (producer_id, province, BatchStatus(status), lot)
 
 
-def _custody(session: Session, org_id: int, batch_ids: set[int]) -> set[int]:
-    """Batches the organisation has received (it recorded their receipt)."""
-    if not batch_ids:
-        return set()
-    rows = session.execute(
-        select(EventEpc.batch_id)
-        .join(Event, Event.id == EventEpc.event_pk)
-        .where(
-            EventEpc.batch_id.in_(batch_ids),
-            Event.captured_by_organization_id == org_id,
-            Event.biz_step == "receiving",
-        )
-    )
-    return {batch_id for (batch_id,) in rows}
+def _custody(session: Session, actor: Actor, batches: _Batches) -> custody.Custody:
+    """Custody of the batches a producer's capture names but does not own, replayed from the
+    ledger (the owner's own batches need none)."""
+    owners = {b: (row[0], row[1]) for b, row in batches.rows.items()}
+    state = custody.Custody(owners)
+    if actor.role is Role.PRODUCER:
+        foreign = sorted(b for b, (owner, _) in owners.items() if owner != actor.organization_id)
+        custody.replay(session, state, foreign)
+    return state
 
 
-def _authorise(
-    session: Session,
-    actor: Actor,
-    item: _Prepared,
-    batch_ids: set[int],
-    batches: _Batches,
-    resolved: Mapping[str, Resolved],
-) -> str | None:
-    """None when the actor may record this event, else why not."""
-    if actor.is_admin:
-        return None
-    if actor.role is Role.INSPECTOR:
-        return "inspectors read events; they do not record them"
-    if not batch_ids:
-        return "the event names no registered batch or code of yours"
-    if actor.role is Role.CENTRE:
-        outside = [b for b in batch_ids if batches.rows[b][1] != actor.province_code]
-        return (
-            f"batches {sorted(outside)} are outside province {actor.province_code}"
-            if outside
-            else None
+def _parties(item: _Prepared, resolved: Mapping[str, Resolved]) -> tuple[set[int], int | None]:
+    """The organisations an event ships to, and the one whose place it happens at."""
+    orgs = {resolved[d].organization_id for d in item.destinations if d in resolved}
+    place = item.biz_location or item.read_point
+    located = resolved[place].organization_id if place and place in resolved else None
+    return {o for o in orgs if o is not None}, located
+
+
+def _authorise(state: custody.Custody, actor: Actor, item: _Prepared,
+               batch_ids: set[int]) -> str | None:  # fmt: skip
+    """None when the actor may record this event, else why not (the write rule, in
+    :mod:`trace.services.custody`)."""
+    return state.refusal(custody.Recorder.of(actor), item.document.get("bizStep"), batch_ids)
+
+
+def _declaration_refusal(session: Session, actor: Actor, item: _Prepared, batch_ids: set[int],
+                         batches: _Batches, original: Event | None,
+                         fresh: set[str]) -> tuple[int, str] | None:  # fmt: skip
+    """Whether the actor may declare this event in error with this content."""
+    recorder = custody.Recorder.of(actor)
+    if original is not None and original.event_id in fresh:
+        # Recorded by this same capture, hence by the actor: only the content is left to check.
+        recorder = custody.Recorder(Role.ADMIN)
+    province = None
+    if original is not None and original.captured_by_organization_id is not None:
+        province = session.scalar(
+            select(OrgModel.province_code).where(
+                OrgModel.id == original.captured_by_organization_id
+            )
         )
-    org = actor.organization_id
-    addressed = any(resolved.get(d, Resolved()).organization_id == org for d in item.destinations)
-    foreign = {b for b in batch_ids if batches.rows[b][0] != org}
-    if addressed and item.document.get("bizStep") in {"receiving", "accepting", "arriving"}:
-        return None
-    foreign -= _custody(session, org, foreign) if org is not None else set()
-    return f"batches {sorted(foreign)} belong to another organisation" if foreign else None
+    provinces = {batches.rows[b][1] for b in batch_ids}
+    return custody.declaration_refusal(recorder, item.hash_id, original, province, provinces)
 
 
 def capture(
@@ -286,6 +284,8 @@ def capture(
         (e.event_id, ledger.entry_digest(e.hash_id, e.document)) for e in stored if e.declares_error
     }
 
+    state = _custody(session, actor, batches)
+    fresh: set[str] = set()
     new: list[tuple[_Prepared, set[int]]] = []
     for item in prepared:
         event_id = str(item.document["eventID"])
@@ -298,7 +298,6 @@ def capture(
             if digest in declarations:
                 result.events.append(CapturedEvent(item.index, event_id, item.hash_id, "existing"))
                 continue
-            declarations.add(digest)
         else:
             same_id, same_hash = by_id.get(event_id), by_hash.get(item.hash_id)
             if same_id is not None and same_id.hash_id == item.hash_id:
@@ -315,10 +314,18 @@ def capture(
                     raise conflict
                 result.errors.append(EpcisProblem(item.index, pointer, conflict.detail))
                 continue
-        refusal = _authorise(session, actor, item, batch_ids, batches, resolved)
-        if refusal is not None:
+        if item.corrects:
+            refused = _declaration_refusal(
+                session, actor, item, batch_ids, batches, by_id.get(event_id), fresh
+            )
+        else:
+            refusal = _authorise(state, actor, item, batch_ids)
+            refused = None if refusal is None else (403, refusal)
+        if refused is not None:
+            status, refusal = refused
             if not proceed:
-                raise Forbidden(
+                error = Forbidden if status == 403 else InvalidInput
+                raise error(
                     f"Event {item.index}: {refusal}.", errors=[FieldError(pointer, refusal)]
                 )
             result.errors.append(EpcisProblem(item.index, pointer, refusal))
@@ -334,8 +341,13 @@ def capture(
                 )
             result.errors.append(EpcisProblem(item.index, pointer, message))
             continue
-        if not item.corrects:
+        if item.corrects:
+            declarations.add(digest)
+        else:
             by_id[event_id] = by_hash[item.hash_id] = Event(event_id=event_id, hash_id=item.hash_id)
+            fresh.add(event_id)
+            state.record(custody.Recorder.of(actor), item.document.get("bizStep"), batch_ids,
+                         *_parties(item, resolved))  # fmt: skip
         new.append((item, batch_ids))
         result.events.append(CapturedEvent(item.index, event_id, item.hash_id, "created"))
 

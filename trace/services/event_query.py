@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, aliased
 
 from trace.epcis import cbv
 from trace.models import Event, EventEpc
+from trace.services import visibility
+from trace.services.actors import Actor
 from trace.services.errors import invalid
 from trace.services.identifiers import MAX_ID, canonical_uri
 
@@ -51,10 +53,11 @@ def _vocab(kind: str, values: Sequence[str]) -> list[str]:
 
 
 def query_events(
-    session: Session, params: Mapping[str, Any], per_page: int, token: str | None
+    session: Session, actor: Actor, params: Mapping[str, Any], per_page: int, token: str | None
 ) -> tuple[Sequence[Event], str | None]:
-    """Events matching EPCIS query parameters (already parsed), one page, in ledger order."""
-    stmt = select(Event)
+    """Events matching EPCIS query parameters (already parsed) that the actor may read, one
+    page, in ledger order."""
+    stmt = visibility.restrict_events(session, actor, select(Event))
     if params.get("eventType"):
         stmt = stmt.where(Event.event_type.in_(params["eventType"]))
     for name, column, op in (

@@ -47,7 +47,7 @@ from trace.models import (
     Role,
 )
 from trace.provinces import VIETNAM
-from trace.services import history
+from trace.services import custody, history
 from trace.services.actors import Actor
 from trace.services.identifiers import batch_uri, canonical_uri, facility_uri, resolve
 from trace.services.pagination import paginate
@@ -317,6 +317,8 @@ def kde_rows(session: Session, actor: Actor, filters: Mapping[str, Any]) -> Iter
             if row[1] == "TransformationEvent":
                 uris.update(_input_uris(doc))
         names.load(uris)
+        # A declaration marks its event only when the write rule honours it.
+        honoured = custody.honoured_event_ids(session, {row[0] for row in chunk if row[-1]})
         for (event_id, event_type, biz_step, event_time, offset, location, read_point, doc, uri,
              _role, _batch_id, lot_code, batch_unit, name_vi, name_en, gtin, producer_name,
              producer_address, origin_name, origin_gln, corrected) in chunk:  # fmt: skip
@@ -359,7 +361,9 @@ def kde_rows(session: Session, actor: Actor, filters: Mapping[str, Any]) -> Iter
                     "previous_source": previous,
                     "next_recipient": next_party,
                     "event_id": event_id,
-                    "corrected": ("có" if lang == "vi" else "yes") if corrected else "",
+                    "corrected": ("có" if lang == "vi" else "yes")
+                    if corrected and event_id in honoured
+                    else "",
                 },
                 local,
             )

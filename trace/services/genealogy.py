@@ -14,6 +14,8 @@ from sqlalchemy import Subquery, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from trace.models import Batch, BatchLink, BatchStatus, Event, Facility, Organization, Product
+from trace.services import visibility
+from trace.services.actors import Actor
 from trace.services.registry import get
 
 Direction = Literal["backward", "forward"]
@@ -77,8 +79,10 @@ class Genealogy:
     edges: list[Edge]
 
 
-def _reach(batch_id: int, direction: Direction, depth: int) -> Subquery:
-    """Batch id -> smallest distance from the root, for every batch within ``depth`` steps."""
+def _reach(batch_id: int, direction: Direction, depth: int,
+           reader: Actor | None = None) -> Subquery:  # fmt: skip
+    """Batch id -> smallest distance from the root, for every batch within ``depth`` steps
+    (walking only through the batches the ``reader`` may read, when given)."""
     here, there = (
         (BatchLink.output_batch_id, BatchLink.input_batch_id)
         if direction == "backward"
@@ -90,6 +94,8 @@ def _reach(batch_id: int, direction: Direction, depth: int) -> Subquery:
     step = select(there.label("batch_id"), (walk.c.depth + 1).label("depth")).join(
         walk, and_(here == walk.c.batch_id, walk.c.depth < depth)
     )
+    if reader is not None:
+        step = step.where(visibility.batch_readable(reader, there))
     walk = walk.union(step)
     return (
         select(walk.c.batch_id, func.min(walk.c.depth).label("distance"))
@@ -98,10 +104,16 @@ def _reach(batch_id: int, direction: Direction, depth: int) -> Subquery:
     )
 
 
-def trace(session: Session, batch_id: int, direction: Direction, depth: int) -> Genealogy:
+def trace(
+    session: Session, batch_id: int, direction: Direction, depth: int, reader: Actor | None = None
+) -> Genealogy:
+    """The genealogy around a batch; with a ``reader``, only the batches the read rule lets it
+    read, and the walk goes on only through those."""
     get(session, Batch, batch_id)
+    if reader is not None:
+        visibility.require_batch_reader(session, reader, batch_id)
     depth = max(0, min(depth, MAX_DEPTH))
-    reach = _reach(batch_id, direction, depth)
+    reach = _reach(batch_id, direction, depth, reader)
     distances = {b: d for b, d in session.execute(select(reach.c.batch_id, reach.c.distance))}
     ids = list(distances)
     rows = session.execute(

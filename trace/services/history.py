@@ -12,8 +12,17 @@ from sqlalchemy.orm import Session
 
 from trace.epcis import cbv
 from trace.models import Batch, Event, EventEpc, Facility, Organization
+from trace.services import custody, visibility
+from trace.services.actors import Actor
 from trace.services.identifiers import resolve
 from trace.services.registry import get
+
+
+def batch_events(session: Session, reader: Actor, batch_id: int) -> Sequence[Event]:
+    """The batch's events for a reader the read rule lets read the batch, oldest first."""
+    get(session, Batch, batch_id)
+    visibility.require_batch_reader(session, reader, batch_id)
+    return batch_event_rows(session, batch_id)
 
 
 def batch_event_rows(session: Session, batch_id: int) -> Sequence[Event]:
@@ -81,18 +90,17 @@ def _quantity(doc: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def history(session: Session, batch_id: int) -> list[HistoryEntry]:
+def history(session: Session, batch_id: int, reader: Actor | None = None) -> list[HistoryEntry]:
+    """The batch's history; with a ``reader``, only if the read rule lets it read the batch (the
+    public page passes none: it shows every batch's stages)."""
     get(session, Batch, batch_id)
+    if reader is not None:
+        visibility.require_batch_reader(session, reader, batch_id)
     rows = batch_event_rows(session, batch_id)
     originals = [e for e in rows if not e.declares_error]
-    corrections: dict[str, list[Event]] = {}
-    if originals:
-        for declaration in session.scalars(
-            select(Event)
-            .where(Event.declares_error, Event.event_id.in_([e.event_id for e in originals]))
-            .order_by(Event.seq)
-        ):
-            corrections.setdefault(declaration.event_id, []).append(declaration)
+    # Only declarations the write rule honours mark an event: by its recorder (or a centre of
+    # its province, or admin), repeating its content. Others stay on record for inspectors.
+    corrections = custody.declarations_of(session, originals).honoured
     places = resolve(session, {e.biz_location or e.read_point for e in originals} - {None})
     facility_ids = {r.facility_id for r in places.values() if r.facility_id}
     facilities = {
