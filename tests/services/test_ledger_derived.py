@@ -80,6 +80,7 @@ def world(app: Flask, client: FlaskClient, build: Any, token: Callable, session:
          "outputQuantityList": [{"epcClass": juice_uri, "quantity": 500, "uom": "LTR"}]},
         {"type": "ObjectEvent", "eventID": "urn:uuid:store", "action": "OBSERVE",
          "eventTime": "2026-06-08T11:30:00+07:00", "eventTimeZoneOffset": "+07:00",
+         "bizStep": "storing", "disposition": "in_progress", **place,
          "quantityList": [{"epcClass": lychee_uri, "quantity": 1795, "uom": "KGM"}],
          "errorDeclaration": {"declarationTime": "2026-06-09T00:00:00+07:00",
                               "reason": "incorrect_data"}},
@@ -422,6 +423,8 @@ def test_two_declarations_differing_only_in_reason_have_different_chain_hashes(
     lychee = "https://trace.example.vn/01/08936010510012/10/LN2606-A01"
     second = {"type": "ObjectEvent", "eventID": "urn:uuid:store", "action": "OBSERVE",
               "eventTime": "2026-06-08T11:30:00+07:00", "eventTimeZoneOffset": "+07:00",
+              "bizStep": "storing", "disposition": "in_progress",
+              "readPoint": {"id": READ_POINT}, "bizLocation": {"id": BIZ_LOCATION},
               "quantityList": [{"epcClass": lychee, "quantity": 1795, "uom": "KGM"}],
               "errorDeclaration": {"declarationTime": "2026-06-09T00:00:00+07:00",
                                    "reason": "did_not_occur"}}  # fmt: skip
