@@ -30,7 +30,7 @@ from trace.services.errors import Forbidden, get_or_404
 DEFAULT_MAX_ATTEMPTS = 3
 MAX_ERROR_CHARS = 4000
 # Modules that register job kinds; the worker imports them before it claims anything.
-KIND_MODULES = ("trace.labels.jobs",)
+KIND_MODULES = ("trace.services.labels.jobs",)
 
 
 class PermanentJobError(Exception):

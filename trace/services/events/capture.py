@@ -33,10 +33,10 @@ from trace.models import (
     Role,
 )
 from trace.models import Organization as OrgModel
-from trace.services import ledger
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, Forbidden, InvalidInput
-from trace.services.identifiers import Resolved, canonical_uri, resolve
+from trace.services.events import ledger
+from trace.services.events.identifiers import Resolved, canonical_uri, resolve
 
 #: Where identifiers stand in an event, and the role they get in the index.
 INSTANCE_FIELDS = {

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from trace.epcis import cbv
 from trace.models import Batch, Event, EventEpc, Facility, Organization
-from trace.services.identifiers import resolve
-from trace.services.registry import get
+from trace.services.events.identifiers import resolve
+from trace.services.registry.catalogue import get
 
 
 def batch_event_rows(session: Session, batch_id: int) -> Sequence[Event]:

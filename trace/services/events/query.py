@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from trace.epcis import cbv
 from trace.models import Event, EventEpc
 from trace.services.errors import invalid
-from trace.services.identifiers import canonical_uri
+from trace.services.events.identifiers import canonical_uri
 
 INSTANCE_ROLES = ("epc", "parent", "child", "input", "output")
 CLASS_ROLES = ("epc_class", "child_class", "input_class", "output_class")

@@ -17,10 +17,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from trace.models import ApiToken, AuditEntry, Batch, Event, Organization, Recall, RecallBatch, Role
-from trace.services import genealogy, history, ledger
 from trace.services.actors import Actor
+from trace.services.events import genealogy, history, ledger
 from trace.services.pagination import paginate, where_equal
-from trace.services.registry import get
+from trace.services.registry.catalogue import get
 
 SVG_MAX_NODES = 80
 

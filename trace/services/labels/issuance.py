@@ -56,7 +56,7 @@ EC_LEVELS = ("L", "M", "Q", "H")
 _ISSUE_ATTEMPTS = 5  # insert attempts before a unique collision is treated as a real error
 _IN_CHUNK = 500  # codes per IN (...) query: under every backend's parameter limit
 _YIELD_PER = 2000  # codes read per round trip while rendering a run
-RENDER_JOB = "labels.render"  # the background job that renders a run's sheets (trace.labels.jobs)
+RENDER_JOB = "labels.render"  # the background job that renders a run's sheets (labels.jobs)
 
 GEOMETRY_KEYS = (
     "rows",
