@@ -17,15 +17,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from flask import Flask
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from trace.models import Job, JobStatus
-from trace.services.actors import Actor
-from trace.services.errors import Forbidden, get_or_404
 
 DEFAULT_MAX_ATTEMPTS = 3
 MAX_ERROR_CHARS = 4000
@@ -46,33 +44,38 @@ class JobLost(Exception):
 
 
 Handler = Callable[["JobContext"], None]
-Authorizer = Callable[[Session, Actor, Job], None]
+# (session, actor, job) -> None, raising when the actor may not read the job. The actor is a
+# trace.services.actors.Actor: the foundation does not import the services that use it.
+Authorizer = Callable[[Session, Any, Job], None]
+
+
+class Enqueuer(Protocol):
+    """Who queues a job (a :class:`trace.services.actors.Actor`): its token is recorded."""
+
+    @property
+    def token_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
 class JobKind:
     name: str
     handler: Handler
-    authorize: Authorizer
+    authorize: Authorizer | None
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
-def _admin_only(_session: Session, actor: Actor, _job: Job) -> None:
-    if not actor.is_admin:
-        raise Forbidden("Only an administrator may read this job.")
-
-
 def job_kind(
     name: str,
     *,
-    authorize: Authorizer = _admin_only,
+    authorize: Authorizer | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` for jobs of kind ``name``; ``authorize`` raises when an actor may
-    not read such a job (by default only admin may): it should be the rule of the job's subject."""
+    not read such a job (by default, ``None``, only admin may): it should be the rule of the job's
+    subject. :func:`trace.services.jobs.get_job` applies it."""
 
     def register(handler: Handler) -> Handler:
         _KINDS[name] = JobKind(name, handler, authorize, max_attempts)
@@ -110,7 +113,7 @@ def enqueue(
     params: dict[str, Any],
     *,
     subject: tuple[str, int] | None = None,
-    actor: Actor | None = None,
+    actor: Enqueuer | None = None,
     max_attempts: int | None = None,
 ) -> Job:
     """Queue a job in the caller's transaction; it runs once that transaction commits."""
@@ -310,11 +313,3 @@ class JobContext:
             path.unlink(missing_ok=True)
             raise
         self.result = (path, content_type)
-
-
-def get_job(session: Session, actor: Actor, job_id: int) -> Job:
-    """A job, for an actor allowed to read what it works for (its kind's rule)."""
-    job = get_or_404(session, Job, job_id)
-    kind = kind_of(job.kind)
-    (kind.authorize if kind else _admin_only)(session, actor, job)
-    return job
