@@ -120,7 +120,7 @@ def demo_command(as_json: bool) -> None:
         click.echo(f"  {url}")
 
 
-def _first_producer(session, ids) -> str:  # type: ignore[no-untyped-def]
+def _first_producer(session, ids) -> str:
     producer_kinds = {OrganizationKind.COOPERATIVE, OrganizationKind.PRODUCER}
     for ref, org_id in ids.organizations.items():
         org = session.get(Organization, org_id)
@@ -129,7 +129,7 @@ def _first_producer(session, ids) -> str:  # type: ignore[no-untyped-def]
     raise click.ClickException("the demo data has no producer")
 
 
-def demo_urls(app: Flask, session, ids, limit: int = 4) -> list[str]:  # type: ignore[no-untyped-def]
+def demo_urls(app: Flask, session, ids, limit: int = 4) -> list[str]:
     """Public pages of a few demo batches: ``/q/<code>`` of each batch-level code, and the
     Digital Link when the product has a GTIN."""
     from trace.models import Batch, CodeKind

@@ -10,6 +10,7 @@ that recomputing the chain from the old chain hash reaches the new one.
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Blueprint, Flask, Response, current_app, json, request
 from marshmallow import ValidationError
 
@@ -25,7 +26,7 @@ _proof = s.ProofSchema()
 _proof_query = s.ProofQuery()
 
 
-def signing_key(app: Flask) -> checkpoints.Ed25519PrivateKey:
+def signing_key(app: Flask) -> Ed25519PrivateKey:
     return checkpoints.load_signing_key(app.config, app.instance_path)
 
 

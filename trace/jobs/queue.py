@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, BinaryIO, Protocol, cast
 
 from flask import Flask
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from trace.models import Job, JobStatus
@@ -204,7 +204,7 @@ def renew(
         .values(**values),
         execution_options={"synchronize_session": False},
     )
-    return bool(result.rowcount)
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def _held(session: Session, job_id: int, worker_id: str) -> Job | None:
@@ -301,7 +301,7 @@ class JobContext:
         self.report(done, total)
 
     @contextmanager
-    def result_file(self, suffix: str, content_type: str) -> Iterator[IO[bytes]]:
+    def result_file(self, suffix: str, content_type: str) -> Iterator[BinaryIO]:
         """A file to write the result to; kept as the job's result when the handler succeeds."""
         self.result_dir.mkdir(parents=True, exist_ok=True)
         name = f"job-{self.job_id}-{secrets.token_hex(8)}{suffix}"

@@ -32,6 +32,7 @@ from trace.services.pagination import paginate, where_equal
 from trace.services.registry.text import fold, search_text
 
 M = TypeVar("M", Organization, Facility, Product, Batch)
+A = TypeVar("A", Organization, Facility, Product)  # what can be archived
 
 ENTITY_NAMES = {
     Organization: "organization",
@@ -125,7 +126,7 @@ def _refresh_search_text(entity: Any) -> None:
         entity.search_text = search_text(entity.lot_code)
 
 
-def _archive(session: Session, actor: Actor, entity: M) -> M:
+def _archive(session: Session, actor: Actor, entity: A) -> A:
     if entity.archived_at is not None:
         return entity
     return _update(session, actor, entity, {"archived_at": dt.datetime.now(dt.UTC)}, "archive")
