@@ -25,9 +25,9 @@ from trace.db import Base, db
 from trace.gs1.keys import check_digit
 from trace.models import Batch, Facility, Organization, Product, Role
 from trace.public import live
-from trace.services import registry
 from trace.services.actors import SYSTEM
-from trace.services.tokens import create_token
+from trace.services.registry import catalogue as registry
+from trace.services.registry.tokens import create_token
 
 TEST_DB_ENV = "TRACE_TEST_DATABASE_URL"
 

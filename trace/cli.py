@@ -41,7 +41,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(ledger_group)
     app.cli.add_command(audit_group)
 
-    from trace.labels.cli import labels_group
+    from trace.cli_labels import labels_group
 
     app.cli.add_command(labels_group)
 
@@ -73,7 +73,7 @@ def demo_command(as_json: bool) -> None:
     """Load the demo data (idempotent); print a token per role and public page URLs."""
     from trace import migrate
     from trace.demo import load_demo
-    from trace.services.tokens import create_token
+    from trace.services.registry.tokens import create_token
 
     migrate.upgrade(db.engine)
     session = db.session
@@ -121,7 +121,7 @@ def demo_command(as_json: bool) -> None:
         click.echo(f"  {url}")
 
 
-def _first_producer(session, ids) -> str:  # type: ignore[no-untyped-def]
+def _first_producer(session, ids) -> str:
     producer_kinds = {OrganizationKind.COOPERATIVE, OrganizationKind.PRODUCER}
     for ref, org_id in ids.organizations.items():
         org = session.get(Organization, org_id)
@@ -130,11 +130,11 @@ def _first_producer(session, ids) -> str:  # type: ignore[no-untyped-def]
     raise click.ClickException("the demo data has no producer")
 
 
-def demo_urls(app: Flask, session, ids, limit: int = 4) -> list[str]:  # type: ignore[no-untyped-def]
+def demo_urls(app: Flask, session, ids, limit: int = 4) -> list[str]:
     """Public pages of a few demo batches: ``/q/<code>`` of each batch-level code, and the
     Digital Link when the product has a GTIN."""
-    from trace.labels.issuance import code_uri, issue_batch_code
     from trace.models import Batch, CodeKind
+    from trace.services.labels.issuance import code_uri, issue_batch_code
 
     base = app.config["PUBLIC_URL"]
     urls: list[str] = []
@@ -163,7 +163,7 @@ def token_create(
     role: str, organization_id: int | None, province_code: str | None, name: str
 ) -> None:
     """Create a token and print it (it is shown only this once)."""
-    from trace.services.tokens import create_token
+    from trace.services.registry.tokens import create_token
 
     session = db.session
     try:
@@ -203,7 +203,7 @@ def openapi_command(check: bool) -> None:
 @with_appcontext
 def verify_command() -> None:
     """Recompute the event ledger; exit 1 naming the first broken entry."""
-    from trace.services.ledger import verify
+    from trace.services.events.ledger import verify
 
     result = verify(db.session)
     if result.ok:
@@ -243,8 +243,8 @@ def ledger_verify(checkpoint_file: str | None) -> None:
     Exits 1 naming the first entry that was altered, deleted, inserted or reordered.
     """
     from trace.models import LedgerHead
-    from trace.services import checkpoints
-    from trace.services.ledger import GENESIS, HEAD_ID
+    from trace.services.events.ledger import GENESIS, HEAD_ID
+    from trace.services.inspection import checkpoints
 
     if checkpoint_file is None:
         click.get_current_context().invoke(verify_command)
@@ -280,7 +280,7 @@ def ledger_verify(checkpoint_file: str | None) -> None:
 @writes
 def ledger_checkpoint(output: str | None) -> None:
     """Sign the ledger head with the service's key, keep it and print it (JSON)."""
-    from trace.services import checkpoints
+    from trace.services.inspection import checkpoints
 
     key = checkpoints.load_signing_key(current_app.config, current_app.instance_path)
     checkpoint, _ = checkpoints.store(db.session, key)
@@ -295,7 +295,7 @@ def ledger_checkpoint(output: str | None) -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 def ledger_keygen(path: str) -> None:
     """Write a new Ed25519 signing key (PEM, mode 0600) for TRACE_SIGNING_KEY_FILE."""
-    from trace.services import checkpoints
+    from trace.services.inspection import checkpoints
 
     if not checkpoints.generate_key_file(Path(path)):
         raise click.ClickException(f"{path} exists already; it was left as it is")
@@ -316,7 +316,7 @@ def audit_custody(as_json: bool) -> None:
     not repeating the event they name. Nothing is changed; an inspector reviews the list."""
     from dataclasses import asdict
 
-    from trace.services import custody
+    from trace.services.events import custody
 
     findings = custody.audit(db.session)
     db.session.rollback()

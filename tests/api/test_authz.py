@@ -19,9 +19,9 @@ from tests.api.inspection_support import build_chain
 from trace.db import write_intent
 from trace.epcis.export import epcis_document
 from trace.models import Event, Role
-from trace.services import capture, visibility
 from trace.services.actors import Actor
-from trace.services.identifiers import resolve
+from trace.services.events import capture, visibility
+from trace.services.events.identifiers import resolve
 
 LOT_A = "https://id.gs1.org/01/08934567890120/10/LN2606-A01"
 INTRUDER_GLN = "8936010500013"

@@ -34,8 +34,9 @@ def main() -> None:
 
     from trace.db import build_engine
     from trace.models import Role
-    from trace.services import event_query, visibility
     from trace.services.actors import Actor
+    from trace.services.events import query as event_query
+    from trace.services.events import visibility
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batches", type=int, default=100_000)

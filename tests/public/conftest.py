@@ -26,8 +26,8 @@ from trace.models import (
     Recall,
     RecallBatch,
 )
-from trace.services import stages
 from trace.services.actors import SYSTEM
+from trace.services.events import stages
 
 PUBLIC_URL = "https://trace.example.vn"
 

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from trace.db import db
 from trace.epcis.export import epcis_document
 from trace.models import Batch, BatchLink, Code, CodeKind, Event, EventEpc
-from trace.services import ledger
-from trace.services.identifiers import batch_uri, canonical_uri
+from trace.services.events import ledger
+from trace.services.events.identifiers import batch_uri, canonical_uri
 
 EN = {"Accept-Language": "en-US,en;q=0.9"}
 READ_POINT = "https://id.gs1.org/414/8936010500112"

@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from trace.api.fields import decimal_string, unit_code
 from trace.api.schemas import StrictSchema
 from trace.epcis import cbv
-from trace.services.stages import STAGES
+from trace.services.events.stages import STAGES
 
 EVENT_TYPES = [
     "ObjectEvent",

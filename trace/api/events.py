@@ -12,8 +12,9 @@ from trace.api.docs import documented
 from trace.api.io import dump, load_body, read_json_object
 from trace.db import db
 from trace.epcis.export import epcis_document
-from trace.services import capture, event_query, genealogy, history, ledger, stages
 from trace.services.errors import invalid
+from trace.services.events import capture, genealogy, history, ledger, stages
+from trace.services.events import query as event_query
 
 CAPTURE_BEHAVIOUR = "GS1-Capture-Error-Behaviour"
 EPCIS_JSON = "application/ld+json"

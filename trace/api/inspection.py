@@ -23,7 +23,7 @@ from trace.api.docs import documented
 from trace.api.io import dump, list_page, load_body, load_query
 from trace.db import db
 from trace.provinces import province_name
-from trace.services import audit_report, exports, recalls, signals
+from trace.services.inspection import audit_report, exports, recalls, signals
 from trace.services.pagination import decode_cursor, encode_cursor
 
 _audit = s.BatchAuditSchema()

@@ -8,9 +8,9 @@ from flask import url_for
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from trace.api.schemas import StrictSchema, page_of, text
-from trace.labels.issuance import CUSTOM_TEMPLATE, EC_LEVELS, MAX_RUN_COUNT
 from trace.labels.sheets import TEMPLATES
 from trace.models import CodeKind, CodeStatus
+from trace.services.labels.issuance import CUSTOM_TEMPLATE, EC_LEVELS, MAX_RUN_COUNT
 
 TEMPLATE_NAMES = [*TEMPLATES, CUSTOM_TEMPLATE]
 

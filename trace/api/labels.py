@@ -2,9 +2,9 @@
 
 Who may do what: printing (creating a run, downloading its sheets) and voiding belong to whoever
 manages the batch's producer (the producer itself, its province's centre, admin); runs, codes
-and QR images are read under the read rule of batches (:mod:`trace.services.visibility`).
+and QR images are read under the read rule of batches (:mod:`trace.services.events.visibility`).
 
-Sheets are rendered by a background job (:mod:`trace.labels.jobs`), queued with the run: a
+Sheets are rendered by a background job (:mod:`trace.services.labels.jobs`), queued with the run: a
 request never renders, so a large run cannot outlast the web server's timeout.
 """
 
@@ -21,9 +21,9 @@ from trace.api.jobs import JobSchema, job_schema, retry_after
 from trace.api.schemas import PageQuery
 from trace.db import db, write_intent
 from trace.jobs import results_dir
-from trace.labels import issuance as svc
 from trace.labels.render import qr_png, qr_svg
-from trace.services.visibility import require_batch_reader
+from trace.services.events.visibility import require_batch_reader
+from trace.services.labels import issuance as svc
 
 TAG = "Labels"
 _CHUNK = 64 * 1024

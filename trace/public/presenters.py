@@ -48,4 +48,4 @@ def page_json(
             "first": stats.first,
             "possible_copy": stats.suspicious,
         }
-    return _plain(body)  # type: ignore[no-any-return]
+    return _plain(body)

@@ -14,9 +14,9 @@ from sqlalchemy import Subquery, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from trace.models import Batch, BatchLink, BatchStatus, Event, Facility, Organization, Product
-from trace.services import visibility
 from trace.services.actors import Actor
-from trace.services.registry import get
+from trace.services.events import visibility
+from trace.services.registry.catalogue import get
 
 Direction = Literal["backward", "forward"]
 MAX_DEPTH = 50

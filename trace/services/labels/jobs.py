@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from trace.jobs import JobContext, PermanentJobError, job_kind
-from trace.labels import issuance
 from trace.models import Job
 from trace.services.actors import Actor
 from trace.services.errors import NotFound
+from trace.services.labels import issuance
 
 
 def _authorize(session: Session, actor: Actor, job: Job) -> None:

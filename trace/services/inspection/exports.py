@@ -35,7 +35,6 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from trace.epcis import cbv
-from trace.labels.issuance import code_uri, live_batch_code
 from trace.models import (
     Batch,
     CodeKind,
@@ -47,11 +46,12 @@ from trace.models import (
     Role,
 )
 from trace.provinces import VIETNAM
-from trace.services import custody, history
+from trace.render.xlsx import SheetWriter
 from trace.services.actors import Actor
-from trace.services.identifiers import batch_uri, canonical_uri, facility_uri, resolve
+from trace.services.events import custody, history
+from trace.services.events.identifiers import batch_uri, canonical_uri, facility_uri, resolve
+from trace.services.labels.issuance import code_uri, live_batch_code
 from trace.services.pagination import paginate
-from trace.services.xlsx import SheetWriter
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from trace.gs1 import parse_digital_link
 from trace.gs1.keys import check_digit
-from trace.labels import issuance
 from trace.labels.codes import is_valid_code, new_unit_code
 from trace.labels.sheets import TEMPLATES
 from trace.models import AuditEntry, Batch, BatchStatus, Code, CodeKind, CodeStatus, PrintRun
 from trace.services.actors import SYSTEM
 from trace.services.errors import Conflict, InvalidInput
+from trace.services.labels import issuance
 
 BASE = "https://trace.example.vn"
 

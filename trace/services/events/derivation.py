@@ -26,13 +26,13 @@ batch's registration time past the event. Covering those would need them in the 
 from __future__ import annotations
 
 import datetime as dt
-from collections import ChainMap, Counter
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from trace.services.identifiers import GS1_BASE, canonical_uri
+from trace.services.events.identifiers import GS1_BASE, canonical_uri
 
 #: Where identifiers stand in an event, and the role they get in the index.
 INSTANCE_FIELDS = {
@@ -265,7 +265,7 @@ def compare(
         if stored != batch and batch_explained(uri, stored, batch, record_time, facts):
             explained[full_uri] = stored
     if explained:  # rows that keep what capture knew: derived again with it
-        derived = derive(doc, ChainMap(explained, batch_of), named)
+        derived = derive(doc, {**batch_of, **explained}, named)
     event_time = cols["event_time"]
     want_rows = [(role, uri, batch, event_time) for role, uri, batch in derived.epcs]
     if want_rows != stored_epcs:  # the same rows, in capture's order: the common case

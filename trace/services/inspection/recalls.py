@@ -62,7 +62,7 @@ from trace.services.errors import (
     InvalidInput,
     get_or_404,
 )
-from trace.services.identifiers import canonical_uri, resolve
+from trace.services.events.identifiers import canonical_uri, resolve
 from trace.services.pagination import paginate
 
 SHIPPING_STEPS = frozenset({"shipping", "departing", "staging_outbound", "transporting"})

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from trace.epcis.hashing import event_hash_id
 from trace.models import Batch, BatchLink, Event, EventEpc, LedgerHead
-from trace.services import derivation
-from trace.services.identifiers import resolve
+from trace.services.events import derivation
+from trace.services.events.identifiers import resolve
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -144,9 +144,9 @@ def derived_mismatches(
     session: Session, events: Sequence[Event], resolved: dict[str, int | None] | None = None
 ) -> dict[int, list[derivation.Mismatch]]:
     """For each of ``events`` (by id) whose columns or index rows are not what its document
-    derives (:mod:`trace.services.derivation`), what differs. A few queries per call, whatever
-    the number of events: their ``event_epc`` and ``batch_link`` rows, the resolution of the
-    identifiers their documents name, and (rarely) the facts of batches whose row differs.
+    derives (:mod:`trace.services.events.derivation`), what differs. A few queries per call,
+    whatever the number of events: their ``event_epc`` and ``batch_link`` rows, the resolution
+    of the identifiers their documents name, and (rarely) the facts of batches whose row differs.
 
     ``resolved``: identifiers resolved by earlier calls of the same walk (URI → batch or None),
     reused and added to, so a lot named by many events is looked up once."""
@@ -189,11 +189,11 @@ def derived_mismatches(
         for rows in epcs.values()
         for _, uri, batch, _ in rows
         if batch != batch_of.get(uri)
-    } - {None}
+    }
     facts: dict[int, derivation.BatchFacts] = {}
-    for chunk in _chunked(sorted(wanted)):  # type: ignore[arg-type]
+    for batch_ids in _chunked(sorted(b for b in wanted if b is not None)):
         for batch_id, created_at, lot in session.execute(
-            select(Batch.id, Batch.created_at, Batch.lot_code).where(Batch.id.in_(chunk))
+            select(Batch.id, Batch.created_at, Batch.lot_code).where(Batch.id.in_(batch_ids))
         ):
             facts[batch_id] = derivation.BatchFacts(created_at, lot)
     found: dict[int, list[derivation.Mismatch]] = {}
@@ -276,7 +276,11 @@ def _id_groups(ids: list[int]) -> Iterator[Callable[[Any], Any]]:
         yield lambda column: column.between(ids[0], ids[-1])
         return
     for chunk in _chunked(ids):
-        yield lambda column, chunk=chunk: column.in_(chunk)
+        yield _among(chunk)
+
+
+def _among(ids: list[int]) -> Callable[[Any], Any]:
+    return lambda column: column.in_(ids)
 
 
 def _chunked(values: list[int], size: int = 500) -> Iterator[list[int]]:

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from trace.labels.issuance import code_uri, issue_batch_code
 from trace.models import (
     Batch,
     BatchStatus,
@@ -28,10 +27,12 @@ from trace.models import (
 from trace.services import audit
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, InvalidInput, get_or_404, invalid
+from trace.services.labels.issuance import code_uri, issue_batch_code
 from trace.services.pagination import paginate, where_equal
-from trace.services.text import fold, search_text
+from trace.services.registry.text import fold, search_text
 
 M = TypeVar("M", Organization, Facility, Product, Batch)
+A = TypeVar("A", Organization, Facility, Product)  # what can be archived
 
 ENTITY_NAMES = {
     Organization: "organization",
@@ -125,7 +126,7 @@ def _refresh_search_text(entity: Any) -> None:
         entity.search_text = search_text(entity.lot_code)
 
 
-def _archive(session: Session, actor: Actor, entity: M) -> M:
+def _archive(session: Session, actor: Actor, entity: A) -> A:
     if entity.archived_at is not None:
         return entity
     return _update(session, actor, entity, {"archived_at": dt.datetime.now(dt.UTC)}, "archive")

@@ -21,9 +21,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, Table, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,7 +56,7 @@ EC_LEVELS = ("L", "M", "Q", "H")
 _ISSUE_ATTEMPTS = 5  # insert attempts before a unique collision is treated as a real error
 _IN_CHUNK = 500  # codes per IN (...) query: under every backend's parameter limit
 _YIELD_PER = 2000  # codes read per round trip while rendering a run
-RENDER_JOB = "labels.render"  # the background job that renders a run's sheets (trace.labels.jobs)
+RENDER_JOB = "labels.render"  # the background job that renders a run's sheets (labels.jobs)
 
 GEOMETRY_KEYS = (
     "rows",
@@ -201,7 +201,7 @@ def _insert_codes(
     for _attempt in range(_ISSUE_ATTEMPTS):
         try:
             with session.begin_nested():
-                session.execute(Code.__table__.insert(), make_rows(codes))
+                session.execute(cast(Table, Code.__table__).insert(), make_rows(codes))
             return codes
         except IntegrityError:
             taken = _existing(session, codes)
@@ -284,11 +284,11 @@ def resolve_template(name: str, layout: dict[str, Any] | None = None) -> SheetTe
         return template
     if layout:
         raise invalid("/layout", f"a layout is only for the {CUSTOM_TEMPLATE!r} template")
-    template = TEMPLATES.get(name)
-    if template is None:
+    known = TEMPLATES.get(name)
+    if known is None:
         choices = ", ".join([*TEMPLATES, CUSTOM_TEMPLATE])
         raise invalid("/template", f"unknown template {name!r}: use one of {choices}")
-    return template
+    return known
 
 
 def _check_fits_qr(template: SheetTemplate, pointer: str) -> None:
@@ -486,7 +486,7 @@ def run_labels(session: Session, run: PrintRun, public_url: str) -> Iterator[Lab
     public page of a voided code says so.
     """
     batch = run.batch
-    common = {
+    common: dict[str, Any] = {
         "product_name": batch.product.name_vi,
         "lot": batch.lot_code,
         "production_date": batch.production_date.isoformat(),
@@ -592,8 +592,12 @@ def mark_printed(session: Session, actor: Actor, run: PrintRun) -> int:
         stmt = stmt.where(Code.print_run_id == run.id)
     else:
         stmt = stmt.where(Code.code == run.layout["batch_code"])
-    changed = session.execute(
-        stmt.values(status=CodeStatus.PRINTED), execution_options={"synchronize_session": False}
+    changed: int = cast(
+        CursorResult[Any],
+        session.execute(
+            stmt.values(status=CodeStatus.PRINTED),
+            execution_options={"synchronize_session": False},
+        ),
     ).rowcount
     if changed:
         session.expire_all()
@@ -648,11 +652,14 @@ def void_print_run(session: Session, actor: Actor, run_id: int, reason: str) -> 
     run.voided_at = now
     voided = 0
     if run.serialised:
-        voided = session.execute(
-            update(Code)
-            .where(Code.print_run_id == run.id, Code.status != CodeStatus.VOIDED)
-            .values(status=CodeStatus.VOIDED, voided_at=now, void_reason=reason),
-            execution_options={"synchronize_session": False},
+        voided = cast(
+            CursorResult[Any],
+            session.execute(
+                update(Code)
+                .where(Code.print_run_id == run.id, Code.status != CodeStatus.VOIDED)
+                .values(status=CodeStatus.VOIDED, voided_at=now, void_reason=reason),
+                execution_options={"synchronize_session": False},
+            ),
         ).rowcount
     session.flush()
     audit.record(

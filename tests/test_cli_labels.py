@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from tests.qr import read_qr
 from trace.gs1.keys import check_digit
-from trace.labels import issuance
 from trace.labels.sheets import TEMPLATES, SheetTemplate
 from trace.models import Code, CodeStatus, PrintRun
 from trace.services.actors import SYSTEM
+from trace.services.labels import issuance
 
 BASE = "https://trace.example.vn"
 

@@ -23,10 +23,9 @@ from sqlalchemy.orm import Session
 
 from trace.gs1.digital_link import build_digital_link
 from trace.gs1.epc import canonical_epc
-from trace.models import Batch, Code, Facility, Organization, Product
+from trace.models import MAX_ID, Batch, Code, Facility, Organization, Product
 
 GS1_BASE = "https://id.gs1.org"
-MAX_ID = 2**31 - 1
 """Ids are 32-bit on PostgreSQL: a larger id in a URI names nothing (and is not sent to SQL)."""
 _OWN_PATH = re.compile(r"^/(lot/\d+/[^/]+|q/[0-9A-Za-z*~$=-]+|facility/\d+|org/\d+)$")
 
@@ -80,7 +79,7 @@ def _gs1_parts(canonical: str) -> list[str]:
 
 def resolve(session: Session, canonical_uris: Iterable[str]) -> dict[str, Resolved]:
     """Resolve many canonical URIs at once (a few queries, whatever their number)."""
-    lots: dict[tuple[str, str], str] = {}
+    lots: dict[tuple[str | None, str], str] = {}
     own_lots: dict[tuple[int, str], str] = {}
     codes: dict[str, str] = {}
     glns_414: dict[str, str] = {}
@@ -113,20 +112,20 @@ def resolve(session: Session, canonical_uris: Iterable[str]) -> dict[str, Resolv
 
     found: dict[str, Resolved] = {}
     if lots:
-        rows = session.execute(
+        lot_rows = session.execute(
             select(Product.gtin, Batch.lot_code, Batch.id)
             .join(Batch, Batch.product_id == Product.id)
             .where(tuple_(Product.gtin, Batch.lot_code).in_(list(lots)))
         )
-        for gtin, lot, batch_id in rows:
+        for gtin, lot, batch_id in lot_rows:
             found[lots[(gtin, lot)]] = Resolved(batch_id=batch_id)
     if own_lots:
-        rows = session.execute(
+        own_rows = session.execute(
             select(Batch.product_id, Batch.lot_code, Batch.id).where(
                 tuple_(Batch.product_id, Batch.lot_code).in_(list(own_lots))
             )
         )
-        for product_id, lot, batch_id in rows:
+        for product_id, lot, batch_id in own_rows:
             found[own_lots[(product_id, lot)]] = Resolved(batch_id=batch_id)
     if codes:
         for code, batch_id in session.execute(
@@ -134,23 +133,23 @@ def resolve(session: Session, canonical_uris: Iterable[str]) -> dict[str, Resolv
         ):
             found[codes[code]] = Resolved(batch_id=batch_id)
     if glns_414 or facility_ids:
-        rows = session.execute(
+        facility_rows = session.execute(
             select(Facility.id, Facility.gln, Facility.organization_id).where(
                 Facility.gln.in_(list(glns_414)) | Facility.id.in_(list(facility_ids))
             )
         )
-        for facility_id, gln, org_id in rows:
-            uri = glns_414.get(gln or "") or facility_ids.get(facility_id)
-            if uri:
-                found[uri] = Resolved(facility_id=facility_id, organization_id=org_id)
+        for facility_id, gln, org_id in facility_rows:
+            match = glns_414.get(gln or "") or facility_ids.get(facility_id)
+            if match:
+                found[match] = Resolved(facility_id=facility_id, organization_id=org_id)
     if glns_417 or org_ids:
-        rows = session.execute(
+        org_rows = session.execute(
             select(Organization.id, Organization.gln).where(
                 Organization.gln.in_(list(glns_417)) | Organization.id.in_(list(org_ids))
             )
         )
-        for org_id, gln in rows:
-            uri = glns_417.get(gln or "") or org_ids.get(org_id)
-            if uri:
-                found[uri] = Resolved(organization_id=org_id)
+        for org_id, gln in org_rows:
+            match = glns_417.get(gln or "") or org_ids.get(org_id)
+            if match:
+                found[match] = Resolved(organization_id=org_id)
     return found

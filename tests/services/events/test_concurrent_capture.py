@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from trace.epcis.export import epcis_document
 from trace.models import Event
-from trace.services.ledger import verify
+from trace.services.events.ledger import verify
 
 WRITERS, EVENTS_EACH = 6, 15
 

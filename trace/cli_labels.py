@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from trace.db import db, write_intent
 from trace.gs1.keys import GS1KeyError, normalize_gtin
-from trace.labels import issuance
 from trace.labels.sheets import TEMPLATES
 from trace.models import Batch, Product
 from trace.services.actors import SYSTEM
 from trace.services.errors import ServiceError
+from trace.services.labels import issuance
 
 GTIN_LENGTHS = (8, 12, 13, 14)
 

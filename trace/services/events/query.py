@@ -11,11 +11,11 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from trace.epcis import cbv
-from trace.models import Event, EventEpc
-from trace.services import visibility
+from trace.models import MAX_ID, Event, EventEpc
 from trace.services.actors import Actor
 from trace.services.errors import invalid
-from trace.services.identifiers import MAX_ID, canonical_uri
+from trace.services.events import visibility
+from trace.services.events.identifiers import canonical_uri
 
 INSTANCE_ROLES = ("epc", "parent", "child", "input", "output")
 CLASS_ROLES = ("epc_class", "child_class", "input_class", "output_class")

@@ -18,7 +18,7 @@ from tests.api.inspection_support import raw
 from trace.db import db
 from trace.epcis.export import epcis_document
 from trace.models import Event, LedgerCheckpoint
-from trace.services import ledger
+from trace.services.events import ledger
 
 GTIN = "08934567890120"
 

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from trace.epcis import cbv
 from trace.models import Batch, Event, EventEpc, Facility, Organization
-from trace.services import custody, visibility
 from trace.services.actors import Actor
-from trace.services.identifiers import resolve
-from trace.services.registry import get
+from trace.services.events import custody, visibility
+from trace.services.events.identifiers import resolve
+from trace.services.registry.catalogue import get
 
 
 def batch_events(session: Session, reader: Actor, batch_id: int) -> Sequence[Event]:

@@ -2,7 +2,8 @@
 
 A producer says "harvested 1,250 kg at this orchard at 06:30" or "shipped to this distributor";
 this module writes the EPCIS event (type, action, bizStep, disposition, quantities, places,
-parties, temperatures) and captures it like any other, through :func:`trace.services.capture`.
+parties, temperatures) and captures it like any other, through
+:func:`trace.services.events.capture`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from trace.epcis import cbv
 from trace.epcis.export import EPCIS_CONTEXT_URL
 from trace.models import Batch, Facility, Organization
 from trace.provinces import VIETNAM
-from trace.services import capture as capture_service
 from trace.services.actors import Actor
 from trace.services.errors import FieldError, InvalidInput
-from trace.services.identifiers import batch_uri, facility_uri, organization_uri
-from trace.services.registry import get
+from trace.services.events import capture as capture_service
+from trace.services.events.identifiers import batch_uri, facility_uri, organization_uri
+from trace.services.registry.catalogue import get
 
 TRACE_NS = "https://id.trace.vn/voc/"
 GS1_NS = "https://gs1.org/voc/"

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from trace.services.xlsx import SheetWriter, column_letter
+from trace.render.xlsx import SheetWriter, column_letter
 
 
 @pytest.mark.parametrize(

@@ -15,15 +15,26 @@ applies to every route that reads events, genealogy, print runs or codes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, exists, false, func, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session, aliased
 
 from trace.models import Batch, BatchLink, Event, EventEpc, Organization, Role
 from trace.services.actors import Actor
-from trace.services.custody import RECEIVING_STEPS
 from trace.services.errors import Forbidden, get_or_404
+from trace.services.events.custody import RECEIVING_STEPS
 
 EVERYTHING = frozenset({Role.ADMIN, Role.INSPECTOR})
 #: Up to this many own batches, an actor's readable events are listed by a join with their set.
@@ -48,15 +59,18 @@ def _recorded_by(actor: Actor, event: type[Event] | Any = Event) -> ColumnElemen
 def _produced(actor: Actor, batch: Any) -> ColumnElement[bool]:
     """The batch (an aliased :class:`Batch`) is the producer's own, or of the centre's province."""
     if actor.role is Role.CENTRE:
-        return batch.producer_id.in_(
-            select(Organization.id).where(Organization.province_code == actor.province_code)
+        return cast(
+            ColumnElement[bool],
+            batch.producer_id.in_(
+                select(Organization.id).where(Organization.province_code == actor.province_code)
+            ),
         )
     if actor.organization_id is None:
         return false()
-    return batch.producer_id == actor.organization_id
+    return cast(ColumnElement[bool], batch.producer_id == actor.organization_id)
 
 
-def _received(actor: Actor) -> Select[tuple[int]]:
+def _received(actor: Actor) -> Select[Any]:
     """The batches the actor (a centre: its province's organisations) recorded a receipt of: under
     the write rule the only way to come to hold another organisation's batch. A small set."""
     receipt, named = aliased(Event), aliased(EventEpc)
@@ -108,7 +122,7 @@ def readable_events(actor: Actor) -> ColumnElement[bool]:
     )
 
 
-def _readable_set(actor: Actor) -> Select[tuple[int]]:
+def _readable_set(actor: Actor) -> CompoundSelect[Any]:
     """The ids of the batches the actor may read, as a set: for actors owning few batches."""
     base = select(Batch.id).where(_produced(actor, Batch)).union(_received(actor)).subquery("base")
     return select(base.c.id).union(

@@ -19,16 +19,17 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from trace.models import ApiToken, AuditEntry, Batch, Event, Organization, Recall, RecallBatch, Role
-from trace.services import custody, genealogy, history, ledger, visibility
+from trace.render.graph import Box, SvgGraph, layout
 from trace.services.actors import Actor
+from trace.services.events import custody, genealogy, history, ledger, visibility
 from trace.services.pagination import paginate, where_equal
-from trace.services.registry import get
+from trace.services.registry.catalogue import get
 
 SVG_MAX_NODES = 80
 
 
 def require_reader(session: Session, actor: Actor, batch: Batch) -> None:
-    """The read rule of every batch route (:mod:`trace.services.visibility`)."""
+    """The read rule of every batch route (:mod:`trace.services.events.visibility`)."""
     visibility.require_batch_reader(session, actor, batch.id)
 
 
@@ -173,42 +174,6 @@ def audit_log(
 # The genealogy as an SVG graph ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SvgNode:
-    batch_id: int
-    x: int
-    y: int
-    lot_code: str
-    product: str
-    producer: str
-    status: str
-    root: bool
-
-
-@dataclass(frozen=True)
-class SvgEdge:
-    x1: int
-    y1: int
-    x2: int
-    y2: int
-
-
-@dataclass(frozen=True)
-class SvgGraph:
-    width: int
-    height: int
-    nodes: list[SvgNode]
-    edges: list[SvgEdge]
-    truncated: bool
-
-
-NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 180, 54, 60, 18, 16
-
-
-def _short(text: str, length: int = 26) -> str:
-    return text if len(text) <= length else text[: length - 1] + "…"
-
-
 def genealogy_graph(
     session: Session, batch_id: int, depth: int = 8, reader: Actor | None = None
 ) -> SvgGraph:
@@ -218,7 +183,7 @@ def genealogy_graph(
     """
     back = genealogy.trace(session, batch_id, "backward", depth, reader)
     forward = genealogy.trace(session, batch_id, "forward", depth, reader)
-    columns: dict[int, list[genealogy.Node]] = {}
+    columns: dict[int, list[Box]] = {}
     seen: set[int] = set()
     count = 0
     truncated = False
@@ -231,31 +196,14 @@ def genealogy_graph(
                 break
             seen.add(node.batch.id)
             count += 1
-            columns.setdefault(sign * node.depth, []).append(node)
-    order = sorted(columns)
-    tallest = max(len(c) for c in columns.values())
-    width = 2 * MARGIN + len(order) * NODE_W + (len(order) - 1) * GAP_X
-    height = 2 * MARGIN + tallest * NODE_H + (tallest - 1) * GAP_Y
-    placed: dict[int, SvgNode] = {}
-    for index, column in enumerate(order):
-        x = MARGIN + index * (NODE_W + GAP_X)
-        nodes = columns[column]
-        top = MARGIN + (tallest - len(nodes)) * (NODE_H + GAP_Y) // 2
-        for row, node in enumerate(nodes):
-            placed[node.batch.id] = SvgNode(
-                node.batch.id,
-                x,
-                top + row * (NODE_H + GAP_Y),
-                _short(node.batch.lot_code),
-                _short(node.product.name_vi),
-                _short(node.producer.name),
-                node.batch.status.value,
-                node.batch.id == batch_id,
+            columns.setdefault(sign * node.depth, []).append(
+                Box(
+                    node.batch.id,
+                    node.batch.lot_code,
+                    node.product.name_vi,
+                    node.producer.name,
+                    node.batch.status.value,
+                )
             )
-    edges = []
-    for edge in {(e.input_batch_id, e.output_batch_id) for e in back.edges + forward.edges}:
-        a, b = placed.get(edge[0]), placed.get(edge[1])
-        if a is None or b is None:
-            continue
-        edges.append(SvgEdge(a.x + NODE_W, a.y + NODE_H // 2, b.x, b.y + NODE_H // 2))
-    return SvgGraph(width, height, list(placed.values()), edges, truncated)
+    links = [(e.input_batch_id, e.output_batch_id) for e in back.edges + forward.edges]
+    return layout(columns, links, batch_id, truncated)

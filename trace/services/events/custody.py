@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from trace.models import ApiToken, Batch, Event, EventEpc, Organization, Role
 from trace.services.actors import Actor
-from trace.services.identifiers import canonical_uri, resolve
+from trace.services.events.identifiers import canonical_uri, resolve
 
 SHIPPING_STEPS = frozenset({"shipping", "departing", "staging_outbound", "transporting"})
 RECEIVING_STEPS = frozenset({"receiving", "accepting", "arriving"})
@@ -187,7 +187,8 @@ def _stored(session: Session, batch_ids: Sequence[int] | None, steps: frozenset[
                 EventEpc.event_pk.in_(pks), EventEpc.batch_id.is_not(None)
             )
         ):
-            names.setdefault(pk, set()).add(batch_id)
+            if batch_id is not None:
+                names.setdefault(pk, set()).add(batch_id)
         for event, role, province in rows:
             if role is None and event.captured_by_token_id is None:
                 role = None if event.captured_by_organization_id is None else Role.PRODUCER

@@ -33,10 +33,10 @@ from trace.models import (
     Role,
 )
 from trace.models import Organization as OrgModel
-from trace.services import custody, derivation, ledger
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, Forbidden, InvalidInput
-from trace.services.identifiers import Resolved, canonical_uri, resolve
+from trace.services.events import custody, derivation, ledger
+from trace.services.events.identifiers import Resolved, canonical_uri, resolve
 
 #: Steps that move goods on towards consumers: refused for a recalled batch.
 ONWARD_STEPS = frozenset(
@@ -207,7 +207,7 @@ def _parties(item: _Prepared, resolved: Mapping[str, Resolved]) -> tuple[set[int
 def _authorise(state: custody.Custody, actor: Actor, item: _Prepared,
                batch_ids: set[int]) -> str | None:  # fmt: skip
     """None when the actor may record this event, else why not (the write rule, in
-    :mod:`trace.services.custody`)."""
+    :mod:`trace.services.events.custody`)."""
     return state.refusal(custody.Recorder.of(actor), item.document.get("bizStep"), batch_ids)
 
 
@@ -400,7 +400,7 @@ def _store(
 ) -> None:
     head = ledger.lock_head(session)
     now = dt.datetime.now(dt.UTC)
-    # One derivation for capture and verification (trace.services.derivation).
+    # One derivation for capture and verification (trace.services.events.derivation).
     derived = [derivation.derive(item.document, batch_of) for item, _ in new]
     rows: list[dict[str, Any]] = [
         {
