@@ -1,0 +1,225 @@
+"""Mutation testing of the code that guards the ledger, capture authorisation, the public recall
+banner and the GS1 keys, with mutmut 3 (outside the test suite, like the benchmarks).
+
+Each target is run on its own: a throw-away copy of the checkout gets a ``[tool.mutmut]``
+section naming the file(s) to mutate and the tests that matter for them, and ``mutmut run``
+(one worker by default: the machine is shared) runs, for each mutant, only the selected tests
+that call the mutated function. Functions outside a target's scope are generated but not run
+(``capture.py`` is scored on its authorisation functions only, ``lookup.py``/``recalls.py`` on
+the parts that decide recall banners).
+
+Score = killed / (killed + survived + not covered), per function and per target; the mutants
+listed in ``EQUIVALENT`` (no test can tell them from the original on this database, reasons
+given) are left out of the score and printed apart. Surviving mutants are printed as diffs.
+
+Run: ``scripts/mutation.sh [ledger capture recalls gs1] [--max-children 1]``; the tests use
+SQLite unless ``TRACE_TEST_DATABASE_URL`` names a PostgreSQL server. mutmut's work directory is
+kept under ``--work`` (default: a temporary directory) for ``mutmut show``/``browse``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+COPIED = ("trace", "tests", "schemas", "fixtures", "pyproject.toml", "wsgi.py", "README.md")
+
+
+@dataclass
+class Target:
+    files: list[str]
+    tests: list[str]
+    #: mutant-name patterns (fnmatch) of the functions in scope; empty: every function
+    functions: list[str] = field(default_factory=list)
+
+
+TARGETS: dict[str, Target] = {
+    "ledger": Target(
+        ["trace/services/ledger.py"],
+        [
+            "tests/services/test_ledger.py",
+            "tests/services/test_ledger_replay.py",
+            "tests/services/test_ledger_findings.py",
+            "tests/services/test_checkpoints.py",
+            "tests/api/test_inspection_audit.py",
+        ],
+    ),
+    "capture": Target(
+        ["trace/services/capture.py"],
+        [
+            "tests/services/test_capture_authorisation_mutants.py",
+            "tests/api/test_authorization.py",
+            "tests/api/test_stages.py",
+        ],
+        ["trace.services.capture.x__authorise__*", "trace.services.capture.x__custody__*"],
+    ),
+    "recalls": Target(
+        ["trace/services/lookup.py", "trace/services/recalls.py"],
+        [
+            "tests/public/test_recall_lifecycle.py",
+            "tests/public/test_page.py",
+            "tests/public/test_resolver.py",
+            "tests/api/test_inspection_recalls.py",
+        ],
+        [
+            "trace.services.lookup.x_recall_of__*",
+            "trace.services.lookup.x_recall_status__*",
+            "trace.services.lookup.x__freshness_columns__*",
+            "trace.services.recalls.x_downstream__*",
+            "trace.services.recalls.x_create_recall__*",
+            "trace.services.recalls.x_close_recall__*",
+        ],
+    ),
+    "gs1": Target(["trace/gs1/*.py"], ["tests/gs1"]),
+}
+
+#: (target, function, text of the mutated line) -> why no test can kill it.
+EQUIVALENT: dict[tuple[str, str, str], str] = {}
+
+_RESULT = re.compile(r"^\s*(?P<name>[\w.]+?)__mutmut_(?P<n>\d+): (?P<status>[\w ]+)$")
+
+
+def _copy_checkout(work: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "instance", ".venv", "artifacts")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, work / name, ignore=ignore)
+        elif source.exists():
+            shutil.copy2(source, work / name)
+
+
+def _configure(work: Path, target: Target) -> None:
+    config = {
+        "source_paths": ["trace"],
+        "only_mutate": target.files,
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-x"],
+        "pytest_add_cli_args_test_selection": target.tests,
+        "use_git_change_detection": False,
+    }
+    lines = ["", "[tool.mutmut]", *(f"{key} = {json.dumps(v)}" for key, v in config.items())]
+    with (work / "pyproject.toml").open("a", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+
+
+def _mutmut(work: Path, *args: str, log: Path | None = None) -> str:
+    command = [sys.executable, "-m", "mutmut", *args]
+    if log is None:
+        return subprocess.run(command, cwd=work, capture_output=True, text=True).stdout
+    with log.open("w") as out:
+        subprocess.run(command, cwd=work, stdout=out, stderr=subprocess.STDOUT, check=False)
+    return ""
+
+
+def _mutated_line(work: Path, mutant: str) -> str:
+    diff = _mutmut(work, "show", mutant)
+    changed = [line[1:].strip() for line in diff.splitlines() if line.startswith("+ ")]
+    changed = changed or [
+        line[1:].strip()
+        for line in diff.splitlines()
+        if line.startswith("+") and not line.startswith("+++")
+    ]
+    return " / ".join(changed)
+
+
+def run_target(name: str, target: Target, work: Path, max_children: int) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    _copy_checkout(work)
+    _configure(work, target)
+    started = time.monotonic()
+    _mutmut(work, "run", "--max-children", str(max_children), *target.functions,
+            log=work / "mutmut-run.log")  # fmt: skip
+    elapsed = time.monotonic() - started
+    statuses: dict[str, str] = {}
+    for line in _mutmut(work, "results", "--all", "true").splitlines():
+        match = _RESULT.match(line)
+        if match:
+            statuses[f"{match['name']}__mutmut_{match['n']}"] = match["status"].strip()
+    in_scope = [
+        m
+        for m in statuses
+        if not target.functions
+        or any(re.fullmatch(p.replace(".", r"\.").replace("*", ".*"), m) for p in target.functions)
+    ]
+    per_function: dict[str, Counter[str]] = defaultdict(Counter)
+    survivors, equivalent = [], []
+    for mutant in sorted(in_scope, key=lambda m: (m.rsplit("__mutmut_", 1)[0], _number(m))):
+        function = mutant.rsplit("__mutmut_", 1)[0]
+        status = statuses[mutant]
+        if status in {"survived", "no tests"}:
+            line = _mutated_line(work, mutant)
+            reason = EQUIVALENT.get((name, function, line))
+            if reason:
+                equivalent.append((mutant, line, reason))
+                per_function[function]["equivalent"] += 1
+                continue
+            survivors.append((mutant, status, line))
+        per_function[function][status] += 1
+    return {
+        "elapsed": elapsed,
+        "per_function": per_function,
+        "survivors": survivors,
+        "equivalent": equivalent,
+    }
+
+
+def _number(mutant: str) -> int:
+    return int(mutant.rsplit("_", 1)[1])
+
+
+def score(counts: Counter[str]) -> tuple[int, int]:
+    killed = counts["killed"] + counts["timeout"]
+    scored = killed + counts["survived"] + counts["no tests"] + counts["suspicious"]
+    return killed, scored
+
+
+def report(name: str, result: dict) -> str:
+    lines = [f"== {name} ({result['elapsed']:.0f} s)"]
+    total: Counter[str] = Counter()
+    for function, counts in sorted(result["per_function"].items()):
+        total.update(counts)
+        killed, scored = score(counts)
+        extra = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k != "killed")
+        lines.append(f"  {function}: {killed}/{scored} killed" + (f" ({extra})" if extra else ""))
+    killed, scored = score(total)
+    percent = 100 * killed / scored if scored else 100.0
+    lines.append(f"  SCORE {name}: {killed}/{scored} = {percent:.1f} % "
+                 f"({total['equivalent']} equivalent left out)")  # fmt: skip
+    for mutant, status, line in result["survivors"]:
+        lines.append(f"  {status}: {mutant}: {line}")
+    for mutant, line, reason in result["equivalent"]:
+        lines.append(f"  equivalent: {mutant}: {line} — {reason}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="*", help=f"some of {', '.join(TARGETS)} (default: all)")
+    parser.add_argument("--max-children", type=int, default=1)
+    parser.add_argument("--work", type=Path, help="keep mutmut's work here (one folder a target)")
+    args = parser.parse_args()
+    unknown = sorted(set(args.targets) - set(TARGETS))
+    if unknown:
+        parser.error(f"unknown targets {unknown}; choose from {', '.join(TARGETS)}")
+    base = args.work or Path(tempfile.mkdtemp(prefix="trace-mutation-"))
+    for name in args.targets or list(TARGETS):
+        work = base / name
+        if work.exists():
+            shutil.rmtree(work)
+        print(report(name, run_target(name, TARGETS[name], work, args.max_children)), flush=True)
+    print(f"mutmut work directories: {base}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
