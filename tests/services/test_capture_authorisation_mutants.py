@@ -69,10 +69,11 @@ def post(client: FlaskClient, headers: dict[str, str], *events: dict[str, Any], 
     )
 
 
-def refused(response: Any, count: Callable[[type], int], stored: int) -> None:
+def refused(response: Any, count: Callable[[type], int], stored: int, world: dict) -> None:
     assert response.status_code == 403, response.json
     assert response.mimetype == "application/problem+json"
-    assert "belong to another organisation" in response.json["detail"]
+    message = f"batches [{world['batch'].id}] belong to another organisation"
+    assert message in response.json["detail"]
     assert count(Event) == stored  # nothing half-written
 
 
@@ -91,7 +92,7 @@ def test_non_owner_naming_itself_destination_is_refused(
     """Only a receipt (receiving, accepting, arriving) addressed to the recorder is allowed on
     another organisation's lot; naming oneself as destination of anything else is not."""
     response = post(client, world["as_stranger"], event(world, biz_step, world["stranger"], form))
-    refused(response, count, 0)
+    refused(response, count, 0, world)
 
 
 def test_non_owner_shipping_to_itself_is_refused_even_after_a_shipment_to_it(
@@ -99,7 +100,7 @@ def test_non_owner_shipping_to_itself_is_refused_even_after_a_shipment_to_it(
 ) -> None:
     ship_to(client, world, world["distributor"])
     forged = event(world, "shipping", world["distributor"], day=11)
-    refused(post(client, world["as_distributor"], forged), count, 1)
+    refused(post(client, world["as_distributor"], forged), count, 1, world)
 
 
 def test_refusal_with_proceed_keeps_the_good_events_only(client: FlaskClient, world, count) -> None:
@@ -132,17 +133,19 @@ def test_receipt_not_addressed_to_the_recorder_is_refused(
 ) -> None:
     ship_to(client, world, world["distributor"])
     receipt = event(world, "receiving", world[to] if to else None, day=11)
-    refused(post(client, world["as_stranger"], receipt), count, 1)
+    refused(post(client, world["as_stranger"], receipt), count, 1, world)
 
 
 def test_custody_after_receipt_is_the_receivers_only(client: FlaskClient, world, count) -> None:
     ship_to(client, world, world["distributor"])
     early = event(world, "retail_selling", day=11)
-    refused(post(client, world["as_distributor"], early), count, 1)
+    refused(post(client, world["as_distributor"], early), count, 1, world)
     receipt = event(world, "receiving", world["distributor"], day=11)
     assert post(client, world["as_distributor"], receipt).status_code == 201
     # The receiver may go on; another organisation still may not, receipt or none.
-    refused(post(client, world["as_stranger"], event(world, "retail_selling", day=13)), count, 2)
+    refused(
+        post(client, world["as_stranger"], event(world, "retail_selling", day=13)), count, 2, world
+    )
     sold = post(client, world["as_distributor"], event(world, "retail_selling", day=13))
     assert sold.status_code == 201, sold.json
     assert count(Event) == 3
@@ -153,7 +156,7 @@ def test_arrival_alone_gives_no_custody(client: FlaskClient, world, count) -> No
     ship_to(client, world, world["distributor"])
     arrival = event(world, "arriving", world["distributor"], day=11)
     assert post(client, world["as_distributor"], arrival).status_code == 201
-    refused(post(client, world["as_distributor"], event(world, "storing", day=12)), count, 2)
+    refused(post(client, world["as_distributor"], event(world, "storing", day=12)), count, 2, world)
 
 
 def test_roles_on_the_capture_path(client: FlaskClient, world, token, count) -> None:
@@ -161,8 +164,10 @@ def test_roles_on_the_capture_path(client: FlaskClient, world, token, count) -> 
     assert own.status_code == 201
     assert post(client, token("centre", province="24"), event(world, "storing")).status_code == 201
     outside = post(client, token("centre", province="01"), event(world, "storing"))
-    assert outside.status_code == 403 and "outside province 01" in outside.json["detail"]
-    assert post(client, token("inspector"), event(world, "storing")).status_code == 403
+    assert outside.status_code == 403
+    assert f"batches [{world['batch'].id}] are outside province 01" in outside.json["detail"]
+    inspector = post(client, token("inspector"), event(world, "storing"))
+    assert inspector.status_code == 403 and "inspector" in inspector.json["detail"]
     assert post(client, token("admin"), event(world, "storing")).status_code == 201
     unknown = event(world, "storing")
     unknown["quantityList"][0]["epcClass"] = f"{PUBLIC_URL}/01/{GTIN}/10/NO-SUCH-LOT"
