@@ -204,3 +204,45 @@ def test_event_with_namespaces_verifies_and_its_edit_is_caught(app, client, toke
     raw(app, "UPDATE event SET namespaces = :n", n=json.dumps({"vn": "https://example.com/x/"}))
     found = finding(client, token)
     assert (found["seq"], found["kind"], found["event_id"]) == (1, "altered", "urn:uuid:ns-1")
+
+
+def test_replay_is_the_chain_rule() -> None:
+    digests = ["ni:///sha-256;" + "0" * 63 + str(n) + "?ver=CBV2.0" for n in range(3)]
+    expected = "0" * 64
+    for digest in digests:
+        expected = hashlib.sha256((expected + digest).encode()).hexdigest()
+    assert ledger.replay(ledger.GENESIS, digests) == expected
+    assert ledger.replay(expected, []) == expected
+
+
+def test_audit_checks_each_entry_against_its_predecessor(app, client, build, token) -> None:
+    """The batch audit checks entries one by one: a rewritten chain hash breaks its own link and
+    the next one's; an entry whose predecessor is gone has no predecessor to link to."""
+    org = build.organization()
+    batch = build.batch(build.product(org))
+    producer = token("producer", org)
+    for day in range(1, 6):
+        form = {"stage": "inspecting", "time": f"2026-06-0{day}T08:00:00"}
+        response = client.post(f"/api/v1/batches/{batch.id}/events", headers=producer, json=form)
+        assert response.status_code == 201, response.json
+
+    def ledger_of_events() -> dict[int, dict]:
+        audit = client.get(f"/api/v1/batches/{batch.id}/audit", headers=token("inspector")).json
+        return {e["seq"]: e["ledger"] for e in audit["events"]}
+
+    intact = ledger_of_events()
+    assert intact == {
+        seq: {"ok": True, "hash_ok": True, "link_ok": True, "predecessor_seq": seq - 1}
+        for seq in range(1, 6)
+    }
+    raw(app, "UPDATE event SET chain_hash = :c WHERE seq = 3", c="b" * 64)
+    raw(app, "DELETE FROM event_epc WHERE event_pk = (SELECT id FROM event WHERE seq = 1)")
+    raw(app, "DELETE FROM event WHERE seq = 1")
+    checked = ledger_of_events()
+    broken = {"ok": False, "hash_ok": True, "link_ok": False}
+    assert checked == {
+        2: broken | {"predecessor_seq": None},
+        3: broken | {"predecessor_seq": 2},
+        4: broken | {"predecessor_seq": 3},
+        5: {"ok": True, "hash_ok": True, "link_ok": True, "predecessor_seq": 4},
+    }
