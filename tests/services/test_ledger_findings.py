@@ -246,3 +246,10 @@ def test_audit_checks_each_entry_against_its_predecessor(app, client, build, tok
         4: broken | {"predecessor_seq": 3},
         5: {"ok": True, "hash_ok": True, "link_ok": True, "predecessor_seq": 4},
     }
+
+
+def test_chunks_cover_every_value_once() -> None:
+    values = list(range(1, 1202))
+    chunks = list(ledger._chunked(values))
+    assert [len(c) for c in chunks] == [500, 500, 201]
+    assert [v for c in chunks for v in c] == values
