@@ -158,15 +158,26 @@ def _mutmut(work: Path, *args: str, log: Path | None = None) -> str:
     return ""
 
 
-def _mutated_line(work: Path, mutant: str) -> str:
-    diff = _mutmut(work, "show", mutant)
-    changed = [line[1:].strip() for line in diff.splitlines() if line.startswith("+ ")]
-    changed = changed or [
-        line[1:].strip()
-        for line in diff.splitlines()
-        if line.startswith("+") and not line.startswith("+++")
-    ]
-    return " / ".join(changed)
+MAX_DIFFS = 100
+_DIFFS = """
+import json, re, sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+for name in sys.stdin.read().split():
+    path = re.match(r"(.*?)[.]x[_\u01c1]", name)[1].replace(".", "/") + ".py"
+    print(json.dumps([name, get_diff_for_mutant(name, path=path)]))
+"""
+
+
+def _mutated_lines(work: Path, mutants: list[str]) -> dict[str, str]:
+    """The changed line(s) of each mutant, from mutmut's own diffs (one process for all)."""
+    done = subprocess.run([sys.executable, "-c", _DIFFS], cwd=work, input="\n".join(mutants),
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    lines = {}
+    for row in done.stdout.splitlines():
+        name, diff = json.loads(row)
+        added = [d[1:].strip() for d in diff.splitlines() if d.startswith("+") and d[1:2] != "+"]
+        lines[name] = " / ".join(added)
+    return lines
 
 
 def run_target(name: str, target: Target, work: Path, max_children: int, only: list[str]) -> dict:
@@ -190,11 +201,14 @@ def run_target(name: str, target: Target, work: Path, max_children: int, only: l
     ]
     per_function: dict[str, Counter[str]] = defaultdict(Counter)
     survivors, equivalent = [], []
+    alive = [m for m in in_scope if statuses[m] in {"survived", "no tests", "suspicious"}]
+    # Diffs cost seconds each: past MAX_DIFFS survivors only their names are listed.
+    lines = _mutated_lines(work, alive) if len(alive) <= MAX_DIFFS else {}
     for mutant in sorted(in_scope, key=lambda m: (m.rsplit("__mutmut_", 1)[0], _number(m))):
         function = mutant.rsplit("__mutmut_", 1)[0]
         status = statuses[mutant]
-        if status in {"survived", "no tests"}:
-            line = _mutated_line(work, mutant)
+        if status in {"survived", "no tests", "suspicious"}:
+            line = lines.get(mutant, "")
             reason = EQUIVALENT.get((name, function, line))
             if reason:
                 equivalent.append((mutant, line, reason))
@@ -245,6 +259,7 @@ def main() -> int:
     parser.add_argument("--max-children", type=int, default=1)
     parser.add_argument("--work", type=Path, help="keep mutmut's work here (one folder a target)")
     parser.add_argument("--only", action="append", default=[], help="mutant name pattern")
+    parser.add_argument("--report-only", action="store_true", help="report on --work as it is")
     args = parser.parse_args()
     unknown = sorted(set(args.targets) - set(TARGETS))
     if unknown:
