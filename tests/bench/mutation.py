@@ -267,12 +267,9 @@ def main() -> int:
     base = args.work or Path(tempfile.mkdtemp(prefix="trace-mutation-"))
     for name in args.targets or list(TARGETS):
         work = base / name
-        if work.exists():
-            shutil.rmtree(work)
-        print(
-            report(name, run_target(name, TARGETS[name], work, args.max_children, args.only)),
-            flush=True,
-        )
+        run = not args.report_only
+        result = run_target(name, TARGETS[name], work, args.max_children, args.only, run)
+        print(report(name, result), flush=True)
     print(f"mutmut work directories: {base}")
     return 0
 
