@@ -180,14 +180,21 @@ def _mutated_lines(work: Path, mutants: list[str]) -> dict[str, str]:
     return lines
 
 
-def run_target(name: str, target: Target, work: Path, max_children: int, only: list[str]) -> dict:
-    work.mkdir(parents=True, exist_ok=True)
-    _copy_checkout(work)
-    _configure(work, target)
-    started = time.monotonic()
+def run_target(
+    name: str, target: Target, work: Path, max_children: int, only: list[str], run: bool = True
+) -> dict:
+    """Run mutmut on one target in ``work`` (a fresh copy), or with ``run=False`` only read the
+    results already there."""
     patterns = only or target.functions
-    _mutmut(work, "run", "--max-children", str(max_children), *patterns,
-            log=work / "mutmut-run.log")  # fmt: skip
+    started = time.monotonic()
+    if run:
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        _copy_checkout(work)
+        _configure(work, target)
+        _mutmut(work, "run", "--max-children", str(max_children), *patterns,
+                log=work / "mutmut-run.log")  # fmt: skip
     elapsed = time.monotonic() - started
     statuses: dict[str, str] = {}
     for line in _mutmut(work, "results", "--all", "true").splitlines():
