@@ -151,6 +151,39 @@ def test_custody_after_receipt_is_the_receivers_only(client: FlaskClient, world,
     assert count(Event) == 3
 
 
+def test_custody_of_one_lot_is_not_custody_of_another(
+    client: FlaskClient, world, build, count
+) -> None:
+    """The distributor received lot 1; the coop's other lot, with events of its own, stays the
+    coop's."""
+    other = build.batch(world["batch"].product, lot_code="LN-AUTH-2")
+    other_lot = f"{PUBLIC_URL}/01/{GTIN}/10/LN-AUTH-2"
+    own = event(world, "inspecting")
+    own["quantityList"][0]["epcClass"] = other_lot
+    assert post(client, world["as_coop"], own).status_code == 201
+    ship_to(client, world, world["distributor"])
+    receipt = event(world, "receiving", world["distributor"], day=11)
+    assert post(client, world["as_distributor"], receipt).status_code == 201
+    onward = event(world, "shipping", day=13)
+    onward["quantityList"][0]["epcClass"] = other_lot
+    response = post(client, world["as_distributor"], onward)
+    assert response.status_code == 403, response.json
+    assert f"batches [{other.id}] belong to another organisation" in response.json["detail"]
+    assert count(Event) == 3
+
+
+def test_destination_that_resolves_to_nothing_is_no_address(
+    client: FlaskClient, world, count
+) -> None:
+    """A destination naming no registered organisation addresses nobody: refused, not a 500."""
+    receipt = event(world, "receiving")
+    receipt["destinationList"] = [
+        {"type": "owning_party", "destination": f"{PUBLIC_URL}/417/8935049500049"},
+        {"type": "location", "destination": "urn:epc:id:sgln:8935049.50004.0"},
+    ]
+    refused(post(client, world["as_stranger"], receipt), count, 0, world)
+
+
 def test_arrival_alone_gives_no_custody(client: FlaskClient, world, count) -> None:
     """Custody comes from a recorded *receiving*; arriving at the door is not a receipt."""
     ship_to(client, world, world["distributor"])
@@ -172,5 +205,8 @@ def test_roles_on_the_capture_path(client: FlaskClient, world, token, count) -> 
     unknown = event(world, "storing")
     unknown["quantityList"][0]["epcClass"] = f"{PUBLIC_URL}/01/{GTIN}/10/NO-SUCH-LOT"
     nothing = post(client, world["as_coop"], unknown)
-    assert nothing.status_code == 403 and "names no registered batch" in nothing.json["detail"]
+    assert nothing.status_code == 403
+    assert (
+        nothing.json["detail"] == "Event 0: the event names no registered batch or code of yours."
+    )
     assert count(Event) == 3
