@@ -89,6 +89,9 @@ _GENERIC = (
     "the generic branch of lock_head runs on neither supported database (PostgreSQL and SQLite "
     "have their own)"
 )
+_C = "trace.services.capture.x_"
+_INSPECTOR = "unreachable: capture() refuses an inspector token before authorising events"
+_JOIN = "SQLAlchemy infers the same join condition from the foreign key"
 _PAGE = "the page size: any positive size (or none) reads the same entries in the same order"
 #: (target, function, text of the mutated line) -> why no test can kill it.
 EQUIVALENT: dict[tuple[str, str, str], str] = {
@@ -121,6 +124,18 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("ledger", _L + "lock_head", "elif session.get(LedgerHead, HEAD_ID) is not None:"): _GENERIC,
     ("ledger", _L + "lock_head", "session.execute(insert(LedgerHead).values(None))"): _GENERIC,
     ("ledger", _L + "lock_head", "session.execute(insert(None).values(values))"): _GENERIC,
+    ("capture", _C + "_authorise", 'return "XXinspectors read events; they do not record themXX"'):
+        _INSPECTOR,
+    ("capture", _C + "_authorise", 'return "INSPECTORS READ EVENTS; THEY DO NOT RECORD THEM"'):
+        _INSPECTOR,
+    ("capture", _C + "_authorise",
+     "foreign -= _custody(session, org, foreign) if (org is not None) or True else set()"):
+        "a producer token always belongs to an organisation",
+    ("capture", _C + "_custody", ".join(Event, None)"): _JOIN,
+    ("capture", _C + "_custody", ".join(Event, )"): _JOIN,
+    ("capture", _C + "_custody", "removed: EventEpc.batch_id.in_(batch_ids),"):
+        "reads every batch the organisation received; the caller subtracts them from the "
+        "foreign ones alone",
 }  # fmt: skip
 
 _RESULT = re.compile(r"^\s*(?P<name>[\w.]+?)__mutmut_(?P<n>\d+): (?P<status>[\w ]+)$")
@@ -176,7 +191,8 @@ def _mutated_lines(work: Path, mutants: list[str]) -> dict[str, str]:
     for row in done.stdout.splitlines():
         name, diff = json.loads(row)
         added = [d[1:].strip() for d in diff.splitlines() if d.startswith("+") and d[1:2] != "+"]
-        lines[name] = " / ".join(added)
+        removed = [d[1:].strip() for d in diff.splitlines() if d.startswith("-") and d[1:2] != "-"]
+        lines[name] = " / ".join(added) if added else "removed: " + " / ".join(removed)
     return lines
 
 
