@@ -17,6 +17,8 @@ from tests.public.test_page import visible
 BANNER_VI = "Sản phẩm bị thu hồi: không sử dụng"
 BANNER_EN = "Recalled: do not use this product"
 JSON = {"Accept": "application/json"}
+#: The lychee lot's GS1 Digital Link: the same page, found by GTIN and lot instead of by code.
+DIGITAL_LINK = "/01/08936010510012/10/LN2606-A01"
 
 
 def issue(client: FlaskClient, headers: dict[str, str], batch_ids: list[int], reason: str,
@@ -39,11 +41,13 @@ def close(client: FlaskClient, headers: dict[str, str], recall_id: int) -> None:
 
 
 def public(client: FlaskClient, code: str) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
-    """The Vietnamese page, the English page, the JSON form and the recall status of a code."""
-    vi = client.get(f"/q/{code}")
-    en = client.get(f"/q/{code}?lang=en")
-    body = client.get(f"/q/{code}", headers=JSON)
-    status = client.get(f"/q/{code}?linkType=gs1:recallStatus")
+    """The Vietnamese page, the English page, the JSON form and the recall status of a code
+    (or of a Digital Link path)."""
+    path = code if code.startswith("/") else f"/q/{code}"
+    vi = client.get(path)
+    en = client.get(f"{path}?lang=en")
+    body = client.get(path, headers=JSON)
+    status = client.get(f"{path}?linkType=gs1:recallStatus")
     for response in (vi, en, body, status):
         assert response.status_code == 200
     return visible(vi.data), visible(en.data), body.get_json(), status.get_json()
@@ -105,10 +109,14 @@ def test_banner_follows_the_recalls_still_open(client: FlaskClient, chain: Chain
     inspector = token("centre", province="24")
     older, newer = "Bao bì bị rách trong vận chuyển", "Dư lượng thuốc bảo vệ thực vật"
     first = issue(client, inspector, [chain.batch.id], older, downstream=True)
+    for code in (chain.code, DIGITAL_LINK):  # pages seen (and kept) before the second recall
+        assert_banner(client, code, older, direct=True)
     second = issue(client, inspector, [chain.batch.id], newer, downstream=False)
+    assert_banner(client, DIGITAL_LINK, newer, direct=True)
     assert_banner(client, chain.code, newer, direct=True)
     assert_banner(client, chain.juice_code, older, direct=False)
     close(client, inspector, second["id"])
+    assert_banner(client, DIGITAL_LINK, older, direct=True)
     assert_banner(client, chain.code, older, direct=True)
     assert_banner(client, chain.juice_code, older, direct=False)
     close(client, inspector, first["id"])
