@@ -122,3 +122,22 @@ def test_banner_follows_the_recalls_still_open(client: FlaskClient, chain: Chain
     close(client, inspector, first["id"])
     assert_no_banner(client, chain.code)
     assert_no_banner(client, chain.juice_code)
+
+
+def test_only_a_centre_of_the_lots_province_may_close_its_recall(
+    client: FlaskClient, chain: Chain, token
+) -> None:
+    """Closing takes the banner down: a centre of another province may not, nor a producer."""
+    reason = "Dư lượng thuốc bảo vệ thực vật"
+    recall = issue(client, token("centre", province="24"), [chain.batch.id], reason, False)
+    for outsider in (
+        token("centre", province="01"),
+        token("producer", chain.product.organization_id),
+    ):
+        refused = client.post(
+            f"/api/v1/recalls/{recall['id']}/close", headers=outsider, json={"note": "Đóng"}
+        )
+        assert refused.status_code == 403, refused.json
+    assert_banner(client, chain.code, reason, direct=True)
+    close(client, token("centre", province="24"), recall["id"])
+    assert_no_banner(client, chain.code)
