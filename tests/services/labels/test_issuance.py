@@ -10,9 +10,10 @@ import qrcode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.seeds import unit_code
 from trace.gs1 import parse_digital_link
 from trace.gs1.keys import check_digit
-from trace.labels.codes import is_valid_code, new_unit_code
+from trace.labels.codes import is_valid_code
 from trace.labels.sheets import TEMPLATES
 from trace.models import AuditEntry, Batch, BatchStatus, Code, CodeKind, CodeStatus, PrintRun
 from trace.services.actors import SYSTEM
@@ -83,8 +84,8 @@ def test_issue_batch_code_is_idempotent_and_replaces_a_voided_one(session, batch
 # URIs ----------------------------------------------------------------------------------------
 
 
-def test_uris_follow_digital_link_or_short_code(session, batch, plain_batch) -> None:
-    code = new_unit_code()
+def test_uris_follow_digital_link_or_short_code(session, batch, plain_batch, rng) -> None:
+    code = unit_code(rng)
     unit = issuance.code_uri(BASE, batch, code, CodeKind.UNIT)
     assert unit == f"{BASE}/01/0{gtin13(4711)}/10/LN2026-07/21/{code}"
     assert issuance.code_uri(BASE, batch, code, CodeKind.BATCH) == (
@@ -112,11 +113,11 @@ def _qr_version(uri: str) -> int:
 
 
 @pytest.mark.parametrize("lot", ["LN2026-07", "BMT-2026-0042", "PQ/26/117"])
-def test_typical_uris_fit_qr_version_5_at_ec_m(build, lot) -> None:
+def test_typical_uris_fit_qr_version_5_at_ec_m(build, lot, rng) -> None:
     gtin_batch = build.batch(build.product(build.organization(), gtin=gtin13(7)), lot_code=lot)
     plain = build.batch(build.product(build.organization()), lot_code=lot)
     for _ in range(20):
-        code = new_unit_code()
+        code = unit_code(rng)
         for uri in (
             issuance.code_uri(BASE, gtin_batch, code, CodeKind.UNIT),
             issuance.code_uri(BASE, gtin_batch, code, CodeKind.BATCH),
@@ -145,9 +146,9 @@ def test_serialised_run_issues_unique_codes_in_positions(session, batch, count) 
     assert entry.action == "create" and entry.entity_id == str(run.id)
 
 
-def test_a_collision_draws_again(session, batch, monkeypatch) -> None:
+def test_a_collision_draws_again(session, batch, monkeypatch, rng) -> None:
     taken = issuance.live_batch_code(session, batch).code
-    fresh = [new_unit_code() for _ in range(3)]
+    fresh = [unit_code(rng) for _ in range(3)]
     draws: Iterator[str] = iter([taken, fresh[0], fresh[0], fresh[1], fresh[2]])
     monkeypatch.setattr(issuance, "new_unit_code", lambda: next(draws))
     # The first draw gives ``taken`` (already in the table) and fresh[0]; the insert collides and
