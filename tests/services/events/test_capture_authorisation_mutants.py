@@ -72,8 +72,10 @@ def post(client: FlaskClient, headers: dict[str, str], *events: dict[str, Any], 
 def refused(response: Any, count: Callable[[type], int], stored: int, world: dict) -> None:
     assert response.status_code == 403, response.json
     assert response.mimetype == "application/problem+json"
-    message = f"batches [{world['batch'].id}] belong to another organisation"
-    assert message in response.json["detail"]
+    batches = f"batches [{world['batch'].id}]"
+    reasons = ("belong to another organisation", "were not shipped to organisation")
+    assert batches in response.json["detail"]
+    assert any(reason in response.json["detail"] for reason in reasons), response.json
     assert count(Event) == stored  # nothing half-written
 
 
@@ -184,12 +186,15 @@ def test_destination_that_resolves_to_nothing_is_no_address(
     refused(post(client, world["as_stranger"], receipt), count, 0, world)
 
 
-def test_arrival_alone_gives_no_custody(client: FlaskClient, world, count) -> None:
-    """Custody comes from a recorded *receiving*; arriving at the door is not a receipt."""
+def test_arrival_of_a_lot_shipped_elsewhere_gives_no_custody(
+    client: FlaskClient, world, count
+) -> None:
+    """Arriving counts as a receipt only of a lot shipped to the one who arrives: a stranger's
+    arrival of the distributor's consignment is refused, and gives it nothing to write on."""
     ship_to(client, world, world["distributor"])
-    arrival = event(world, "arriving", world["distributor"], day=11)
-    assert post(client, world["as_distributor"], arrival).status_code == 201
-    refused(post(client, world["as_distributor"], event(world, "storing", day=12)), count, 2, world)
+    arrival = event(world, "arriving", world["stranger"], day=11)
+    refused(post(client, world["as_stranger"], arrival), count, 1, world)
+    refused(post(client, world["as_stranger"], event(world, "storing", day=12)), count, 1, world)
 
 
 def test_roles_on_the_capture_path(client: FlaskClient, world, token, count) -> None:

@@ -44,6 +44,8 @@ def test_empty_ledger_verifies(client, token) -> None:
         "head_seq": 0,
         "head_chain_hash": "0" * 64,
         "finding": None,
+        "findings": [],
+        "mismatched_entries": 0,
     }
 
 
@@ -232,19 +234,25 @@ def test_audit_checks_each_entry_against_its_predecessor(app, client, build, tok
 
     intact = ledger_of_events()
     assert intact == {
-        seq: {"ok": True, "hash_ok": True, "link_ok": True, "predecessor_seq": seq - 1}
+        seq: {
+            "ok": True,
+            "hash_ok": True,
+            "link_ok": True,
+            "predecessor_seq": seq - 1,
+            "mismatches": [],
+        }
         for seq in range(1, 6)
     }
     raw(app, "UPDATE event SET chain_hash = :c WHERE seq = 3", c="b" * 64)
     raw(app, "DELETE FROM event_epc WHERE event_pk = (SELECT id FROM event WHERE seq = 1)")
     raw(app, "DELETE FROM event WHERE seq = 1")
     checked = ledger_of_events()
-    broken = {"ok": False, "hash_ok": True, "link_ok": False}
+    broken = {"ok": False, "hash_ok": True, "link_ok": False, "mismatches": []}
     assert checked == {
         2: broken | {"predecessor_seq": None},
         3: broken | {"predecessor_seq": 2},
         4: broken | {"predecessor_seq": 3},
-        5: {"ok": True, "hash_ok": True, "link_ok": True, "predecessor_seq": 4},
+        5: {"ok": True, "hash_ok": True, "link_ok": True, "predecessor_seq": 4, "mismatches": []},
     }
 
 
