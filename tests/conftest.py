@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,17 +20,28 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from tests import seeds
 from trace import create_app, migrate
 from trace.api import schemas
 from trace.db import Base, db
 from trace.gs1.keys import check_digit
 from trace.models import Batch, Facility, Organization, Product, Role
 from trace.public import live
-from trace.services import registry
 from trace.services.actors import SYSTEM
-from trace.services.tokens import create_token
+from trace.services.registry import catalogue as registry
+from trace.services.registry.tokens import create_token
 
 TEST_DB_ENV = "TRACE_TEST_DATABASE_URL"
+
+
+def pytest_report_header() -> str:
+    return f"trace test seed: {seeds.SEED} (repeat with {seeds.ENV}={seeds.SEED})"
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> random.Random:
+    """This test's own random generator under the run's seed (see ``tests/seeds.py``)."""
+    return seeds.rng_for(request.node.nodeid)
 
 
 def _postgres_database(admin_url: str) -> Iterator[str]:

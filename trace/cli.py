@@ -39,8 +39,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(openapi_command)
     app.cli.add_command(verify_command)
     app.cli.add_command(ledger_group)
+    app.cli.add_command(audit_group)
 
-    from trace.labels.cli import labels_group
+    from trace.cli_labels import labels_group
 
     app.cli.add_command(labels_group)
 
@@ -72,7 +73,7 @@ def demo_command(as_json: bool) -> None:
     """Load the demo data (idempotent); print a token per role and public page URLs."""
     from trace import migrate
     from trace.demo import load_demo
-    from trace.services.tokens import create_token
+    from trace.services.registry.tokens import create_token
 
     migrate.upgrade(db.engine)
     session = db.session
@@ -120,7 +121,7 @@ def demo_command(as_json: bool) -> None:
         click.echo(f"  {url}")
 
 
-def _first_producer(session, ids) -> str:  # type: ignore[no-untyped-def]
+def _first_producer(session, ids) -> str:
     producer_kinds = {OrganizationKind.COOPERATIVE, OrganizationKind.PRODUCER}
     for ref, org_id in ids.organizations.items():
         org = session.get(Organization, org_id)
@@ -129,11 +130,11 @@ def _first_producer(session, ids) -> str:  # type: ignore[no-untyped-def]
     raise click.ClickException("the demo data has no producer")
 
 
-def demo_urls(app: Flask, session, ids, limit: int = 4) -> list[str]:  # type: ignore[no-untyped-def]
+def demo_urls(app: Flask, session, ids, limit: int = 4) -> list[str]:
     """Public pages of a few demo batches: ``/q/<code>`` of each batch-level code, and the
     Digital Link when the product has a GTIN."""
-    from trace.labels.issuance import code_uri, issue_batch_code
     from trace.models import Batch, CodeKind
+    from trace.services.labels.issuance import code_uri, issue_batch_code
 
     base = app.config["PUBLIC_URL"]
     urls: list[str] = []
@@ -162,7 +163,7 @@ def token_create(
     role: str, organization_id: int | None, province_code: str | None, name: str
 ) -> None:
     """Create a token and print it (it is shown only this once)."""
-    from trace.services.tokens import create_token
+    from trace.services.registry.tokens import create_token
 
     session = db.session
     try:
@@ -202,7 +203,7 @@ def openapi_command(check: bool) -> None:
 @with_appcontext
 def verify_command() -> None:
     """Recompute the event ledger; exit 1 naming the first broken entry."""
-    from trace.services.ledger import verify
+    from trace.services.events.ledger import verify
 
     result = verify(db.session)
     if result.ok:
@@ -242,8 +243,8 @@ def ledger_verify(checkpoint_file: str | None) -> None:
     Exits 1 naming the first entry that was altered, deleted, inserted or reordered.
     """
     from trace.models import LedgerHead
-    from trace.services import checkpoints
-    from trace.services.ledger import GENESIS, HEAD_ID
+    from trace.services.events.ledger import GENESIS, HEAD_ID
+    from trace.services.inspection import checkpoints
 
     if checkpoint_file is None:
         click.get_current_context().invoke(verify_command)
@@ -279,7 +280,7 @@ def ledger_verify(checkpoint_file: str | None) -> None:
 @writes
 def ledger_checkpoint(output: str | None) -> None:
     """Sign the ledger head with the service's key, keep it and print it (JSON)."""
-    from trace.services import checkpoints
+    from trace.services.inspection import checkpoints
 
     key = checkpoints.load_signing_key(current_app.config, current_app.instance_path)
     checkpoint, _ = checkpoints.store(db.session, key)
@@ -294,8 +295,36 @@ def ledger_checkpoint(output: str | None) -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 def ledger_keygen(path: str) -> None:
     """Write a new Ed25519 signing key (PEM, mode 0600) for TRACE_SIGNING_KEY_FILE."""
-    from trace.services import checkpoints
+    from trace.services.inspection import checkpoints
 
     if not checkpoints.generate_key_file(Path(path)):
         raise click.ClickException(f"{path} exists already; it was left as it is")
     click.echo(f"wrote {path}")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Review stored data against today's rules."""
+
+
+@audit_group.command("custody")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
+@with_appcontext
+def audit_custody(as_json: bool) -> None:
+    """List stored events the write rule refuses today: receipts of lots nobody shipped to the
+    receiver, events riding on such custody, and error declarations by another organisation or
+    not repeating the event they name. Nothing is changed; an inspector reviews the list."""
+    from dataclasses import asdict
+
+    from trace.services.events import custody
+
+    findings = custody.audit(db.session)
+    db.session.rollback()
+    if as_json:
+        click.echo(json.dumps({"findings": [asdict(f) for f in findings]}, ensure_ascii=False))
+        return
+    for f in findings:
+        batches = ",".join(map(str, f.batch_ids)) or "-"
+        click.echo(f"seq {f.seq}\t{f.kind}\t{f.recorded_by}\tbatches {batches}\t{f.event_id}")
+        click.echo(f"\t{f.reason}")
+    click.echo(f"{len(findings)} stored event(s) the rules would refuse.")

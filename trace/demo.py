@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from trace.api import schemas
 from trace.api.event_schemas import StageForm
 from trace.models import Batch, Facility, Organization, Product
-from trace.services import registry, stages
 from trace.services.actors import SYSTEM
+from trace.services.events import stages
+from trace.services.registry import catalogue as registry
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "demo.json"
 #: How long after it happened a demo event is recorded: between these, fixed by its hash ID.

@@ -20,7 +20,7 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def _run(engine: Engine, alembic_command: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+def _run(engine: Engine, alembic_command: Callable[..., object], *args: Any, **kwargs: Any) -> None:
     """An Alembic command on the app's own engine, in one transaction."""
     with engine.begin() as connection:
         cfg = alembic_config(engine)

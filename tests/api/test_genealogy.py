@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trace.epcis.export import epcis_document
-from trace.services.identifiers import batch_uri
+from trace.services.events.identifiers import batch_uri
 
 PUBLIC = "https://trace.example.vn"
 

@@ -46,17 +46,13 @@ def test_corrections_and_tampering_show_in_the_audit(app, client, build, token) 
     a = chain["a"]
     history = client.get(f"/api/v1/batches/{a.id}/events", headers=chain["grower"]).json
     cooled = history["events"][1]
-    declaration = {
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-06-10T00:00:00Z",
-        "epcisBody": {"eventList": [{
-            "type": "ObjectEvent", "eventID": cooled["eventID"], "action": "OBSERVE",
-            "eventTime": "2026-06-08T09:00:00+07:00", "eventTimeZoneOffset": "+07:00",
-            "quantityList": [{"epcClass": "https://id.gs1.org/01/08934567890120/10/LN2606-A01"}],
-            "errorDeclaration": {"declarationTime": "2026-06-10T00:00:00Z",
-                                 "reason": "incorrect_data"},
-        }]},
-    }  # fmt: skip
+    exported = client.get(f"/api/v1/batches/{a.id}/epcis", headers=chain["grower"]).json
+    # An errorDeclaration repeats the event it declares, with errorDeclaration added.
+    repeated = next(e for e in exported["epcisBody"]["eventList"]
+                    if e["eventID"] == cooled["eventID"])  # fmt: skip
+    declaration = exported | {"epcisBody": {"eventList": [repeated | {
+        "errorDeclaration": {"declarationTime": "2026-06-10T00:00:00Z",
+                             "reason": "incorrect_data"}}]}}  # fmt: skip
     captured = client.post("/api/v1/capture", json=declaration, headers=chain["grower"])
     assert captured.status_code == 201, captured.json
     audit = client.get(f"/api/v1/batches/{a.id}/audit", headers=token("inspector")).json

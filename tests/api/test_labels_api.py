@@ -315,13 +315,20 @@ def test_void_and_download_authorisation(client, rendered, world, actor, session
 
 
 @pytest.mark.parametrize("actor", ACTORS[:-1])
-def test_every_role_may_read(client, world, actor) -> None:
+def test_runs_and_codes_are_read_under_the_batch_read_rule(client, world, actor) -> None:
+    """Who may read the batch reads its runs and codes; a producer or a centre of another
+    province that never held the batch may not (issue 10, item 9)."""
     run = _create(client, world, actor="admin", count=2).json
     headers = world["headers"][actor]
-    code = _all_codes(client, run, headers)[0]["code"]
-    for url in (run["links"]["self"], f"/api/v1/codes/{code}", f"/api/v1/codes/{code}/qr.svg",
+    expected = 403 if actor in {"centre-foreign", "producer-foreign"} else 200
+    code = _all_codes(client, run, world["headers"]["admin"])[0]["code"]
+    for url in (run["links"]["self"], run["links"]["codes"], f"/api/v1/codes/{code}",
+                f"/api/v1/codes/{code}/qr.svg", f"/api/v1/codes/{code}/qr.png",
                 f"/api/v1/batches/{world['batch'].id}/print-runs"):  # fmt: skip
-        assert client.get(url, headers=headers).status_code == 200, url
+        response = client.get(url, headers=headers)
+        assert response.status_code == expected, (url, response.json)
+        if url.endswith(("/codes", code)):
+            assert (code in response.get_data(as_text=True)) is (expected == 200)
 
 
 def test_reads_need_a_token(client, world) -> None:

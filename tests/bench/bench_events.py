@@ -54,8 +54,8 @@ def bench_capture(url: str, total: int, per_doc: int) -> None:
     from trace.db import db
     from trace.models import Role
     from trace.services.actors import SYSTEM
-    from trace.services.ledger import verify
-    from trace.services.tokens import create_token
+    from trace.services.events.ledger import verify
+    from trace.services.registry.tokens import create_token
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
     with app.app_context():
@@ -81,7 +81,7 @@ def bench_queries(url: str, batches: int, events: int, samples: int) -> None:
     from sqlalchemy.orm import Session
 
     from trace.db import build_engine
-    from trace.services import genealogy, history
+    from trace.services.events import genealogy, history
 
     engine = build_engine(url)
     began = time.perf_counter()

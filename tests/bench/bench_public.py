@@ -205,7 +205,7 @@ def _copy_codes(conn: Any, batches: int, mix: list[int]) -> None:
 def _real_hashes(conn: Any, mix: list[int]) -> None:
     """Give the benchmarked batches' events their true hash IDs and a chain that holds."""
     from trace.epcis.hashing import event_hash_id
-    from trace.services.ledger import GENESIS, entry_digest, next_chain_hash
+    from trace.services.events.ledger import GENESIS, entry_digest, next_chain_hash
 
     seqs = sorted(
         (b - 1) * EVENTS_PER_BATCH + k for b in mix for k in range(1, EVENTS_PER_BATCH + 1)

@@ -68,7 +68,7 @@ def fill(url: str, events: int, batches: int, per_doc: int = 1000) -> None:
     from trace.db import build_engine, db
     from trace.models import Role
     from trace.services.actors import SYSTEM
-    from trace.services.tokens import create_token
+    from trace.services.registry.tokens import create_token
 
     engine = build_engine(url)
     fill_registry(engine, batches)

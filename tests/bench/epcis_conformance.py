@@ -127,7 +127,7 @@ def service_round_trip(root: Path) -> None:
     from trace.db import db
     from trace.models import Role
     from trace.services.actors import SYSTEM
-    from trace.services.tokens import create_token
+    from trace.services.registry.tokens import create_token
 
     epcis = root / "epcis"
     with tempfile.TemporaryDirectory() as tmp:

@@ -129,7 +129,7 @@ def inspector_header(app: Any) -> dict[str, str]:
     from trace.db import db
     from trace.models import Role
     from trace.services.actors import SYSTEM
-    from trace.services.tokens import create_token
+    from trace.services.registry.tokens import create_token
 
     with app.app_context():
         _, secret = create_token(db.session, SYSTEM, role=Role.INSPECTOR, name="bench")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -199,18 +198,18 @@ def test_problem_pointers_escape_json_pointer_characters() -> None:
     assert not any("ns.example.com" in p.pointer for p in problems)
 
 
-def test_ten_thousand_events_validate_quickly() -> None:
+def test_ten_thousand_events_validate() -> None:
+    """Correctness only: the wall-clock target is ``tests/bench/bench_validation.py``."""
     events = [
         copy.deepcopy(_event(epcList=[f"urn:epc:id:sgtin:8934567.012345.{i}"]))
         for i in range(10_000)
     ]
-    doc = _doc(*events)
-    validate_document(_doc(_event()))  # compile once
-    start = time.perf_counter()
-    problems = validate_document(doc)
-    elapsed = time.perf_counter() - start
-    assert problems == []
-    assert elapsed < 2.0
+    events[7_777]["action"] = "CREATE"  # one bad event among many is still found and named
+    problems = validate_document(_doc(*events))
+    assert {p.event_index for p in problems} == {7_777}
+    assert "/epcisBody/eventList/7777/action" in {p.pointer for p in problems}
+    events[7_777]["action"] = "OBSERVE"
+    assert validate_document(_doc(*events)) == []
 
 
 @pytest.mark.parametrize("path", INVALID[:6] + VALID[:3], ids=lambda p: p.name)

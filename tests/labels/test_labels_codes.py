@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.seeds import unit_code
 from trace.labels.codes import (
     CHECK_ALPHABET,
     CODE_DATA_LENGTH,
@@ -54,9 +55,9 @@ def test_crockford_mod37_check_vectors(data: str, check: str) -> None:
     assert is_valid_code(data + check)
 
 
-def test_every_single_character_substitution_is_caught() -> None:
+def test_every_single_character_substitution_is_caught(rng) -> None:
     for _ in range(20):
-        code = new_unit_code()
+        code = unit_code(rng)
         for pos in range(len(code)):
             alphabet = CHECK_ALPHABET if pos == len(code) - 1 else CROCKFORD_ALPHABET
             for ch in alphabet:
@@ -66,9 +67,9 @@ def test_every_single_character_substitution_is_caught() -> None:
                 assert not is_valid_code(typo), (code, typo)
 
 
-def test_every_adjacent_transposition_is_caught() -> None:
+def test_every_adjacent_transposition_is_caught(rng) -> None:
     for _ in range(200):
-        code = new_unit_code()
+        code = unit_code(rng)
         for pos in range(len(code) - 1):
             if code[pos] == code[pos + 1]:
                 continue
@@ -76,8 +77,8 @@ def test_every_adjacent_transposition_is_caught() -> None:
             assert not is_valid_code(swapped), (code, swapped)
 
 
-def test_dropped_or_extra_characters_are_caught() -> None:
-    code = new_unit_code()
+def test_dropped_or_extra_characters_are_caught(rng) -> None:
+    code = unit_code(rng)
     assert not is_valid_code(code[1:])
     assert not is_valid_code(code[:-2] + code[-1])
     assert not is_valid_code("0" + code)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import string
 
 import numpy as np
@@ -10,8 +9,8 @@ import pytest
 import qrcode
 from qrcode import util as qr_util
 
+from tests.seeds import rng_for, unit_code
 from trace.labels import qr
-from trace.labels.codes import new_unit_code
 
 EC_CONST = {
     "L": qrcode.constants.ERROR_CORRECT_L,
@@ -21,17 +20,17 @@ EC_CONST = {
 }
 
 
-def random_uris(seed: int, count: int) -> list[str]:
-    rng = random.Random(seed)
+def random_uris(name: str, count: int) -> list[str]:
+    rng = rng_for("uris", name)
     out = []
     for i in range(count):
         kind = i % 6
         gtin = "0893" + "".join(rng.choice(string.digits) for _ in range(10))
         lot = "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(8))
         if kind == 0:
-            out.append(f"https://trace.example.vn/01/{gtin}/10/{lot}/21/{new_unit_code()}")
+            out.append(f"https://trace.example.vn/01/{gtin}/10/{lot}/21/{unit_code(rng)}")
         elif kind == 1:
-            out.append(f"https://trace.example.vn/q/{new_unit_code()}")
+            out.append(f"https://trace.example.vn/q/{unit_code(rng)}")
         elif kind == 2:
             out.append(f"https://trace.example.vn/01/{gtin}/10/{lot.lower()}%2F{i}")
         elif kind == 3:  # long: version >= 7 (version information), sometimes >= 10
@@ -55,8 +54,8 @@ def reference(data: str, ec: str, version: int | None = None, mask: int | None =
 
 @pytest.mark.parametrize("ec", ["L", "M", "Q", "H"])
 def test_fixed_version_and_mask_match_qrcode(ec: str) -> None:
-    rng = random.Random(ec)
-    for data in random_uris(hash(ec) & 0xFFFF, 60):
+    rng = rng_for("fixed", ec)
+    for data in random_uris(f"fixed-{ec}", 60):
         base, _ = reference(data, ec)
         version = base.version + rng.choice((0, 0, 1))
         mask = rng.randrange(8)
@@ -68,7 +67,7 @@ def test_fixed_version_and_mask_match_qrcode(ec: str) -> None:
 
 @pytest.mark.parametrize("ec", ["L", "M", "Q", "H"])
 def test_automatic_version_and_mask_match_qrcode(ec: str) -> None:
-    for data in random_uris(1000 + EC_CONST[ec], 60):
+    for data in random_uris(f"automatic-{ec}", 60):
         ref, expected = reference(data, ec)
         got = qr.qr_matrix(data, ec)
         assert got.shape == expected.shape, data
@@ -77,7 +76,7 @@ def test_automatic_version_and_mask_match_qrcode(ec: str) -> None:
 
 
 def test_chosen_mask_has_the_lowest_penalty() -> None:
-    for data in random_uris(7, 40):
+    for data in random_uris("mask", 40):
         ref, _ = reference(data, "M")
         got = qr.qr_matrix(data, "M")
         chosen = [
@@ -94,7 +93,7 @@ def test_chosen_mask_has_the_lowest_penalty() -> None:
 
 
 def test_codewords_match_qrcode() -> None:
-    for data in random_uris(3, 60):
+    for data in random_uris("codewords", 60):
         for ec in "LMQH":
             ref, _ = reference(data, ec)
             expected = qr_util.create_data(ref.version, EC_CONST[ec], ref.data_list)
@@ -102,7 +101,7 @@ def test_codewords_match_qrcode() -> None:
 
 
 def test_packed_penalty_equals_plain_penalty() -> None:
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(rng_for("penalty").getrandbits(64))
     for n in (21, 33, 37, 57, 61):
         for _ in range(30):
             cands = rng.random((8, n, n)) < rng.uniform(0.2, 0.8)
@@ -111,9 +110,9 @@ def test_packed_penalty_equals_plain_penalty() -> None:
             assert qr._penalties(cands) == qr._penalties_packed(cands)
 
 
-def test_typical_label_uris_fit_version_5_at_m() -> None:
+def test_typical_label_uris_fit_version_5_at_m(rng) -> None:
     for _ in range(50):
-        code = new_unit_code()
+        code = unit_code(rng)
         assert (
             qr.qr_version(f"https://trace.example.vn/01/08935049510011/10/LNB2406A/21/{code}") <= 5
         )

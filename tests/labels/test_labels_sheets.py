@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import random
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
 
 from tests.qr import read_qr
-from trace.labels.codes import new_unit_code
+from tests.seeds import rng_for, unit_code
 from trace.labels.sheets import (
     FOOTER_TEXT,
     PT_PER_MM,
@@ -26,10 +27,20 @@ DPI = 300
 NAME = "Vải thiều Lục Ngạn"
 
 
+_rng = rng_for(__name__)
+
+
+@pytest.fixture(autouse=True)
+def _seeded(rng: random.Random) -> None:
+    """Each test draws its labels' codes from its own seeded generator."""
+    global _rng
+    _rng = rng
+
+
 def make_labels(count: int, **overrides: object) -> list[LabelContent]:
     labels = []
     for i in range(count):
-        code = new_unit_code()
+        code = unit_code(_rng)
         if i % 3 == 2:
             uri = f"https://trace.example.vn/q/{code}"
         else:

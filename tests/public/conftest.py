@@ -4,6 +4,7 @@ and helpers for unit codes and recalls."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,8 +14,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests import seeds
 from trace.api.event_schemas import StageForm
-from trace.labels.codes import new_unit_code
 from trace.models import (
     Batch,
     BatchStatus,
@@ -26,8 +27,8 @@ from trace.models import (
     Recall,
     RecallBatch,
 )
-from trace.services import stages
 from trace.services.actors import SYSTEM
+from trace.services.events import stages
 
 PUBLIC_URL = "https://trace.example.vn"
 
@@ -85,12 +86,12 @@ def chain(app: Flask, build: Any, session: Session) -> Chain:
 
 
 @pytest.fixture
-def unit_code(session: Session) -> Callable[..., str]:
+def unit_code(session: Session, rng: random.Random) -> Callable[..., str]:
     """``unit_code(batch, status="printed")``: a serialised unit code of the batch."""
 
     def make(batch: Batch, status: CodeStatus = CodeStatus.PRINTED) -> str:
         session.rollback()
-        text = new_unit_code()
+        text = seeds.unit_code(rng)
         session.add(
             Code(code=text, kind=CodeKind.UNIT, batch_id=batch.id, status=status,
                  void_reason="misprint" if status is CodeStatus.VOIDED else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from tests import seeds
 from tests.public.conftest import Chain, record
 from trace.models import CodeStatus, Scan
 
@@ -84,10 +86,10 @@ def test_one_step_back_to_the_origin_farm(client: FlaskClient, chain: Chain) -> 
     assert "LN2606-A01" in page and "Vườn vải Phượng Sơn" in page
 
 
-def test_unknown_and_invalid_codes_are_friendly_404s(client: FlaskClient, chain: Chain) -> None:
-    from trace.labels.codes import new_unit_code
-
-    unknown = client.get(f"/q/{new_unit_code()}")
+def test_unknown_and_invalid_codes_are_friendly_404s(
+    client: FlaskClient, chain: Chain, rng: random.Random
+) -> None:
+    unknown = client.get(f"/q/{seeds.unit_code(rng)}")
     assert unknown.status_code == 404
     assert "Mã chưa được đăng ký" in visible(unknown.data)
     assert 'name="token"' in unknown.data.decode()  # and how to report it

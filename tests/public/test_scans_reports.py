@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests import seeds
 from tests.public.conftest import Chain
 from trace.models import Report, Scan
 from trace.public import live
@@ -92,10 +94,10 @@ def test_report_validation_and_rate_limit(
     assert elsewhere.status_code == 201
 
 
-def test_report_of_an_unknown_code(client: FlaskClient, chain: Chain, session: Session) -> None:
-    from trace.labels.codes import new_unit_code
-
-    code = new_unit_code()
+def test_report_of_an_unknown_code(
+    client: FlaskClient, chain: Chain, session: Session, rng: random.Random
+) -> None:
+    code = seeds.unit_code(rng)
     page = client.get(f"/q/{code}")
     form = {"kind": "counterfeit", "message": "Tem lạ", "token": _token(page.data)}
     assert client.post(f"/q/{code}/report", data=form).status_code == 201

@@ -7,7 +7,7 @@ from flask import g, request
 from trace.db import db
 from trace.services.actors import Actor
 from trace.services.errors import ServiceError
-from trace.services.tokens import authenticate
+from trace.services.registry.tokens import authenticate
 
 
 class Unauthorized(ServiceError):

@@ -11,6 +11,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from marshmallow import Schema, fields
 
+from trace.models import MAX_ID
+
 F = Callable[..., Any]
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 _CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")
@@ -119,7 +121,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 "name": m.group("name"),
                 "required": True,
                 "schema": (
-                    {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+                    {"type": "integer", "minimum": 0, "maximum": MAX_ID}
                     if m.group("conv") == "int"
                     else {"type": "string"}
                 ),

@@ -18,7 +18,7 @@ from trace.api.refs import (
 )
 from trace.api.schemas import StrictSchema
 from trace.epcis import cbv
-from trace.services.stages import STAGES
+from trace.services.events.stages import STAGES
 
 EVENT_TYPES = [
     "ObjectEvent",

@@ -12,8 +12,9 @@ from trace.api.docs import documented
 from trace.api.io import dump, load_body, public_url, read_json_object
 from trace.db import db
 from trace.epcis.export import epcis_document
-from trace.services import capture, event_query, genealogy, history, ledger, stages
 from trace.services.errors import invalid
+from trace.services.events import capture, genealogy, history, ledger, stages
+from trace.services.events import query as event_query
 
 CAPTURE_BEHAVIOUR = "GS1-Capture-Error-Behaviour"
 EPCIS_JSON = "application/ld+json"
@@ -68,12 +69,12 @@ def record_stage(batch_id: int) -> Response:
 @documented(summary="Query events (EPCIS SimpleEventQuery)", tag="Events", query=es.EventQuery,
             content_type=EPCIS_JSON, errors=(401, 422))  # fmt: skip
 def query() -> Response:
-    current_actor()
+    actor = current_actor()
     params = _event_query.load(_query_args())
     per_page, token = params.pop("perPage"), params.pop("nextPageToken", None)
     if "EXISTS_errorDeclaration" in params:
         params["EXISTS_errorDeclaration"] = True
-    rows, next_token = event_query.query_events(db.session, params, per_page, token)
+    rows, next_token = event_query.query_events(db.session, actor, params, per_page, token)
     doc = epcis_document(
         [event_query.as_epcis(e) for e in rows],
         query=True,
@@ -88,19 +89,16 @@ def query() -> Response:
 
 
 @documented(summary="A batch's history, in time order", tag="Events", response=es.HistorySchema,
-            errors=(401, 404))  # fmt: skip
+            errors=(401, 403, 404))  # fmt: skip
 def batch_history(batch_id: int) -> Response:
-    current_actor()
-    entries = history.history(db.session, batch_id)
+    entries = history.history(db.session, batch_id, reader=current_actor())
     return dump(_history, {"batch_id": batch_id, "events": entries})
 
 
 @documented(summary="A batch's history as an EPCIS 2.0 document", tag="Events",
-            content_type=EPCIS_JSON, errors=(401, 404))  # fmt: skip
+            content_type=EPCIS_JSON, errors=(401, 403, 404))  # fmt: skip
 def batch_epcis(batch_id: int) -> Response:
-    current_actor()
-    history.history(db.session, batch_id)  # 404 for an unknown batch
-    rows = history.batch_event_rows(db.session, batch_id)
+    rows = history.batch_events(db.session, current_actor(), batch_id)
     doc = epcis_document(
         [event_query.as_epcis(e) for e in rows], namespaces=event_query.namespaces_of(rows)
     )
@@ -109,11 +107,11 @@ def batch_epcis(batch_id: int) -> Response:
 
 @documented(summary="Trace a batch backward to its inputs or forward to its outputs",
             tag="Genealogy", query=es.TraceQuery, response=es.GenealogySchema,
-            errors=(401, 404, 422))  # fmt: skip
+            errors=(401, 403, 404, 422))  # fmt: skip
 def trace_batch(batch_id: int) -> Response:
-    current_actor()
+    actor = current_actor()
     args = _trace_query.load(request.args.to_dict(flat=True))
-    graph = genealogy.trace(db.session, batch_id, args["direction"], args["depth"])
+    graph = genealogy.trace(db.session, batch_id, args["direction"], args["depth"], reader=actor)
     return dump(_genealogy, graph)
 
 

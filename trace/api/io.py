@@ -10,7 +10,7 @@ from flask import Response, current_app, json, request
 from marshmallow import Schema
 
 from trace.services.errors import invalid
-from trace.services.text import storable_problem
+from trace.services.registry.text import storable_problem
 
 MAX_JSON_DEPTH = 64
 """Deeper JSON is refused before anything walks it recursively (marshmallow, the event hash)."""

@@ -11,7 +11,7 @@ from trace.api.auth import current_actor
 from trace.api.docs import documented
 from trace.api.io import dump
 from trace.db import db
-from trace.jobs import get_job
+from trace.services.jobs import get_job
 
 TAG = "Jobs"
 

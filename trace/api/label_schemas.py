@@ -16,8 +16,13 @@ from marshmallow import (
 )
 
 from trace.api.schemas import StrictSchema, page_of, text
-from trace.labels.issuance import CUSTOM_TEMPLATE, EC_LEVELS, MAX_RUN_COUNT, TEMPLATE_NAMES
 from trace.models import CodeKind, CodeStatus
+from trace.services.labels.issuance import (
+    CUSTOM_TEMPLATE,
+    EC_LEVELS,
+    MAX_RUN_COUNT,
+    TEMPLATE_NAMES,
+)
 
 
 def _ec(**kwargs: Any) -> fields.String:

@@ -1,10 +1,10 @@
 """Label resources: print runs of a batch, their PDF sheets and codes, single QR images.
 
 Who may do what: printing (creating a run, downloading its sheets) and voiding belong to whoever
-manages the batch's producer (the producer itself, its province's centre, admin); every token
-may read runs, codes and QR images.
+manages the batch's producer (the producer itself, its province's centre, admin); runs, codes
+and QR images are read under the read rule of batches (:mod:`trace.services.events.visibility`).
 
-Sheets are rendered by a background job (:mod:`trace.labels.jobs`), queued with the run: a
+Sheets are rendered by a background job (:mod:`trace.services.labels.jobs`), queued with the run: a
 request never renders, so a large run cannot outlast the web server's timeout.
 """
 
@@ -21,8 +21,9 @@ from trace.api.jobs import JobSchema, job_schema, retry_after
 from trace.api.schemas import PageQuery
 from trace.db import db, write_intent
 from trace.jobs import results_dir
-from trace.labels import issuance as svc
 from trace.labels.render import qr_png, qr_svg
+from trace.services.events.visibility import require_batch_reader
+from trace.services.labels import issuance as svc
 
 TAG = "Labels"
 _CHUNK = 64 * 1024
@@ -44,18 +45,19 @@ def create_print_run(batch_id: int) -> Response:
 
 
 @documented(summary="List a batch's print runs", tag=TAG, query=PageQuery,
-            response=ls.PrintRunPage, errors=(401, 404, 422))  # fmt: skip
+            response=ls.PrintRunPage, errors=(401, 403, 404, 422))  # fmt: skip
 def list_print_runs(batch_id: int) -> Response:
-    current_actor()
+    require_batch_reader(db.session, current_actor(), batch_id)
     return list_page(PageQuery(), run_page,
                      lambda _, limit, cursor: svc.list_print_runs(
                          db.session, batch_id, limit, cursor))  # fmt: skip
 
 
-@documented(summary="Read a print run", tag=TAG, response=ls.PrintRunSchema, errors=(401, 404))
+@documented(summary="Read a print run", tag=TAG, response=ls.PrintRunSchema, errors=(401, 403, 404))
 def get_print_run(run_id: int) -> Response:
-    current_actor()
+    actor = current_actor()
     run = svc.get_print_run(db.session, run_id)
+    require_batch_reader(db.session, actor, run.batch_id)
     return dump(run_schema, svc.describe_print_run(db.session, run))
 
 
@@ -93,10 +95,11 @@ def print_run_pdf(run_id: int) -> Response:
 
 
 @documented(summary="A print run's codes, in label order", tag=TAG, query=PageQuery,
-            response=ls.CodePage, errors=(401, 404, 422))  # fmt: skip
+            response=ls.CodePage, errors=(401, 403, 404, 422))  # fmt: skip
 def list_print_run_codes(run_id: int) -> Response:
-    current_actor()
+    actor = current_actor()
     run, base = svc.get_print_run(db.session, run_id), public_url()
+    require_batch_reader(db.session, actor, run.batch_id)
     return list_page(PageQuery(), code_page,
                      lambda _, limit, cursor: svc.list_run_codes(
                          db.session, run, base, limit, cursor))  # fmt: skip
@@ -111,10 +114,12 @@ def void_print_run(run_id: int) -> Response:
 
 
 @documented(summary="Read a code: status, URI, batch", tag=TAG, response=ls.CodeSchema,
-            errors=(401, 404))  # fmt: skip
+            errors=(401, 403, 404))  # fmt: skip
 def get_code(code: str) -> Response:
-    current_actor()
-    return dump(code_schema, svc.code_info(db.session, code, public_url()))
+    actor = current_actor()
+    info = svc.code_info(db.session, code, public_url())
+    require_batch_reader(db.session, actor, info.batch_id)
+    return dump(code_schema, info)
 
 
 @documented(summary="Void a code (it stays on record, its page says void)", tag=TAG,
@@ -127,21 +132,23 @@ def void_code(code: str) -> Response:
 
 
 @documented(summary="The code's QR as SVG, sized in mm", tag=TAG, query=ls.QrSvgQuery,
-            content_type="image/svg+xml", errors=(401, 404, 422))  # fmt: skip
+            content_type="image/svg+xml", errors=(401, 403, 404, 422))  # fmt: skip
 def code_qr_svg(code: str) -> Response:
-    current_actor()
+    actor = current_actor()
     args = load_query(ls.QrSvgQuery())
     info = svc.code_info(db.session, code, public_url())
+    require_batch_reader(db.session, actor, info.batch_id)
     return Response(qr_svg(info.uri, size_mm=args["size_mm"], ec=args["ec"]),
                     mimetype="image/svg+xml")  # fmt: skip
 
 
 @documented(summary="The code's QR as a 1-bit PNG, sized in mm at a dpi", tag=TAG,
-            query=ls.QrPngQuery, content_type="image/png", errors=(401, 404, 422))  # fmt: skip
+            query=ls.QrPngQuery, content_type="image/png", errors=(401, 403, 404, 422))  # fmt: skip
 def code_qr_png(code: str) -> Response:
-    current_actor()
+    actor = current_actor()
     args = load_query(ls.QrPngQuery())
     info = svc.code_info(db.session, code, public_url())
+    require_batch_reader(db.session, actor, info.batch_id)
     png = qr_png(info.uri, size_mm=args["size_mm"], dpi=args["dpi"], ec=args["ec"])
     return Response(png, mimetype="image/png")
 

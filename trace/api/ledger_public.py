@@ -1,7 +1,8 @@
 """Public ledger routes: the signed checkpoint of the ledger head, and proofs of extension.
 
 No token needed: anyone may hold a checkpoint and check later that the history extends it.
-``GET /ledger/checkpoint`` is the current head, signed (see :mod:`trace.services.checkpoints`
+``GET /ledger/checkpoint`` is the current head, signed (see
+:mod:`trace.services.inspection.checkpoints`
 for the exact signed bytes). ``GET /ledger/proof?from=<seq>`` gives what a holder of checkpoint
 ``seq`` needs: every entry after it (its digest) and the signed checkpoint of today's head, so
 that recomputing the chain from the old chain hash reaches the new one.
@@ -9,6 +10,7 @@ that recomputing the chain from the old chain hash reaches the new one.
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Blueprint, Flask, Response, current_app
 from marshmallow import ValidationError
 
@@ -17,15 +19,15 @@ from trace.api import problems
 from trace.api.docs import documented
 from trace.api.io import dump, load_query
 from trace.db import db
-from trace.services import checkpoints
 from trace.services.errors import ServiceError
+from trace.services.inspection import checkpoints
 
 _checkpoint = s.CheckpointSchema()
 _proof = s.ProofSchema()
 _proof_query = s.ProofQuery()
 
 
-def signing_key(app: Flask) -> checkpoints.Ed25519PrivateKey:
+def signing_key(app: Flask) -> Ed25519PrivateKey:
     return checkpoints.load_signing_key(app.config, app.instance_path)
 
 

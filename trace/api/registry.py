@@ -19,7 +19,7 @@ from trace.api.docs import documented
 from trace.api.io import dump, list_page, load_body, public_url
 from trace.db import db
 from trace.models import Batch, Facility, Organization, Product
-from trace.services import registry as svc
+from trace.services.registry import catalogue as svc
 
 
 @dataclass(frozen=True)

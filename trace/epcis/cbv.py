@@ -310,9 +310,9 @@ def canonical_term(kind: str, value: str) -> str:
     low = v.lower()
     if low.startswith("urn:epcglobal:cbv:"):
         if urn is not None and low.startswith(urn):
-            term = v[len(urn) :]
-            if term in terms:
-                return term
+            short = v[len(urn) :]
+            if short in terms:
+                return short
         raise VocabularyError(kind, value)
     for prefix in _WEB_PREFIXES:
         if low.startswith(prefix):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,7 +40,9 @@ def used_prefixes(events: Iterable[Mapping[str, Any]]) -> set[str]:
     return found
 
 
-def _context(events: list[Mapping[str, Any]], namespaces: Mapping[str, str] | None) -> list[Any]:
+def _context(
+    events: Sequence[Mapping[str, Any]], namespaces: Mapping[str, str] | None
+) -> list[Any]:
     """``@context``: the standard URL plus one object with the prefixes the events use."""
     known: dict[str, str] = dict(namespaces or {})
     for event in events:  # events may carry their own @context (as stored from a capture)

@@ -334,7 +334,9 @@ def _rename(name: str, children: list[Any]) -> str:
     return name
 
 
-def _children(obj: Mapping[str, Any], ns: Mapping[str, str], spec: dict | None) -> list[Any]:
+def _children(
+    obj: Mapping[str, Any], ns: Mapping[str, str], spec: dict[str, Any] | None
+) -> list[Any]:
     out: list[Any] = []
     child_epcs: list[Any] = []
     for key, value in obj.items():
@@ -515,7 +517,7 @@ def _xml_node(element: Any) -> Node:
     """An ElementTree element as a node; attributes become children, as in the reference."""
     children: list[Any] = [(k, _xml_text(v), []) for k, v in element.items()]
     children.extend(_xml_node(child) for child in element)
-    paired = []
+    paired: list[Any] = []
     for child in children:
         if child[0] in _XML_PAIRED and child[2]:  # <source type="…">value</source>
             paired.append((child[2][0], (child[0], child[1], [])))

@@ -169,7 +169,8 @@ def _is_date_time_for_schema(value: object) -> bool:
 @cache
 def _schema() -> dict[str, Any]:
     with (_DATA / "EPCIS-JSON-Schema.json").open(encoding="utf-8") as fh:
-        return json.load(fh)
+        schema: dict[str, Any] = json.load(fh)
+        return schema
 
 
 @cache
@@ -276,7 +277,7 @@ def _pointer(base: str, path: Iterator[Any] | Any) -> str:
 
 
 def _schema_message(error: Any) -> str:
-    message = error.message
+    message: str = error.message
     instance = repr(error.instance)
     if len(instance) > 60 and message.startswith(instance):
         message = "the value" + message[len(instance) :]
@@ -383,7 +384,9 @@ YEAR_MIN, YEAR_MAX = 1900, 2999
 from the limits of Python's calendar (``9999-12-31T23:59:59-12:00`` would overflow)."""
 
 
-def _time(problems: list[EpcisProblem], value: object, index: int, pointer: str, name: str) -> None:
+def _time(
+    problems: list[EpcisProblem], value: object, index: int | None, pointer: str, name: str
+) -> None:
     if isinstance(value, str) and not is_date_time(value):
         problems.append(
             EpcisProblem(

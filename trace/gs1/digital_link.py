@@ -14,6 +14,7 @@ from itertools import combinations
 from urllib.parse import quote, unquote_plus
 
 from trace.gs1.ai import (
+    AIEntry,
     lookup_ai,
     to_barcode_string,
     to_element_string,
@@ -148,6 +149,14 @@ def uri_unescape(value: str, *, query: bool = False) -> str:
     return "".join(out)
 
 
+def _known_ai(ai: str) -> AIEntry:
+    """The table entry of an AI the caller has already found in the table."""
+    entry = lookup_ai(ai)
+    if entry is None:
+        raise DigitalLinkError(f"({ai}) is not a known AI")
+    return entry
+
+
 def _alpha_ai(segment: str, permit_alphas: bool) -> str | None:
     if lookup_ai(segment) is not None:
         return segment
@@ -178,7 +187,7 @@ def _is_valid_sequence(sequence: Iterable[str]) -> bool:
 
 
 def _order_message(primary_ai: str, sequence: list[str]) -> str:
-    entry = lookup_ai(primary_ai)
+    entry = _known_ai(primary_ai)
     allowed = " or ".join(
         "[" + ", ".join(f"({q})" for q in alternative) + "]"
         for alternative in (entry.dl_qualifiers or ())
@@ -211,7 +220,7 @@ def _parse(
         ai = _alpha_ai(segments[i], permit_convenience_alphas)
         if ai is None:
             break
-        if lookup_ai(ai).is_primary_key:
+        if _known_ai(ai).is_primary_key:
             start = i
             break
         i -= 2
@@ -431,12 +440,12 @@ def digital_link_from_ais(ais: Iterable[tuple[str, str]], base_url: str = CANONI
         if unique.setdefault(ai, value) != value:
             raise DigitalLinkError(f"({ai}) appears twice with different values")
         _check_value(ai, value, True)
-    key = next((ai for ai in unique if lookup_ai(ai).is_primary_key), None)
+    key = next((ai for ai in unique if _known_ai(ai).is_primary_key), None)
     if key is None:
         raise DigitalLinkError("the AI data has no GS1 Digital Link primary key")
     candidates = sorted(
         " ".join((key, *picked))
-        for alternative in lookup_ai(key).dl_qualifiers or ()
+        for alternative in _known_ai(key).dl_qualifiers or ()
         for n in range(len(alternative) + 1)
         for picked in combinations(alternative, n)
     )

@@ -17,20 +17,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, BinaryIO, Protocol, cast
 
 from flask import Flask
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from trace.models import Job, JobStatus
-from trace.services.actors import Actor
-from trace.services.errors import Forbidden, get_or_404
 
 DEFAULT_MAX_ATTEMPTS = 3
 MAX_ERROR_CHARS = 4000
 # Modules that register job kinds; the worker imports them before it claims anything.
-KIND_MODULES = ("trace.labels.jobs",)
+KIND_MODULES = ("trace.services.labels.jobs",)
 
 
 class PermanentJobError(Exception):
@@ -46,33 +44,38 @@ class JobLost(Exception):
 
 
 Handler = Callable[["JobContext"], None]
-Authorizer = Callable[[Session, Actor, Job], None]
+# (session, actor, job) -> None, raising when the actor may not read the job. The actor is a
+# trace.services.actors.Actor: the foundation does not import the services that use it.
+Authorizer = Callable[[Session, Any, Job], None]
+
+
+class Enqueuer(Protocol):
+    """Who queues a job (a :class:`trace.services.actors.Actor`): its token is recorded."""
+
+    @property
+    def token_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
 class JobKind:
     name: str
     handler: Handler
-    authorize: Authorizer
+    authorize: Authorizer | None
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
-def _admin_only(_session: Session, actor: Actor, _job: Job) -> None:
-    if not actor.is_admin:
-        raise Forbidden("Only an administrator may read this job.")
-
-
 def job_kind(
     name: str,
     *,
-    authorize: Authorizer = _admin_only,
+    authorize: Authorizer | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` for jobs of kind ``name``; ``authorize`` raises when an actor may
-    not read such a job (by default only admin may): it should be the rule of the job's subject."""
+    not read such a job (by default, ``None``, only admin may): it should be the rule of the job's
+    subject. :func:`trace.services.jobs.get_job` applies it."""
 
     def register(handler: Handler) -> Handler:
         _KINDS[name] = JobKind(name, handler, authorize, max_attempts)
@@ -110,7 +113,7 @@ def enqueue(
     params: dict[str, Any],
     *,
     subject: tuple[str, int] | None = None,
-    actor: Actor | None = None,
+    actor: Enqueuer | None = None,
     max_attempts: int | None = None,
 ) -> Job:
     """Queue a job in the caller's transaction; it runs once that transaction commits."""
@@ -201,7 +204,7 @@ def renew(
         .values(**values),
         execution_options={"synchronize_session": False},
     )
-    return bool(result.rowcount)
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def _held(session: Session, job_id: int, worker_id: str) -> Job | None:
@@ -298,7 +301,7 @@ class JobContext:
         self.report(done, total)
 
     @contextmanager
-    def result_file(self, suffix: str, content_type: str) -> Iterator[IO[bytes]]:
+    def result_file(self, suffix: str, content_type: str) -> Iterator[BinaryIO]:
         """A file to write the result to; kept as the job's result when the handler succeeds."""
         self.result_dir.mkdir(parents=True, exist_ok=True)
         name = f"job-{self.job_id}-{secrets.token_hex(8)}{suffix}"
@@ -310,11 +313,3 @@ class JobContext:
             path.unlink(missing_ok=True)
             raise
         self.result = (path, content_type)
-
-
-def get_job(session: Session, actor: Actor, job_id: int) -> Job:
-    """A job, for an actor allowed to read what it works for (its kind's rule)."""
-    job = get_or_404(session, Job, job_id)
-    kind = kind_of(job.kind)
-    (kind.authorize if kind else _admin_only)(session, actor, job)
-    return job

@@ -138,7 +138,8 @@ def _blocks(version: int, ec_bits: int) -> tuple[tuple[int, int], ...]:
 
 
 def _capacity_bits(version: int, ec_bits: int) -> int:
-    return _qr_util.BIT_LIMIT_TABLE[ec_bits][version]
+    limit: int = _qr_util.BIT_LIMIT_TABLE[ec_bits][version]
+    return limit
 
 
 def _ec_bits(ec: str) -> int:
@@ -477,10 +478,10 @@ def qr_matrix(
         cands = np.empty((8, n * n), dtype=bool)
         cands[:] = lay.template.reshape(-1)
         cands[:, lay.positions] = bits ^ lay.masks
-        cands = cands.reshape(8, n, n)
-        scores = _penalties_packed(cands) if n <= 64 else _penalties(cands)
+        masked = cands.reshape(8, n, n)
+        scores = _penalties_packed(masked) if n <= 64 else _penalties(masked)
         mask = scores.index(min(scores))
-        flat = cands[mask].reshape(-1).copy()
+        flat = masked[mask].reshape(-1).copy()
     else:
         flat = lay.template.reshape(-1).copy()
         flat[lay.positions] = bits ^ lay.masks[mask]
@@ -491,4 +492,5 @@ def qr_matrix(
     flat[lay.dark_module] = True
     if len(lay.version_idx):
         flat[lay.version_idx] = lay.version_bits
-    return flat.reshape(n, n)
+    matrix: np.ndarray = flat.reshape(n, n)
+    return matrix

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -390,6 +390,7 @@ def _layout_text(
         if block_height([fb] * code_rows) > box_h:
             code_rows = 0
 
+    assert chosen is not None  # the loop above runs at least once
     sizes = [s for _, s, _ in chosen] + [fb] * code_rows
     total = block_height(sizes)
     y_top = box_h - (box_h - total) / 2  # centred vertically
@@ -552,7 +553,9 @@ class _Fonts:
                 runs.append((target, bytearray([target.codes[cp]])))
         return [(sub, bytes(codes)) for sub, codes in runs]
 
-    def show(self, text: str, face: str, size: float, x: float, y: float) -> tuple[bytes, set]:
+    def show(
+        self, text: str, face: str, size: float, x: float, y: float
+    ) -> tuple[bytes, set[_Subset]]:
         """Content-stream operators drawing ``text`` with its baseline at ``(x, y)``."""
         used = set()
         parts = [f"BT {_num(x)} {_num(y)} Td".encode()]
@@ -782,7 +785,7 @@ def write_label_pdf(
         slots.append((left * PT_PER_MM, page_h - (top + template.label_h_mm) * PT_PER_MM))
     prefix = b"0 g\n" + (_cut_marks(template) if cut_marks else b"")
 
-    blocks: dict[tuple, _TextBlock] = {}
+    blocks: dict[tuple[Any, ...], _TextBlock] = {}
     n_blocks = 0
     page_nums: list[int] = []
     count = 0
@@ -853,7 +856,7 @@ def write_label_pdf(
             progress(written)
 
     pool = None
-    pending: deque = deque()  # (async result or content, blocks, subsets), in page order
+    pending: deque[Any] = deque()  # (async result or content, blocks, subsets), in page order
     page_counts: deque[int] = deque()
 
     def submit(job: _PageJob, page_blocks: list[_TextBlock], subs: set[_Subset]) -> None:
@@ -985,14 +988,13 @@ def _cut_marks(template: SheetTemplate) -> bytes:
             f"{_num(x2 * PT_PER_MM)} {_num(page_h - y2 * PT_PER_MM)} l S\n".encode()
         )
 
-    xs, ys = _merge_close(xs), _merge_close(ys)
-    for x in xs:
+    for x in _merge_close(xs):
         if mt > gap + 1:
             seg(x, max(0.0, mt - gap - 5), x, mt - gap)
         if mb > gap + 1:
             y = template.page_h_mm - mb
             seg(x, y + gap, x, min(template.page_h_mm, y + gap + 5))
-    for y in ys:
+    for y in _merge_close(ys):
         if ml > gap + 1:
             seg(max(0.0, ml - gap - 5), y, ml - gap, y)
         if mr > gap + 1:

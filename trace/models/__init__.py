@@ -1,7 +1,7 @@
 """Typed SQLAlchemy 2 models, one module per aggregate; importing this registers them all."""
 
 from trace.models.auth import ApiToken, AuditEntry, Role
-from trace.models.base import Base
+from trace.models.base import MAX_ID, Base
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
 from trace.models.jobs import Job, JobStatus
 from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
@@ -19,6 +19,7 @@ from trace.models.registry import (
 )
 
 __all__ = [
+    "MAX_ID",
     "ApiToken",
     "AuditEntry",
     "Base",

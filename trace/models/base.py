@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from trace.db import Base
 
+MAX_ID = 2**31 - 1
+"""The largest id a row can have: ids are 32-bit integers on PostgreSQL."""
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

@@ -58,7 +58,7 @@ class Code(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     voided_at: Mapped[dt.datetime | None]
     void_reason: Mapped[str | None] = mapped_column(String(300))
-    # A unit code's copy warning counts only scans after this (trace.services.signals).
+    # A unit code's copy warning counts only scans after this (trace.services.inspection.signals).
     copy_warning_cleared_at: Mapped[dt.datetime | None]
     copy_warning_clear_reason: Mapped[str | None] = mapped_column(String(500))
 

@@ -39,8 +39,9 @@ def from_http_exception(error: HTTPException) -> Response:
         status, "server_error" if status >= 500 else "bad_request"
     )
     response = error_page(status, reason)
-    if status == 405 and getattr(error, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(error.valid_methods or [])
+    allowed = getattr(error, "valid_methods", None)
+    if status == 405 and allowed:
+        response.headers["Allow"] = ", ".join(allowed)
     return response
 
 

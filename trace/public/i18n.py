@@ -57,7 +57,8 @@ def _load_translations(directories: tuple[str, ...], lang: str) -> support.Trans
     merged = support.Translations()
     for directory in directories:
         catalog = support.Translations.load(directory, [lang], "messages")
-        merged.merge(catalog)
+        if isinstance(catalog, support.Translations):  # else no catalogue: merging is a no-op
+            merged.merge(catalog)
         if hasattr(catalog, "plural"):
             merged.plural = catalog.plural
     return merged

@@ -50,8 +50,8 @@ def _resized(source: Path, width: int) -> bytes:
     target = folder / f"{source.stem}-{width}.jpg"
     if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
         return target.read_bytes()
-    with Image.open(source) as image:
-        image = image.convert("RGB")
+    with Image.open(source) as original:
+        image = original.convert("RGB")
         image.thumbnail((width, width * 2))
         buffer = io.BytesIO()
         image.save(buffer, format="JPEG", quality=80, optimize=True, progressive=True)
@@ -84,4 +84,5 @@ def product_image(product_id: int, width: int) -> Response:
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     response.set_etag(f"{product_id}-{width}-{int(source.stat().st_mtime)}")
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response

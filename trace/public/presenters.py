@@ -63,7 +63,7 @@ def page_json(
             "first": stats.first,
             "possible_copy": stats.suspicious,
         }
-    return _plain(body)  # type: ignore[no-any-return]
+    return _plain(body)
 
 
 def product_json(gtin: str, info: lookup.ProductPage) -> dict[str, Any]:

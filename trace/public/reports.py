@@ -19,7 +19,7 @@ from trace.db import db
 from trace.public import client
 from trace.public.errors import error_page
 from trace.services import lookup, scans
-from trace.services.text import storable_problem
+from trace.services.registry.text import storable_problem
 
 
 def _storable(value: str) -> None:

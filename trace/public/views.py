@@ -155,7 +155,7 @@ def _not_modified(etag: str, last_modified: dt.datetime) -> bool:
 
 def _data(target: lookup.Target) -> lookup.PageData:
     key = ("data", target.batch_id, target.freshness.token)
-    return cached(key, lambda: lookup.page(db.session, target))  # type: ignore[no-any-return]
+    return cached(key, lambda: lookup.page(db.session, target))
 
 
 def _json_body(target: lookup.Target, stats: scans.ScanStats | None) -> dict[str, Any]:
@@ -210,7 +210,7 @@ def _skeleton(target: lookup.Target, lang: str, mode: str) -> str:
             lang_url=LANG_SLOT.format,
         )
 
-    return cached(key, make)  # type: ignore[no-any-return]
+    return cached(key, make)
 
 
 def _fill(skeleton: str, target: lookup.Target) -> str:

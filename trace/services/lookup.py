@@ -49,8 +49,8 @@ from trace.models import (
     RecallBatch,
 )
 from trace.provinces import province_name
-from trace.services import genealogy, ledger
-from trace.services.history import history
+from trace.services.events import genealogy, ledger
+from trace.services.events.history import history
 
 ORIGIN_DEPTH = 6  # how far back "one step back" may walk through transformations to the farms
 

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from trace.models import MAX_ID
 from trace.services.errors import invalid
-from trace.services.identifiers import MAX_ID
 
 T = TypeVar("T")
 

@@ -9,9 +9,9 @@
   ``scan_client`` keeps them (one row per code and hash, with its first scan), so the count and
   the warning read a code's distinct clients, however often one of them repeats itself.
 - The copy warning rests on distinct clients only, first seen within ``copy_hours`` and after
-  the code's warning was last cleared (:func:`trace.services.signals.clear_copy_warning`). A
-  place never counts: the only place a scan has is a province the client offered, which it can
-  forge.
+  the code's warning was last cleared
+  (:func:`trace.services.inspection.signals.clear_copy_warning`). A place never counts: the
+  only place a scan has is a province the client offered, which it can forge.
 - The report rate limit counts the client's reports of the last hour in the database, so it holds
   across processes and machines; the count and the insert are atomic (:func:`submit_report`).
 """

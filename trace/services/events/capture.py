@@ -1,0 +1,436 @@
+"""EPCIS 2.0 capture: validate, canonicalise, deduplicate, authorise, index and chain events.
+
+``capture`` takes a whole EPCIS document. By default it is all or nothing: one bad event and
+nothing is stored. With ``proceed=True`` (the ``GS1-Capture-Error-Behaviour: proceed`` header)
+the good events are kept and the bad ones reported.
+
+Identity: every event has an eventID (its hash ID when the capturer gave none). The same event
+again is a no-op; the same eventID with other content, or the same content (by CBV hash) under
+another eventID, is a conflict naming the stored event. An ``errorDeclaration`` repeats the
+eventID of the event it corrects and is stored as a new, linked entry: nothing is ever updated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from trace.epcis import cbv
+from trace.epcis.hashing import event_hash_id
+from trace.epcis.validation import EpcisProblem, parse_document, validate_document
+from trace.models import Batch as BatchModel
+from trace.models import (
+    BatchLink,
+    BatchStatus,
+    Event,
+    EventEpc,
+    Role,
+)
+from trace.models import Organization as OrgModel
+from trace.services.actors import Actor
+from trace.services.errors import Conflict, FieldError, Forbidden, InvalidInput
+from trace.services.events import custody, derivation, ledger
+from trace.services.events.identifiers import Resolved, canonical_uri, resolve
+
+#: Steps that move goods on towards consumers: refused for a recalled batch.
+ONWARD_STEPS = frozenset(
+    {"shipping", "departing", "loading", "retail_selling", "staging_outbound", "transporting"}
+)
+_VOCAB_LISTS = {
+    "bizTransactionList": cbv.canonical_biztransaction_type,
+    "sourceList": cbv.canonical_source_dest_type,
+    "destinationList": cbv.canonical_source_dest_type,
+}
+#: When an event was recorded, given its event time and hash ID (see ``capture``).
+RecordTime = Callable[[dt.datetime, str], dt.datetime]
+
+
+@dataclass
+class CapturedEvent:
+    index: int
+    event_id: str
+    hash_id: str
+    status: str  # created | existing
+
+
+@dataclass
+class CaptureResult:
+    events: list[CapturedEvent] = field(default_factory=list)
+    errors: list[EpcisProblem] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return sum(1 for e in self.events if e.status == "created")
+
+
+@dataclass
+class _Prepared:
+    index: int
+    document: dict[str, Any]
+    hash_id: str
+    event_time: dt.datetime
+    epcs: list[tuple[str, str]]  # (role, canonical uri)
+    read_point: str | None
+    biz_location: str | None
+    destinations: list[str]
+    corrects: bool
+
+
+def _problem(index: int, pointer: str, message: str) -> EpcisProblem:
+    return EpcisProblem(index, f"/epcisBody/eventList/{index}{pointer}", message)
+
+
+def canonical_event(event: Mapping[str, Any], ignore_fields: Iterable[str] = ()) -> dict[str, Any]:
+    """The event as stored: CBV values in their bare canonical form, no recordTime (the server
+    sets it), without the fields the document told us to ignore."""
+    ignored = set(ignore_fields) | {"recordTime"}
+    doc = {k: v for k, v in event.items() if k not in ignored}
+    if isinstance(doc.get("bizStep"), str):
+        doc["bizStep"] = cbv.canonical_bizstep(doc["bizStep"])
+    if isinstance(doc.get("disposition"), str):
+        doc["disposition"] = cbv.canonical_disposition(doc["disposition"])
+    for key, canonical in _VOCAB_LISTS.items():
+        if isinstance(doc.get(key), list):
+            doc[key] = [
+                {**item, "type": canonical(item["type"])}
+                if isinstance(item, dict) and isinstance(item.get("type"), str)
+                else item
+                for item in doc[key]
+            ]
+    declaration = doc.get("errorDeclaration")
+    if isinstance(declaration, dict) and isinstance(declaration.get("reason"), str):
+        doc["errorDeclaration"] = {
+            **declaration,
+            "reason": cbv.canonical_error_reason(declaration["reason"]),
+        }
+    return doc
+
+
+def with_bare_vocabulary(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with CBV values in their bare form before schema validation: the EPCIS 2.0
+    JSON schema refuses the ``urn:epcglobal:cbv:`` spelling, which capturers still send."""
+    body = document.get("epcisBody")
+    events = body.get("eventList") if isinstance(body, dict) else None
+    if not isinstance(events, list):
+        return document
+    converted = []
+    for event in events:
+        if isinstance(event, dict):
+            # A value that cannot be made canonical is left as sent: validation names it.
+            with contextlib.suppress(cbv.VocabularyError, TypeError, KeyError):
+                event = {**canonical_event(event), **_kept(event)}
+        converted.append(event)
+    return {**document, "epcisBody": {**body, "eventList": converted}}
+
+
+def _kept(event: Mapping[str, Any]) -> dict[str, Any]:
+    return {"recordTime": event["recordTime"]} if "recordTime" in event else {}
+
+
+def prepare(event: Mapping[str, Any], index: int, namespaces: Mapping[str, str],
+            ignore_fields: Iterable[str] = ()) -> _Prepared:  # fmt: skip
+    doc = canonical_event(event, ignore_fields)
+    hash_id = event_hash_id(doc, [dict(namespaces)] if namespaces else None)
+    doc.setdefault("eventID", hash_id)
+    return _Prepared(
+        index=index,
+        document=doc,
+        hash_id=hash_id,
+        event_time=derivation.parse_time(doc["eventTime"]),
+        epcs=derivation.identifiers(doc),
+        read_point=derivation.place(doc, "readPoint"),
+        biz_location=derivation.place(doc, "bizLocation"),
+        destinations=[
+            canonical_uri(d["destination"])
+            for d in doc.get("destinationList") or ()
+            if isinstance(d, dict) and isinstance(d.get("destination"), str)
+        ],
+        corrects="errorDeclaration" in doc,
+    )
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _existing(session: Session, ids: Sequence[str], hashes: Sequence[str]) -> list[Event]:
+    found: dict[int, Event] = {}
+    for column, values in ((Event.event_id, ids), (Event.hash_id, hashes)):
+        for chunk in _chunks(list(set(values))):
+            for row in session.scalars(select(Event).where(column.in_(chunk))):
+                found[row.id] = row
+    return list(found.values())
+
+
+class _Batches:
+    """The batches a capture touches, with what authorisation needs, loaded at once."""
+
+    def __init__(self, session: Session, batch_ids: set[int]) -> None:
+        self.rows: dict[int, tuple[int, str, BatchStatus, str]] = {}
+        for chunk in _chunks(sorted(batch_ids)):  # type: ignore[arg-type]
+            rows = session.execute(
+                select(BatchModel.id, BatchModel.producer_id, BatchModel.status,
+                       OrgModel.province_code, BatchModel.lot_code)
+                .join(OrgModel, OrgModel.id == BatchModel.producer_id)
+                .where(BatchModel.id.in_(chunk))
+            )  # fmt: skip
+            for batch_id, producer_id, status, province, lot in rows:
+                self.rows[batch_id] = (producer_id, province, BatchStatus(status), lot)
+
+
+def _custody(session: Session, actor: Actor, batches: _Batches) -> custody.Custody:
+    """Custody of the batches a producer's capture names but does not own, replayed from the
+    ledger (the owner's own batches need none)."""
+    owners = {b: (row[0], row[1]) for b, row in batches.rows.items()}
+    state = custody.Custody(owners)
+    if actor.role is Role.PRODUCER:
+        foreign = sorted(b for b, (owner, _) in owners.items() if owner != actor.organization_id)
+        custody.replay(session, state, foreign)
+    return state
+
+
+def _parties(item: _Prepared, resolved: Mapping[str, Resolved]) -> tuple[set[int], int | None]:
+    """The organisations an event ships to, and the one whose place it happens at."""
+    orgs = {resolved[d].organization_id for d in item.destinations if d in resolved}
+    place = item.biz_location or item.read_point
+    located = resolved[place].organization_id if place and place in resolved else None
+    return {o for o in orgs if o is not None}, located
+
+
+def _authorise(state: custody.Custody, actor: Actor, item: _Prepared,
+               batch_ids: set[int]) -> str | None:  # fmt: skip
+    """None when the actor may record this event, else why not (the write rule, in
+    :mod:`trace.services.events.custody`)."""
+    return state.refusal(custody.Recorder.of(actor), item.document.get("bizStep"), batch_ids)
+
+
+def _declaration_refusal(session: Session, actor: Actor, item: _Prepared, batch_ids: set[int],
+                         batches: _Batches, original: Event | None,
+                         fresh: set[str]) -> tuple[int, str] | None:  # fmt: skip
+    """Whether the actor may declare this event in error with this content."""
+    recorder = custody.Recorder.of(actor)
+    if original is not None and original.event_id in fresh:
+        # Recorded by this same capture, hence by the actor: only the content is left to check.
+        recorder = custody.Recorder(Role.ADMIN)
+    province = None
+    if original is not None and original.captured_by_organization_id is not None:
+        province = session.scalar(
+            select(OrgModel.province_code).where(
+                OrgModel.id == original.captured_by_organization_id
+            )
+        )
+    provinces = {batches.rows[b][1] for b in batch_ids}
+    return custody.declaration_refusal(recorder, item.hash_id, original, province, provinces)
+
+
+def capture(
+    session: Session,
+    actor: Actor,
+    document: dict[str, Any],
+    *,
+    proceed: bool = False,
+    record_time: RecordTime | None = None,
+) -> CaptureResult:
+    """Store the events of an EPCIS document; see the module docstring for the rules.
+
+    Events are recorded now. ``record_time`` is for the demo loader only, never the API: it
+    dates fixture events shortly after they happened (never later than now). The record time is
+    outside the CBV hash and the ledger's chain, so both stay what they would have been.
+    """
+    if actor.role is Role.INSPECTOR:
+        raise Forbidden("An inspector token may not record events.")
+    document = with_bare_vocabulary(document)
+    problems = validate_document(document)
+    if any(p.event_index is None for p in problems) or (problems and not proceed):
+        raise _invalid(problems)
+    bad = {p.event_index for p in problems}
+    events = parse_document(document)
+    result = CaptureResult(errors=list(problems))
+
+    prepared: list[_Prepared] = []
+    for index, event in enumerate(events):
+        if index in bad:
+            continue
+        try:
+            prepared.append(prepare(event, index, events.namespaces, events.ignore_fields))
+        except (cbv.VocabularyError, ValueError) as error:
+            _reject(result, proceed, _problem(index, "", str(error)))
+
+    uris = {uri for item in prepared for _, uri in item.epcs}
+    uris |= {
+        u
+        for item in prepared
+        for u in (item.read_point, item.biz_location, *item.destinations)
+        if u
+    }
+    resolved = resolve(session, uris)
+    batch_of = {uri: r.batch_id for uri, r in resolved.items() if r.batch_id is not None}
+    batches = _Batches(session, set(batch_of.values()))
+    stored = _existing(
+        session,
+        [str(p.document["eventID"]) for p in prepared],
+        [p.hash_id for p in prepared],
+    )
+    by_id = {e.event_id: e for e in stored if not e.declares_error}
+    by_hash = {e.hash_id: e for e in stored if not e.declares_error}
+    declarations = {
+        (e.event_id, ledger.entry_digest(e.hash_id, e.document)) for e in stored if e.declares_error
+    }
+
+    state = _custody(session, actor, batches)
+    fresh: set[str] = set()
+    new: list[tuple[_Prepared, set[int]]] = []
+    for item in prepared:
+        event_id = str(item.document["eventID"])
+        pointer = f"/epcisBody/eventList/{item.index}"
+        batch_ids = {batch_of[uri] for _, uri in item.epcs if uri in batch_of}
+        if item.corrects:
+            # The declared event may live in another repository: the declaration is kept as
+            # given, and it marks the event here whenever one with its eventID is stored.
+            digest = (event_id, ledger.entry_digest(item.hash_id, item.document))
+            if digest in declarations:
+                result.events.append(CapturedEvent(item.index, event_id, item.hash_id, "existing"))
+                continue
+        else:
+            same_id, same_hash = by_id.get(event_id), by_hash.get(item.hash_id)
+            if same_id is not None and same_id.hash_id == item.hash_id:
+                result.events.append(CapturedEvent(item.index, event_id, item.hash_id, "existing"))
+                continue
+            if same_hash is not None and "eventID" not in events[item.index]:
+                result.events.append(
+                    CapturedEvent(item.index, same_hash.event_id, item.hash_id, "existing")
+                )
+                continue
+            conflict = _conflict(item, event_id, same_id, same_hash)
+            if conflict is not None:
+                if not proceed:
+                    raise conflict
+                result.errors.append(EpcisProblem(item.index, pointer, conflict.detail))
+                continue
+        if item.corrects:
+            refused = _declaration_refusal(
+                session, actor, item, batch_ids, batches, by_id.get(event_id), fresh
+            )
+        else:
+            refusal = _authorise(state, actor, item, batch_ids)
+            refused = None if refusal is None else (403, refusal)
+        if refused is not None:
+            status, refusal = refused
+            if not proceed:
+                error = Forbidden if status == 403 else InvalidInput
+                raise error(
+                    f"Event {item.index}: {refusal}.", errors=[FieldError(pointer, refusal)]
+                )
+            result.errors.append(EpcisProblem(item.index, pointer, refusal))
+            continue
+        recalled = sorted(
+            batches.rows[b][3] for b in batch_ids if batches.rows[b][2] is BatchStatus.RECALLED
+        )
+        if recalled and item.document.get("bizStep") in ONWARD_STEPS:
+            message = f"batch {', '.join(recalled)} is recalled: it may not be shipped or sold"
+            if not proceed:
+                raise Conflict(
+                    f"Event {item.index}: {message}.", errors=[FieldError(pointer, message)]
+                )
+            result.errors.append(EpcisProblem(item.index, pointer, message))
+            continue
+        if item.corrects:
+            declarations.add(digest)
+        else:
+            by_id[event_id] = by_hash[item.hash_id] = Event(event_id=event_id, hash_id=item.hash_id)
+            fresh.add(event_id)
+            state.record(custody.Recorder.of(actor), item.document.get("bizStep"), batch_ids,
+                         *_parties(item, resolved))  # fmt: skip
+        new.append((item, batch_ids))
+        result.events.append(CapturedEvent(item.index, event_id, item.hash_id, "created"))
+
+    if new:
+        _store(session, actor, new, events.namespaces, batch_of, record_time)
+    result.events.sort(key=lambda e: e.index)
+    return result
+
+
+def _conflict(item: _Prepared, event_id: str, same_id: Event | None,
+              same_hash: Event | None) -> Conflict | None:  # fmt: skip
+    pointer = f"/epcisBody/eventList/{item.index}"
+    if same_id is not None:
+        message = (f"eventID {event_id!r} is already recorded with other content "
+                   f"(hash {same_id.hash_id})")  # fmt: skip
+        return Conflict(f"Event {item.index}: {message}.",
+                        errors=[FieldError(pointer + "/eventID", message)],
+                        existing_event_id=same_id.event_id)  # fmt: skip
+    if same_hash is not None:
+        message = (f"the same event is already recorded as {same_hash.event_id!r} "
+                   f"(hash {item.hash_id})")  # fmt: skip
+        return Conflict(f"Event {item.index}: {message}.", errors=[FieldError(pointer, message)],
+                        existing_event_id=same_hash.event_id)  # fmt: skip
+    return None
+
+
+def _reject(result: CaptureResult, proceed: bool, problem: EpcisProblem) -> None:
+    if not proceed:
+        raise _invalid([problem])
+    result.errors.append(problem)
+
+
+def _invalid(problems: list[EpcisProblem]) -> InvalidInput:
+    indexes = sorted({p.event_index for p in problems if p.event_index is not None})
+    where = f"events {indexes}" if indexes else "the document"
+    return InvalidInput(
+        f"The EPCIS document was rejected: {len(problems)} problem(s) in {where}; nothing was "
+        "stored.",
+        errors=[FieldError(p.pointer, p.message) for p in problems],
+    )
+
+
+def _store(
+    session: Session,
+    actor: Actor,
+    new: list[tuple[_Prepared, set[int]]],
+    namespaces: Mapping[str, str],
+    batch_of: Mapping[str, int],
+    record_time: RecordTime | None = None,
+) -> None:
+    head = ledger.lock_head(session)
+    now = dt.datetime.now(dt.UTC)
+    # One derivation for capture and verification (trace.services.events.derivation).
+    derived = [derivation.derive(item.document, batch_of) for item, _ in new]
+    rows: list[dict[str, Any]] = [
+        {
+            **facts.columns,
+            "hash_id": item.hash_id,
+            "record_time": (
+                now if record_time is None else min(record_time(item.event_time, item.hash_id), now)
+            ),
+            "document": item.document,
+            "namespaces": dict(namespaces),
+            "captured_by_token_id": actor.token_id,
+            "captured_by_organization_id": actor.organization_id,
+        }
+        for (item, _), facts in zip(new, derived, strict=True)
+    ]
+    ledger.chain(head, rows)
+    # Core inserts: ids come from the ledger, so nothing needs to be read back.
+    session.execute(insert(Event.__table__), rows)
+    epc_rows = [
+        {"event_pk": row["id"], "role": role, "uri": uri, "batch_id": batch_id,
+         "event_time": row["event_time"]}
+        for facts, row in zip(derived, rows, strict=True)
+        for role, uri, batch_id in facts.epcs
+    ]  # fmt: skip
+    links = sorted({(i, o, row["id"]) for facts, row in zip(derived, rows, strict=True)
+                    for i, o in facts.links})  # fmt: skip
+    if epc_rows:
+        session.execute(insert(EventEpc.__table__), epc_rows)
+    if links:
+        session.execute(
+            insert(BatchLink.__table__),
+            [{"input_batch_id": i, "output_batch_id": o, "event_pk": e} for i, o, e in links],
+        )

@@ -1,0 +1,2 @@
+"""What inspectors do: recalls, audit reports, KDE exports, consumer signals, signed ledger
+checkpoints."""
