@@ -105,6 +105,11 @@ def test_clear_errors(app, build, tmp_path) -> None:
     small = _labels(runner, f"print --batch OK-1 --count 1 --template custom --out {out}",
                     "--layout", layout)  # fmt: skip
     assert small.exit_code != 0 and "/layout" in small.output
+    no_layout = _labels(runner, f"print --batch OK-1 --count 1 --template custom --out {out}")
+    assert no_layout.exit_code != 0 and "--layout" in no_layout.output
+    stray = _labels(runner, f"print --batch OK-1 --count 1 --template a4-3x8-70x37 --out {out}",
+                    "--layout", layout)  # fmt: skip
+    assert stray.exit_code != 0 and "--layout" in stray.output
     assert not Path(out).exists()
 
 

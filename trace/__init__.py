@@ -65,8 +65,8 @@ class NoCookieSessions(SessionInterface):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from trace import ledger_public, public
-    from trace.api import create_blueprint
+    from trace import public
+    from trace.api import create_blueprint, ledger_public
 
     app.register_blueprint(create_blueprint())
     public.init_app(app)

@@ -73,7 +73,7 @@ def find_batch(session: Session, lot: str, product: str | None) -> Batch:
 )
 @click.option(
     "--template",
-    type=click.Choice([*TEMPLATES, issuance.CUSTOM_TEMPLATE]),
+    type=click.Choice(issuance.TEMPLATE_NAMES),
     default=next(iter(TEMPLATES)),
     show_default=True,
 )
@@ -112,6 +112,11 @@ def print_command(
         raise click.BadParameter(f"not JSON: {error}", param_hint="--layout") from None
     if layout_data is not None and not isinstance(layout_data, dict):
         raise click.BadParameter("a JSON object is needed", param_hint="--layout")
+    if (template == issuance.CUSTOM_TEMPLATE) != (layout_data is not None):
+        raise click.BadParameter(
+            f"goes with --template {issuance.CUSTOM_TEMPLATE}, and only with it",
+            param_hint="--layout",
+        )
     session = db.session
     # The run and its codes are committed first: rendering a large run takes a while and must
     # not hold the write lock; a failed rendering leaves a run that can be rendered again.

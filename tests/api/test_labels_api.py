@@ -345,6 +345,7 @@ def test_reads_need_a_token(client, world) -> None:
     [
         ({"count": 0}, "/count"),
         ({"count": -1}, "/count"),
+        ({"count": -3}, "/count"),
         ({"count": 2.5}, "/count"),
         ({"count": "10"}, "/count"),
         ({"count": 100_001}, "/count"),
@@ -360,6 +361,7 @@ def test_reads_need_a_token(client, world) -> None:
                                            "label_h_mm": 50}}, "/layout/rows"),
         ({"serialised": "maybe"}, "/serialised"),
         ({"ec": "Z"}, "/ec"),
+        ({"ec": "X"}, "/ec"),
         ({"colour": "red"}, "/colour"),
     ],
 )  # fmt: skip
@@ -401,7 +403,9 @@ def test_voiding_codes_and_runs(client, rendered, world, session) -> None:
 
     no_reason = client.post(f"/api/v1/codes/{one}/void", json={}, headers=headers)
     assert no_reason.status_code == 422 and no_reason.json["errors"][0]["pointer"] == "/reason"
-    voided = client.post(f"/api/v1/codes/{one}/void", json={"reason": "nhãn bị rách"},
+    blank = client.post(f"/api/v1/codes/{one}/void", json={"reason": " \t "}, headers=headers)
+    assert blank.status_code == 422 and blank.json["errors"][0]["pointer"] == "/reason"
+    voided = client.post(f"/api/v1/codes/{one}/void", json={"reason": "  nhãn bị rách "},
                          headers=headers)  # fmt: skip
     assert voided.status_code == 200
     assert voided.json["status"] == "voided" and voided.json["void_reason"] == "nhãn bị rách"

@@ -36,6 +36,42 @@ def test_gtin_and_gln_pages(client: FlaskClient, chain: Chain) -> None:
     assert client.get("/414/8936010500129").status_code == 404  # valid GLN, not ours
 
 
+def test_gtin_and_gln_pages_as_json(client: FlaskClient, chain: Chain) -> None:
+    json_accept = {"Accept": "application/json"}
+    product = client.get(f"/01/{GTIN}", headers=json_accept)
+    assert product.status_code == 200 and product.mimetype == "application/json"
+    assert product.headers["Access-Control-Allow-Origin"] == "*"
+    body = product.json
+    assert (body["gtin"], body["producer"]) == (GTIN, chain.batch.producer.name)
+    assert body["name_vi"] == chain.batch.product.name_vi
+    lot = next(b for b in body["batches"] if b["lot"] == "LN2606-A01")
+    assert lot == {
+        "lot": "LN2606-A01",
+        "production_date": chain.batch.production_date.isoformat(),
+        "status": "active",
+        "code": chain.code,
+    }
+    facility = client.get("/414/8936010500112", headers=json_accept)
+    assert facility.status_code == 200 and facility.mimetype == "application/json"
+    assert facility.json["gln"] == "8936010500112"
+    assert facility.json["name"] == "Vườn vải Phượng Sơn"
+    assert set(facility.json) == {"gln", "name", "address", "province", "organization", "kind"}
+
+
+def test_errors_as_json_for_json_clients(client: FlaskClient, chain: Chain) -> None:
+    json_accept = {"Accept": "application/json"}
+    unknown = client.get(f"/01/{GTIN}/10/NOPE", headers=json_accept)
+    assert unknown.status_code == 404 and unknown.mimetype == "application/json"
+    assert unknown.headers["Access-Control-Allow-Origin"] == "*"
+    assert unknown.json["status"] == 404 and unknown.json["reason"] == "unknown_code"
+    bad = client.get("/01/123/10/A", headers=json_accept)
+    assert bad.status_code == 400 and bad.json == {
+        "status": 400,
+        "reason": "bad_link",
+        "detail": "(01) value is too short: '123'",
+    }
+
+
 def test_malformed_links_are_400_unknown_are_404(client: FlaskClient, chain: Chain) -> None:
     assert client.get(f"/01/{GTIN[:-1]}9/10/LN2606-A01").status_code == 400  # check digit
     assert client.get("/01/123/10/A").status_code == 400

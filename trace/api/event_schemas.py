@@ -8,6 +8,14 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from trace.api.fields import decimal_string, unit_code
+from trace.api.refs import (
+    CorrectionRefSchema,
+    GtinProductRefSchema,
+    LocalisedName,
+    NamedRefSchema,
+    OrgRefSchema,
+    PlaceSchema,
+)
 from trace.api.schemas import StrictSchema
 from trace.epcis import cbv
 from trace.services.events.stages import STAGES
@@ -127,19 +135,6 @@ class CaptureResultSchema(Schema):
     errors = fields.List(fields.Nested(CaptureErrorSchema))
 
 
-class LocalisedName(Schema):
-    vi = fields.String()
-    en = fields.String()
-
-
-class PlaceSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    address = fields.String()
-    province_code = fields.String()
-    organization_id = fields.Integer()
-
-
 class HistoryEntrySchema(Schema):
     eventID = fields.Function(lambda e: e.event.event_id)
     hashID = fields.Function(lambda e: e.event.hash_id)
@@ -152,23 +147,12 @@ class HistoryEntrySchema(Schema):
     eventTime = fields.Function(lambda e: e.event.document["eventTime"])
     recordTime = fields.Function(lambda e: e.event.record_time.isoformat())
     facility = fields.Nested(PlaceSchema, allow_none=True)
-    organization = fields.Function(
-        lambda e: {"id": e.organization.id, "name": e.organization.name} if e.organization else None
-    )
+    organization = fields.Nested(NamedRefSchema, allow_none=True)
     quantity = fields.Dict(allow_none=True)
     temperatures = fields.List(fields.Dict())
     note = fields.Function(lambda e: e.event.document.get("trace:note"))
     corrected = fields.Boolean()
-    corrections = fields.Function(
-        lambda e: [
-            {
-                "declarationTime": d.document["errorDeclaration"].get("declarationTime"),
-                "reason": d.document["errorDeclaration"].get("reason"),
-                "correctiveEventIDs": d.document["errorDeclaration"].get("correctiveEventIDs", []),
-            }
-            for d in e.corrected_by
-        ]
-    )
+    corrections = fields.List(fields.Nested(CorrectionRefSchema), attribute="corrected_by")
 
 
 class HistorySchema(Schema):
@@ -181,19 +165,9 @@ class TraceNodeSchema(Schema):
     lot_code = fields.Function(lambda n: n.batch.lot_code)
     status = fields.Function(lambda n: n.batch.status.value)
     depth = fields.Integer()
-    product = fields.Function(
-        lambda n: {"id": n.product.id, "name_vi": n.product.name_vi, "gtin": n.product.gtin}
-    )
-    producer = fields.Function(
-        lambda n: {
-            "id": n.producer.id,
-            "name": n.producer.name,
-            "province_code": n.producer.province_code,
-        }
-    )
-    facility = fields.Function(
-        lambda n: {"id": n.facility.id, "name": n.facility.name} if n.facility else None
-    )
+    product = fields.Nested(GtinProductRefSchema)
+    producer = fields.Nested(OrgRefSchema)
+    facility = fields.Nested(NamedRefSchema, allow_none=True)
 
 
 class TraceEdgeSchema(Schema):

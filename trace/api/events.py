@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, json, request, url_for
+from flask import Blueprint, Response, json, request, url_for
 
 from trace.api import event_schemas as es
 from trace.api.auth import current_actor
 from trace.api.docs import documented
-from trace.api.io import dump, load_body, read_json_object
+from trace.api.io import dump, load_body, public_url, read_json_object
 from trace.db import db
 from trace.epcis.export import epcis_document
 from trace.services.errors import invalid
@@ -44,10 +44,6 @@ def _query_args() -> dict[str, Any]:
     return {key: ",".join(request.args.getlist(key)) for key in request.args}
 
 
-def _public_url() -> str:
-    return current_app.config["PUBLIC_URL"]
-
-
 @documented(summary="Capture an EPCIS 2.0 document", tag="Events", response=es.CaptureResultSchema,
             status=201, also={200: _NOTHING_STORED}, errors=(401, 403, 409, 422))  # fmt: skip
 def capture_document() -> Response:
@@ -66,7 +62,7 @@ def capture_document() -> Response:
 def record_stage(batch_id: int) -> Response:
     actor = current_actor()
     form = load_body(_stage_form)
-    result = stages.record_stage(db.session, actor, batch_id, form, _public_url())
+    result = stages.record_stage(db.session, actor, batch_id, form, public_url())
     return dump(_result, result, 201 if result.created else 200)
 
 

@@ -20,7 +20,7 @@ from flask import (
 from trace.api import inspection_schemas as s
 from trace.api.auth import current_actor
 from trace.api.docs import documented
-from trace.api.io import dump, list_page, load_body, load_query
+from trace.api.io import dump, list_page, load_body, load_query, public_url
 from trace.db import db
 from trace.provinces import province_name
 from trace.services.inspection import audit_report, exports, recalls, signals
@@ -197,10 +197,10 @@ def kde_xlsx() -> Response:
             tag="Exports", query=s.PortalQuery, response=s.PortalPage,
             errors=(401, 422))  # fmt: skip
 def portal() -> Response:
-    actor, public_url = current_actor(), current_app.config["PUBLIC_URL"]
+    actor, base = current_actor(), public_url()
     return list_page(s.PortalQuery(), _portal_page,
                      lambda args, limit, cursor: exports.portal_batches(
-                         db.session, actor, args, limit, cursor, public_url))  # fmt: skip
+                         db.session, actor, args, limit, cursor, base))  # fmt: skip
 
 
 # Consumer signals -------------------------------------------------------------------------

@@ -8,6 +8,15 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from trace.api.fields import text
+from trace.api.refs import (
+    CorrectionRefSchema,
+    Itself,
+    NamedRefSchema,
+    OrgRefSchema,
+    ProductRefSchema,
+    RecallRefSchema,
+    RecordedBySchema,
+)
 from trace.api.schemas import PageQuery, StrictSchema, page_of
 
 FORMATS = ["json", "html"]
@@ -31,19 +40,6 @@ class HtmlQuery(StrictSchema):
 # Audit ------------------------------------------------------------------------------------
 
 
-class TokenRefSchema(Schema):
-    id = fields.Integer()
-    prefix = fields.String()
-    role = fields.String()
-    name = fields.String()
-
-
-class OrgRefSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    province_code = fields.String()
-
-
 class LedgerCheckSchema(Schema):
     ok = fields.Boolean()
     hash_ok = fields.Boolean(metadata={"description": "the stored event still hashes to its ID"})
@@ -53,15 +49,8 @@ class LedgerCheckSchema(Schema):
     predecessor_seq = fields.Integer(allow_none=True)
 
 
-class CorrectionSchema(Schema):
+class CorrectionSchema(CorrectionRefSchema):
     seq = fields.Function(lambda e: e.seq)
-    declarationTime = fields.Function(
-        lambda e: e.document["errorDeclaration"].get("declarationTime")
-    )
-    reason = fields.Function(lambda e: e.document["errorDeclaration"].get("reason"))
-    correctiveEventIDs = fields.Function(
-        lambda e: e.document["errorDeclaration"].get("correctiveEventIDs", [])
-    )
     recordTime = fields.Function(lambda e: e.record_time.isoformat())
 
 
@@ -77,7 +66,7 @@ class AuditedEventSchema(Schema):
     recordTime = fields.Function(lambda a: a.event.record_time.isoformat())
     late = fields.Boolean()
     delay_hours = fields.Float()
-    recorded_by = fields.Function(lambda a: {"organization": a.organization, "token": a.token})
+    recorded_by = Itself(RecordedBySchema)
     corrected = fields.Function(lambda a: bool(a.corrections))
     corrections = fields.List(fields.Nested(CorrectionSchema))
     ledger = fields.Function(
@@ -93,21 +82,12 @@ class AuditedEventSchema(Schema):
     )
 
 
-class RecallRefSchema(Schema):
-    id = fields.Integer()
-    reason = fields.String()
-    created_at = fields.DateTime()
-    closed_at = fields.DateTime(allow_none=True)
-
-
 class BatchAuditSchema(Schema):
     batch_id = fields.Function(lambda a: a.batch.id)
     lot_code = fields.Function(lambda a: a.batch.lot_code)
     status = fields.Function(lambda a: a.batch.status.value)
-    product = fields.Function(
-        lambda a: {"id": a.batch.product.id, "name_vi": a.batch.product.name_vi}
-    )
-    producer = fields.Function(lambda a: {"id": a.batch.producer.id, "name": a.batch.producer.name})
+    product = fields.Nested(ProductRefSchema, attribute="batch.product")
+    producer = fields.Nested(NamedRefSchema, attribute="batch.producer")
     late_after_hours = fields.Float()
     late_count = fields.Integer()
     ledger_ok = fields.Boolean()
@@ -232,10 +212,7 @@ class ImpactQuery(HtmlQuery):
     cursor = fields.String(metadata={"description": "batches_next_cursor of the previous page"})
 
 
-class ProducerCountSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    province_code = fields.String()
+class ProducerCountSchema(OrgRefSchema):
     batches = fields.Integer()
 
 

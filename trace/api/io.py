@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from flask import Response, json, request
+from flask import Response, current_app, json, request
 from marshmallow import Schema
 
 from trace.services.errors import invalid
@@ -74,6 +74,11 @@ def check_query() -> None:
         problem = storable_problem(key) or storable_problem(value)
         if problem:
             raise invalid(f"/query/{_escape(key)}", problem)
+
+
+def public_url() -> str:
+    """``TRACE_PUBLIC_URL`` without a trailing slash: the host printed into QR codes and URIs."""
+    return str(current_app.config["PUBLIC_URL"])
 
 
 def load_body(schema: Schema) -> dict[str, Any]:

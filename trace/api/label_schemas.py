@@ -5,14 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_dump,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from trace.api.schemas import StrictSchema, page_of, text
-from trace.labels.sheets import TEMPLATES
 from trace.models import CodeKind, CodeStatus
-from trace.services.labels.issuance import CUSTOM_TEMPLATE, EC_LEVELS, MAX_RUN_COUNT
-
-TEMPLATE_NAMES = [*TEMPLATES, CUSTOM_TEMPLATE]
+from trace.services.labels.issuance import (
+    CUSTOM_TEMPLATE,
+    EC_LEVELS,
+    MAX_RUN_COUNT,
+    TEMPLATE_NAMES,
+)
 
 
 def _ec(**kwargs: Any) -> fields.String:
@@ -175,7 +185,15 @@ PrintRunPage = page_of(PrintRunSchema)
 
 
 class VoidSchema(StrictSchema):
-    reason = text(300, required=True)
+    reason = text(300, required=True, metadata={"description": "why; stored without the spaces "
+                                                "around it"})  # fmt: skip
+
+    @post_load
+    def _stripped(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        data["reason"] = data["reason"].strip()
+        if not data["reason"]:
+            raise ValidationError("say why the code is voided", field_name="reason")
+        return data
 
 
 class QrSvgQuery(StrictSchema):

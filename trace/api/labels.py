@@ -16,7 +16,7 @@ from werkzeug.wsgi import wrap_file
 from trace.api import label_schemas as ls
 from trace.api.auth import current_actor
 from trace.api.docs import documented
-from trace.api.io import dump, list_page, load_body, load_query
+from trace.api.io import dump, list_page, load_body, load_query, public_url
 from trace.api.jobs import JobSchema, job_schema, retry_after
 from trace.api.schemas import PageQuery
 from trace.db import db, write_intent
@@ -31,10 +31,6 @@ _CHUNK = 64 * 1024
 run_schema, code_schema, void_schema = ls.PrintRunSchema(), ls.CodeSchema(), ls.VoidSchema()
 create_schema = ls.PrintRunCreateSchema()
 code_page, run_page = ls.CodePage(), ls.PrintRunPage()
-
-
-def _public_url() -> str:
-    return str(current_app.config["PUBLIC_URL"])
 
 
 @documented(summary="Create a print run of a batch's labels", tag=TAG,
@@ -102,11 +98,11 @@ def print_run_pdf(run_id: int) -> Response:
             response=ls.CodePage, errors=(401, 403, 404, 422))  # fmt: skip
 def list_print_run_codes(run_id: int) -> Response:
     actor = current_actor()
-    run, public_url = svc.get_print_run(db.session, run_id), _public_url()
+    run, base = svc.get_print_run(db.session, run_id), public_url()
     require_batch_reader(db.session, actor, run.batch_id)
     return list_page(PageQuery(), code_page,
                      lambda _, limit, cursor: svc.list_run_codes(
-                         db.session, run, public_url, limit, cursor))  # fmt: skip
+                         db.session, run, base, limit, cursor))  # fmt: skip
 
 
 @documented(summary="Void a print run and every code it issued", tag=TAG, body=ls.VoidSchema,
@@ -121,7 +117,7 @@ def void_print_run(run_id: int) -> Response:
             errors=(401, 403, 404))  # fmt: skip
 def get_code(code: str) -> Response:
     actor = current_actor()
-    info = svc.code_info(db.session, code, _public_url())
+    info = svc.code_info(db.session, code, public_url())
     require_batch_reader(db.session, actor, info.batch_id)
     return dump(code_schema, info)
 
@@ -132,7 +128,7 @@ def get_code(code: str) -> Response:
 def void_code(code: str) -> Response:
     actor = current_actor()
     voided = svc.void_code(db.session, actor, code, load_body(void_schema)["reason"])
-    return dump(code_schema, svc.describe_code(voided, _public_url()))
+    return dump(code_schema, svc.describe_code(voided, public_url()))
 
 
 @documented(summary="The code's QR as SVG, sized in mm", tag=TAG, query=ls.QrSvgQuery,
@@ -140,7 +136,7 @@ def void_code(code: str) -> Response:
 def code_qr_svg(code: str) -> Response:
     actor = current_actor()
     args = load_query(ls.QrSvgQuery())
-    info = svc.code_info(db.session, code, _public_url())
+    info = svc.code_info(db.session, code, public_url())
     require_batch_reader(db.session, actor, info.batch_id)
     return Response(qr_svg(info.uri, size_mm=args["size_mm"], ec=args["ec"]),
                     mimetype="image/svg+xml")  # fmt: skip
@@ -151,7 +147,7 @@ def code_qr_svg(code: str) -> Response:
 def code_qr_png(code: str) -> Response:
     actor = current_actor()
     args = load_query(ls.QrPngQuery())
-    info = svc.code_info(db.session, code, _public_url())
+    info = svc.code_info(db.session, code, public_url())
     require_batch_reader(db.session, actor, info.batch_id)
     png = qr_png(info.uri, size_mm=args["size_mm"], dpi=args["dpi"], ec=args["ec"])
     return Response(png, mimetype="image/png")

@@ -10,13 +10,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, current_app, url_for
+from flask import Blueprint, Response, url_for
 from marshmallow import Schema
 
 from trace.api import schemas as s
 from trace.api.auth import current_actor
 from trace.api.docs import documented
-from trace.api.io import dump, list_page, load_body
+from trace.api.io import dump, list_page, load_body, public_url
 from trace.db import db
 from trace.models import Batch, Facility, Organization, Product
 from trace.services.registry import catalogue as svc
@@ -72,7 +72,7 @@ def _register(bp: Blueprint, r: Resource) -> None:
     def shown(entities: Sequence[Any]) -> Sequence[Any]:
         if r.describe is None:
             return entities
-        return r.describe(db.session, entities, current_app.config["PUBLIC_URL"])
+        return r.describe(db.session, entities, public_url())
 
     def shown_page(filters: dict[str, Any], limit: int, cursor: str | None) -> Any:
         items, next_cursor = r.listing(db.session, filters, limit, cursor)

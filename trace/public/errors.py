@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, render_template, request
+from flask import Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from trace.public import client
 from trace.public.i18n import page_language
-
-JSON = "application/json"
+from trace.public.presenters import JSON, json_response
 
 
 def _wants_json() -> bool:
@@ -25,12 +24,8 @@ def error_page(status: int, reason: str, **context: Any) -> Response:
     """``reason``: not_found, unknown_code, invalid_code, bad_link, rate_limited, method,
     server_error, bad_request."""
     if _wants_json():
-        response = jsonify(status=status, reason=reason, **{
-            k: v for k, v in context.items() if isinstance(v, str | int | None)
-        })  # fmt: skip
-        response.status_code = status
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
+        plain = {k: v for k, v in context.items() if isinstance(v, str | int | None)}
+        return json_response({"status": status, "reason": reason, **plain}, status)
     page_language()
     body = render_template("public/error.html", status=status, reason=reason, **context)
     response = Response(body, status=status, mimetype="text/html")

@@ -1,4 +1,5 @@
-"""The JSON form of a lookup page (``Accept: application/json``)."""
+"""The JSON forms of the public pages (``Accept: application/json``): a code's lookup page,
+a product (``/01/<gtin>``) and a facility (``/414/<gln>``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,21 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
+from flask import Response, jsonify
+
+from trace.models import Organization
 from trace.services import lookup, scans
+
+JSON = "application/json"
+
+
+def json_response(data: Any, status: int = 200, mimetype: str = JSON) -> Response:
+    """A public JSON answer: readable from any origin (the pages are public)."""
+    response = jsonify(data)
+    response.status_code = status
+    response.mimetype = mimetype
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def _plain(value: Any) -> Any:
@@ -49,3 +64,32 @@ def page_json(
             "possible_copy": stats.suspicious,
         }
     return _plain(body)
+
+
+def product_json(gtin: str, info: lookup.ProductPage) -> dict[str, Any]:
+    return {
+        "gtin": gtin,
+        "name_vi": info.product.name_vi,
+        "name_en": info.product.name_en,
+        "producer": info.producer.name,
+        "batches": [
+            {
+                "lot": batch.lot_code,
+                "production_date": batch.production_date.isoformat(),
+                "status": str(batch.status),
+                "code": code,
+            }
+            for batch, code in info.batches
+        ],
+    }
+
+
+def facility_json(gln: str, place: lookup.Place, org: Organization) -> dict[str, Any]:
+    return {
+        "gln": gln,
+        "name": place.name,
+        "address": place.address,
+        "province": place.province,
+        "organization": org.name,
+        "kind": place.kind,
+    }

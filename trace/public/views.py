@@ -16,7 +16,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from markupsafe import Markup, escape
 from werkzeug.http import http_date
 
@@ -25,10 +25,8 @@ from trace.gs1 import DigitalLink, DigitalLinkError, parse_digital_link_path
 from trace.public import client, fragments, pageview, resolver
 from trace.public.cache import cached
 from trace.public.i18n import LANGUAGES, lang_url, page_language
-from trace.public.presenters import page_json
+from trace.public.presenters import JSON, facility_json, json_response, page_json, product_json
 from trace.services import lookup, scans
-
-JSON = "application/json"
 
 
 def register(bp: Blueprint) -> None:
@@ -58,14 +56,6 @@ def wanted() -> str:
     if best == JSON and request.accept_mimetypes[JSON] > request.accept_mimetypes["text/html"]:
         return "json"
     return "html"
-
-
-def _json(data: Any, status: int = 200, mimetype: str = JSON) -> Response:
-    response = jsonify(data)
-    response.status_code = status
-    response.mimetype = mimetype
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
 
 
 def _vary(response: Response) -> Response:
@@ -109,9 +99,9 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
     """The page of a batch or unit code in the negotiated form (the scan is already recorded)."""
     target, stats = view.target, view.stats
     if form == "linkset":
-        return _vary(_json(resolver.linkset(levels), mimetype=resolver.LINKSET_TYPE))
+        return _vary(json_response(resolver.linkset(levels), mimetype=resolver.LINKSET_TYPE))
     if form == "recall":
-        return _vary(_json(lookup.recall_status(db.session, target)))
+        return _vary(json_response(lookup.recall_status(db.session, target)))
     lang = page_language()
     mode = "trace" if client.arg("linkType") == "gs1:traceability" else "pip"
     etag = "-".join(
@@ -144,7 +134,7 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
     if _not_modified(etag, last_modified):
         return Response(status=304, headers=headers)
     if form == "json":
-        response = _json(_json_body(target, stats))
+        response = json_response(_json_body(target, stats))
         response.headers.extend(headers)
         return response
     status = 410 if target.voided else 200
@@ -315,36 +305,19 @@ def product(gtin: str) -> Response:
     page_url = f"{public_url}/01/{gtin}"
     if form == "linkset":
         level = [(resolver.gs1_anchor([("01", gtin)]), page_url, f"GTIN {gtin}", False)]
-        return _vary(_json(resolver.linkset(level), mimetype=resolver.LINKSET_TYPE))
+        return _vary(json_response(resolver.linkset(level), mimetype=resolver.LINKSET_TYPE))
     info = lookup.product_page(db.session, gtin)
     if form == "json":
-        return _vary(
-            _json(
-                {
-                    "gtin": gtin,
-                    "name_vi": info.product.name_vi,
-                    "name_en": info.product.name_en,
-                    "producer": info.producer.name,
-                    "batches": [
-                        {"lot": b.lot_code, "production_date": b.production_date.isoformat(),
-                         "status": str(b.status), "code": code}
-                        for b, code in info.batches
-                    ],
-                }
-            )
-        )  # fmt: skip
+        return _vary(json_response(product_json(gtin, info)))
     return _vary(Response(render_template("public/product.html", info=info, gtin=gtin)))
 
 
 def facility(gln: str) -> Response:
     place, org = lookup.facility_page(db.session, gln)
     if wanted() == "json":
-        return _vary(
-            _json({"gln": gln, "name": place.name, "address": place.address,
-                   "province": place.province, "organization": org.name, "kind": place.kind})
-        )  # fmt: skip
+        return _vary(json_response(facility_json(gln, place, org)))
     return _vary(Response(render_template("public/facility.html", place=place, org=org, gln=gln)))
 
 
 def well_known() -> Response:
-    return _json(resolver.description(current_app.config["PUBLIC_URL"]))
+    return json_response(resolver.description(current_app.config["PUBLIC_URL"]))

@@ -99,6 +99,20 @@ def test_proof_extends_an_earlier_checkpoint(app, client, token) -> None:
     assert client.get("/ledger/proof?from=x").status_code == 422
 
 
+def test_ledger_routes_answer_any_origin_uncached_unescaped(client, token) -> None:
+    capture(client, token, 0, 1)
+    for path in ("/ledger/checkpoint", "/ledger/proof?from=0"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.mimetype == "application/json", path
+        assert response.headers["Cache-Control"] == "no-cache", path
+        assert response.headers["Access-Control-Allow-Origin"] == "*", path
+    proof = client.get("/ledger/proof?from=0")
+    assert "\\u" not in proof.get_data(as_text=True)  # JSON text as is (ensure_ascii off)
+    problem = client.get("/ledger/proof?from=x")
+    assert problem.status_code == 422 and problem.mimetype == "application/problem+json"
+    assert problem.json["errors"][0]["pointer"] == "/from"
+
+
 def test_proof_fails_against_a_rewritten_history(app, client, token) -> None:
     capture(client, token, 0, 4)
     old = checkpoint(client)

@@ -42,8 +42,6 @@ from trace.services import audit
 from trace.services.actors import SYSTEM, Actor
 from trace.services.errors import (
     Conflict,
-    FieldError,
-    InvalidInput,
     NotFound,
     get_or_404,
     invalid,
@@ -52,6 +50,7 @@ from trace.services.pagination import decode_cursor, encode_cursor
 
 MAX_RUN_COUNT = 100_000
 CUSTOM_TEMPLATE = "custom"
+TEMPLATE_NAMES = [*TEMPLATES, CUSTOM_TEMPLATE]
 EC_LEVELS = ("L", "M", "Q", "H")
 _ISSUE_ATTEMPTS = 5  # insert attempts before a unique collision is treated as a real error
 _IN_CHUNK = 500  # codes per IN (...) query: under every backend's parameter limit
@@ -272,23 +271,21 @@ def issue_missing_batch_codes(session: Session, actor: Actor = SYSTEM) -> int:
 
 def resolve_template(name: str, layout: dict[str, Any] | None = None) -> SheetTemplate:
     """A stock template by name, or ``custom`` built from ``layout`` (lengths in mm; a margin
-    left out centres the grid). Bad input is a 422 naming the field."""
-    if name == CUSTOM_TEMPLATE:
-        if not layout:
-            raise invalid("/layout", "a custom template needs a layout: rows, cols, label size")
-        try:
-            template = custom_template(name=CUSTOM_TEMPLATE, **layout)
-        except (TypeError, ValueError) as error:
-            raise invalid("/layout", str(error)) from None
-        _check_fits_qr(template, "/layout")
-        return template
-    if layout:
-        raise invalid("/layout", f"a layout is only for the {CUSTOM_TEMPLATE!r} template")
-    known = TEMPLATES.get(name)
-    if known is None:
-        choices = ", ".join([*TEMPLATES, CUSTOM_TEMPLATE])
-        raise invalid("/template", f"unknown template {name!r}: use one of {choices}")
-    return known
+    left out centres the grid).
+
+    The request's shape (a known name, a layout with ``custom`` and only with it, lengths in
+    range) is checked by the caller's face: the API's schema, the CLI's options. What only the
+    sheet and the renderer know is checked here, as a 422 on ``/layout``: the layout builds a
+    grid that fits the page and leaves room for a scannable QR code.
+    """
+    if name != CUSTOM_TEMPLATE:
+        return TEMPLATES[name]
+    try:
+        template = custom_template(name=CUSTOM_TEMPLATE, **(layout or {}))
+    except (TypeError, ValueError) as error:
+        raise invalid("/layout", str(error)) from None
+    _check_fits_qr(template, "/layout")
+    return template
 
 
 def _check_fits_qr(template: SheetTemplate, pointer: str) -> None:
@@ -325,22 +322,15 @@ def create_print_run(
 ) -> PrintRun:
     """A print run of ``count`` labels for a batch; serialised runs issue ``count`` unit codes.
 
+    The fields come validated (count 1 to :data:`MAX_RUN_COUNT`, ``ec`` one of
+    :data:`EC_LEVELS`, a known template): see :func:`resolve_template` for what is checked here.
+
     ``render_in_background``: queue the job that renders its sheets, in this transaction (the
     command line renders in its own process instead).
     """
     batch = get_or_404(session, Batch, batch_id)
     _require_manager(actor, batch, "print labels for this batch")
-    errors: list[FieldError] = []
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_RUN_COUNT:
-        errors.append(FieldError("/count", f"count must be a whole number 1 to {MAX_RUN_COUNT}"))
-    if ec not in EC_LEVELS:
-        errors.append(FieldError("/ec", f"error correction must be one of {', '.join(EC_LEVELS)}"))
-    try:
-        sheet = resolve_template(template, layout)
-    except InvalidInput as error:
-        errors.extend(error.errors)
-    if errors:
-        raise InvalidInput("The print run is not valid.", errors=errors)
+    sheet = resolve_template(template, layout)
     if batch.status is BatchStatus.RECALLED:
         raise Conflict(f"Batch {batch.id} is recalled: no new labels are printed for it.")
 
@@ -609,20 +599,10 @@ def mark_printed(session: Session, actor: Actor, run: PrintRun) -> int:
 # Voiding ------------------------------------------------------------------------------------
 
 
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise invalid("/reason", "say why the code is voided")
-    if len(reason) > 300:
-        raise invalid("/reason", "the reason is longer than 300 characters")
-    return reason
-
-
 def void_code(session: Session, actor: Actor, text: str, reason: str) -> Code:
     """Withdraw one code: it stays in the table, its public page says it is void."""
     code = find_code(session, text)
     _require_manager(actor, code.batch, "void this code")
-    reason = _reason(reason)
     if code.status is CodeStatus.VOIDED:
         raise Conflict(f"Code {code.code} is already voided.")
     before = audit.snapshot(code)
@@ -644,7 +624,6 @@ def void_print_run(session: Session, actor: Actor, run_id: int, reason: str) -> 
     """
     run = get_print_run(session, run_id)
     _require_manager(actor, run.batch, "void this print run")
-    reason = _reason(reason)
     if run.voided_at is not None:
         raise Conflict(f"Print run {run.id} is already voided.")
     now = _now()

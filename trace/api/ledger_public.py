@@ -11,12 +11,13 @@ that recomputing the chain from the old chain hash reaches the new one.
 from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from flask import Blueprint, Flask, Response, current_app, json, request
+from flask import Blueprint, Flask, Response, current_app
 from marshmallow import ValidationError
 
 from trace.api import inspection_schemas as s
 from trace.api import problems
 from trace.api.docs import documented
+from trace.api.io import dump, load_query
 from trace.db import db
 from trace.services.errors import ServiceError
 from trace.services.inspection import checkpoints
@@ -30,25 +31,22 @@ def signing_key(app: Flask) -> Ed25519PrivateKey:
     return checkpoints.load_signing_key(app.config, app.instance_path)
 
 
-def _json(data: object) -> Response:
-    response = Response(json.dumps(data, ensure_ascii=False), mimetype="application/json")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+#: Anyone may fetch these, from any origin; a checkpoint is only worth what is current.
+_HEADERS = {"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"}
 
 
 @documented(summary="The ledger head, signed (Ed25519)", tag="Ledger",
             response=s.CheckpointSchema, errors=(503,), public=True)  # fmt: skip
 def checkpoint() -> Response:
     key = signing_key(current_app)
-    return _json(_checkpoint.dump(checkpoints.current(db.session, key).as_dict()))
+    return dump(_checkpoint, checkpoints.current(db.session, key).as_dict(), headers=_HEADERS)
 
 
 @documented(summary="What a holder of checkpoint <from> needs to check today's history "
             "extends it", tag="Ledger", query=s.ProofQuery, response=s.ProofSchema,
             errors=(422, 503), public=True)  # fmt: skip
 def proof() -> Response:
-    args = _proof_query.load(request.args.to_dict(flat=True))
+    args = load_query(_proof_query)
     start = args["from"]
     checkpoints.check_proof_start(db.session, start)
     key = signing_key(current_app)
@@ -56,17 +54,17 @@ def proof() -> Response:
     entries = [
         e.__dict__ for e in checkpoints.proof_entries(db.session, start) if e.seq <= head.seq
     ]
-    return _json(
-        _proof.dump(
-            {
-                "algorithm": "chain = hex(SHA-256(chain_hex + digest)) for each entry in order, "
-                "starting from the held checkpoint's chain_hash; the result must equal "
-                "checkpoint.chain_hash",
-                "from_seq": start,
-                "entries": entries,
-                "checkpoint": head.as_dict(),
-            }
-        )
+    return dump(
+        _proof,
+        {
+            "algorithm": "chain = hex(SHA-256(chain_hex + digest)) for each entry in order, "
+            "starting from the held checkpoint's chain_hash; the result must equal "
+            "checkpoint.chain_hash",
+            "from_seq": start,
+            "entries": entries,
+            "checkpoint": head.as_dict(),
+        },
+        headers=_HEADERS,
     )
 
 
