@@ -253,6 +253,14 @@ class Database:
     def engine_for(self, app: Flask) -> Engine:
         return self._engines[id(app)]
 
+    def use_factory(
+        self, app: Flask, factory: sessionmaker[Session]
+    ) -> sessionmaker[Session]:
+        """Make every new session of ``app`` come from ``factory``; the previous factory is
+        returned. Tests bind all sessions to one connection whose transaction they roll back."""
+        previous, self._factories[id(app)] = self._factories[id(app)], factory
+        return previous
+
     def new_session(self, app: Flask) -> Session:
         """A session of ``app``'s own, outside any app context (the job worker's short
         transactions); the caller closes it."""
