@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import trace
+from tests import database
 from trace import create_app, migrate
 from trace.api import schemas
 from trace.db import Base, db
@@ -144,6 +145,45 @@ def _commits_only_at_the_boundary() -> Iterator[None]:
     event.remove(Session, "before_commit", _check_commit)
 
 
+class _SharedConnectionSession(Session):
+    """A session on the test's one connection. All sessions share it, each in a savepoint of
+    its own, so rolling back a savepoint that only read would also undo what other sessions
+    committed since it began (a test's ``session.rollback()`` after requests wrote). A session
+    that wrote nothing ends by releasing its savepoint instead, and forgets what it loaded, as
+    a rollback would; one that wrote is rolled back."""
+
+    def rollback(self) -> None:
+        if self.in_transaction() and not self.info.get("wrote") and not self._unflushed():
+            self.commit()
+            self.expire_all()
+        else:
+            super().rollback()
+
+    def close(self) -> None:
+        self.rollback()
+        super().close()
+
+    def _unflushed(self) -> bool:
+        return bool(self.new or self.dirty or self.deleted)
+
+
+@event.listens_for(_SharedConnectionSession, "after_flush")
+def _flushed(session: Session, _context: Any) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(_SharedConnectionSession, "do_orm_execute")
+def _executed(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
+
+
+@event.listens_for(_SharedConnectionSession, "after_transaction_end")
+def _ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop("wrote", None)
+
+
 @pytest.fixture
 def app(request: pytest.FixtureRequest, migrated_app: Flask) -> Iterator[Flask]:
     live.flush(migrated_app)  # nothing of the previous test may land in this one's tables
@@ -158,12 +198,17 @@ def app(request: pytest.FixtureRequest, migrated_app: Flask) -> Iterator[Flask]:
     connection = db.engine_for(migrated_app).connect()
     outer = connection.begin()
     bound = sessionmaker(
-        connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        connection,
+        class_=_SharedConnectionSession,
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
     )
     previous = db.use_factory(migrated_app, bound)
+    database.current = connection
     try:
         yield migrated_app
     finally:
+        database.current = None
         db.use_factory(migrated_app, previous)
         outer.rollback()
         connection.close()

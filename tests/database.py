@@ -2,8 +2,9 @@
 
 A test runs inside one transaction rolled back at its end (see ``tests/conftest.py``): a
 connection taken from the engine would not see its rows (PostgreSQL) or would wait for its write
-lock (SQLite). :func:`connection` is one of the test's own, committed at the end (to the test's
-savepoint, or for real in a ``committed`` test).
+lock (SQLite). :func:`connection` is the test's own connection, used directly (no savepoint of
+its own, so the sessions' savepoints keep their order); in a ``committed`` test, a transaction
+of the engine, committed at the end.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ from sqlalchemy import Connection
 
 from trace.db import db
 
+# The connection of the running test's rolled-back transaction (set by tests/conftest.py).
+current: Connection | None = None
+
 
 @contextmanager
 def connection(app: Flask) -> Iterator[Connection]:
-    with db.new_session(app) as own:
-        yield own.connection()
-        own.commit()
+    if current is not None:
+        yield current
+        return
+    with db.engine_for(app).begin() as conn:
+        yield conn

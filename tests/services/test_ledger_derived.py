@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from tests.database import connection as test_connection
+from tests.database import connection as shared_connection
 from trace.epcis.export import epcis_document
 from trace.models import Batch, BatchLink, Code, CodeKind, Event, EventEpc
 from trace.services import ledger
@@ -98,7 +98,7 @@ def world(app: Flask, client: FlaskClient, build: Any, token: Callable, session:
 
 
 def tamper(app: Flask, change: Callable[[Connection], Any]) -> None:
-    with test_connection(app) as conn:
+    with shared_connection(app) as conn:
         change(conn)
 
 
@@ -339,7 +339,7 @@ def test_batch_audit_names_the_mismatch(
 
 
 def _batch_code_of(app: Flask, batch_id: int) -> str:
-    with test_connection(app) as conn:
+    with shared_connection(app) as conn:
         return conn.execute(
             select(Code.code).where(Code.batch_id == batch_id, Code.kind == CodeKind.BATCH)
         ).scalar_one()
