@@ -138,6 +138,26 @@ def _check_commit(session: Session) -> None:
         )
 
 
+# On PostgreSQL a public page reads through a pooled connection of its own (one round trip),
+# the live state forgets a page when a write commits or a NOTIFY arrives, and scans are written
+# by COPY on another connection: none of these sees a test's rolled-back transaction, so tests
+# that open public pages commit there.
+PUBLIC_PAGES = (
+    "tests/public/",
+    "tests/services/test_ledger_derived.py::",
+    "tests/api/test_batch_links.py::test_a_batch_without_gtin_links_to_its_short_code",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    url = os.environ.get(TEST_DB_ENV)
+    if not url or make_url(url).get_backend_name() != "postgresql":
+        return
+    for item in items:
+        if item.nodeid.startswith(PUBLIC_PAGES):
+            item.add_marker(pytest.mark.committed)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _commits_only_at_the_boundary() -> Iterator[None]:
     event.listen(Session, "before_commit", _check_commit)

@@ -4,10 +4,8 @@ and helpers for unit codes and recalls."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,19 +30,6 @@ from trace.services import stages
 from trace.services.actors import SYSTEM
 
 PUBLIC_URL = "https://trace.example.vn"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """On PostgreSQL these tests commit (``committed``): a page reads through a pooled
-    connection of its own in one round trip, the live state forgets a page when a write commits
-    or a NOTIFY arrives, and scans are written by COPY on another connection: none of these sees
-    a test's rolled-back transaction."""
-    if not os.environ.get("TRACE_TEST_DATABASE_URL", "").startswith("postgresql"):
-        return
-    here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(pytest.mark.committed)
 
 
 @dataclass
