@@ -253,9 +253,7 @@ class Database:
     def engine_for(self, app: Flask) -> Engine:
         return self._engines[id(app)]
 
-    def use_factory(
-        self, app: Flask, factory: sessionmaker[Session]
-    ) -> sessionmaker[Session]:
+    def use_factory(self, app: Flask, factory: sessionmaker[Session]) -> sessionmaker[Session]:
         """Make every new session of ``app`` come from ``factory``; the previous factory is
         returned. Tests bind all sessions to one connection whose transaction they roll back."""
         previous, self._factories[id(app)] = self._factories[id(app)], factory
