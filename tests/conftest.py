@@ -1,7 +1,15 @@
 """Fixtures: an app on a real database (SQLite by default, PostgreSQL when
 ``TRACE_TEST_DATABASE_URL`` names one), a client, a session, tokens and registry builders.
 
-The schema is migrated once per test session; every test starts from empty tables.
+The schema is migrated once per test session. Each test runs inside one transaction that is
+rolled back at its end (as pypa/warehouse does): the app's sessions and the test's own are bound
+to that connection with ``join_transaction_mode="create_savepoint"``, so a commit only releases a
+savepoint. A test marked ``committed`` (its data must be seen by other connections: a served
+app, threads, LISTEN/NOTIFY, PostgreSQL's pooled page reads) commits for real and starts from
+emptied tables instead.
+
+Every ORM commit is checked while the suite runs: only the boundary (``trace.db.transaction``)
+and the tests' own code may commit.
 """
 
 from __future__ import annotations
@@ -9,18 +17,22 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import sys
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from tests import seeds
+import trace
+from tests import database, seeds
 from trace import create_app, migrate
 from trace.api import schemas
 from trace.db import Base, db
@@ -105,11 +117,132 @@ def _has_sequence(conn: Any) -> bool:
     )
 
 
+class CommitOutsideBoundary(AssertionError):
+    """Application code committed somewhere else than ``trace.db.transaction``."""
+
+
+_PACKAGE = Path(trace.__file__).resolve().parent
+_BOUNDARY = str(_PACKAGE / "db.py")
+_SQLALCHEMY = (
+    os.path.dirname(sqlalchemy.__file__),
+    str(Path(sqlalchemy.__file__).resolve().parent),
+)
+
+
+def _check_commit(session: Session) -> None:
+    """``before_commit``: the first caller outside SQLAlchemy must be the boundary or a test.
+
+    A savepoint released (``begin_nested()``) commits nothing: it is let through."""
+    if session.in_nested_transaction():
+        return
+    frame = sys._getframe(1)
+    # SQLAlchemy's own frames, and the ones its decorators compile (``<string>``).
+    while frame is not None and frame.f_code.co_filename.startswith((*_SQLALCHEMY, "<")):
+        frame = frame.f_back
+    if frame is None:
+        return
+    caller = frame.f_code.co_filename
+    if caller.startswith(str(_PACKAGE)) and caller != _BOUNDARY:
+        where = Path(caller).relative_to(_PACKAGE.parent).as_posix()
+        raise CommitOutsideBoundary(
+            f"{where}:{frame.f_lineno} commits outside trace.db.transaction"
+        )
+
+
+# On PostgreSQL a public page reads through a pooled connection of its own (one round trip),
+# the live state forgets a page when a write commits or a NOTIFY arrives, and scans are written
+# by COPY on another connection: none of these sees a test's rolled-back transaction, so tests
+# that open public pages commit there.
+PUBLIC_PAGES = (
+    "tests/public/",
+    "tests/services/test_ledger_derived.py::",
+    "tests/api/test_batch_links.py::test_a_batch_without_gtin_links_to_its_short_code",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    url = os.environ.get(TEST_DB_ENV)
+    if not url or make_url(url).get_backend_name() != "postgresql":
+        return
+    for item in items:
+        if item.nodeid.startswith(PUBLIC_PAGES):
+            item.add_marker(pytest.mark.committed)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _commits_only_at_the_boundary() -> Iterator[None]:
+    event.listen(Session, "before_commit", _check_commit)
+    yield
+    event.remove(Session, "before_commit", _check_commit)
+
+
+class _SharedConnectionSession(Session):
+    """A session on the test's one connection. All sessions share it, each in a savepoint of
+    its own, so rolling back a savepoint that only read would also undo what other sessions
+    committed since it began (a test's ``session.rollback()`` after requests wrote). A session
+    that wrote nothing ends by releasing its savepoint instead, and forgets what it loaded, as
+    a rollback would; one that wrote is rolled back."""
+
+    def rollback(self) -> None:
+        if self.in_transaction() and not self.info.get("wrote") and not self._unflushed():
+            self.commit()
+            self.expire_all()
+        else:
+            super().rollback()
+
+    def close(self) -> None:
+        self.rollback()
+        super().close()
+
+    def _unflushed(self) -> bool:
+        return bool(self.new or self.dirty or self.deleted)
+
+
+@event.listens_for(_SharedConnectionSession, "after_flush")
+def _flushed(session: Session, _context: Any) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(_SharedConnectionSession, "do_orm_execute")
+def _executed(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
+
+
+@event.listens_for(_SharedConnectionSession, "after_transaction_end")
+def _ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop("wrote", None)
+
+
 @pytest.fixture
-def app(migrated_app: Flask) -> Iterator[Flask]:
+def app(request: pytest.FixtureRequest, migrated_app: Flask) -> Iterator[Flask]:
     live.flush(migrated_app)  # nothing of the previous test may land in this one's tables
-    _empty_tables(migrated_app)
-    yield migrated_app
+    if request.node.get_closest_marker("committed"):
+        _empty_tables(migrated_app)
+        try:
+            yield migrated_app
+        finally:
+            live.flush(migrated_app)
+            _empty_tables(migrated_app)  # the next test may roll back instead of emptying
+        return
+    connection = db.engine_for(migrated_app).connect()
+    outer = connection.begin()
+    bound = sessionmaker(
+        connection,
+        class_=_SharedConnectionSession,
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
+    )
+    previous = db.use_factory(migrated_app, bound)
+    database.current = connection
+    try:
+        yield migrated_app
+    finally:
+        database.current = None
+        db.use_factory(migrated_app, previous)
+        outer.rollback()
+        connection.close()
 
 
 @pytest.fixture
@@ -119,24 +252,26 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
-    """A session of the test's own, outside any request: what it sets up, it commits.
+    """A session of the test's own, outside any request: what it sets up, it commits (to the
+    test's savepoint, or for real in a ``committed`` test).
 
     No app context stays pushed, so each request through the client gets its own context and
     session, as in production.
     """
-    with Session(db.engine_for(app), expire_on_commit=False) as own:
+    with db.new_session(app) as own:
         yield own
         own.rollback()
 
 
 @pytest.fixture
 def count(app: Flask) -> Callable[[type[Any]], int]:
-    """Rows of a model, read on a fresh connection (what another client would see), once the
-    scans this process buffered are written."""
+    """Rows of a model, read on a session of its own (in a ``committed`` test a fresh
+    connection: what another client would see), once the scans this process buffered are
+    written."""
 
     def rows(model: type[Any]) -> int:
         live.flush(app)
-        with Session(db.engine_for(app)) as fresh:
+        with db.new_session(app) as fresh:
             return fresh.scalar(select(func.count()).select_from(model)) or 0
 
     return rows

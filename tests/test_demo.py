@@ -107,6 +107,7 @@ def test_demo_prints_the_public_url_it_links_to(app) -> None:
     assert as_json["public_url"] == "https://trace.example.vn"
 
 
+@pytest.mark.committed  # another app writes the demo on the same database
 def test_demo_links_follow_trace_public_url_from_the_environment(
     app, database_url, monkeypatch
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,24 +11,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from trace.db import db, write_intent
+from trace.db import db, transaction
 from trace.models import Organization, OrganizationKind, Role
 from trace.services.actors import SYSTEM
 from trace.services.errors import ServiceError
 
 F = TypeVar("F", bound=Callable[..., Any])
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "schemas" / "openapi.json"
-
-
-def writes(command: F) -> F:
-    """Run a command as one writing transaction (SQLite: the write lock is taken up front)."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with write_intent():
-            return command(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def init_app(app: Flask) -> None:
@@ -68,7 +56,6 @@ def init_command() -> None:
 @click.command("demo")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
 @with_appcontext
-@writes
 def demo_command(as_json: bool) -> None:
     """Load the demo data (idempotent); print a token per role and public page URLs."""
     from trace import migrate
@@ -76,31 +63,35 @@ def demo_command(as_json: bool) -> None:
     from trace.services.registry.tokens import create_token
 
     migrate.upgrade(db.engine)
-    session = db.session
     try:
-        ids = load_demo(session, current_app.config["PUBLIC_URL"])
-        producer_org = session.get(Organization, ids.organizations[_first_producer(session, ids)])
-        centre_province = producer_org.province_code if producer_org else None
-        tokens = {
-            "admin": create_token(session, SYSTEM, role=Role.ADMIN, name="demo admin")[1],
-            "centre": create_token(
-                session, SYSTEM, role=Role.CENTRE, province_code=centre_province, name="demo centre"
-            )[1],
-            "producer": create_token(
-                session,
-                SYSTEM,
-                role=Role.PRODUCER,
-                organization_id=producer_org.id if producer_org else None,
-                name="demo producer",
-            )[1],
-            "inspector": create_token(session, SYSTEM, role=Role.INSPECTOR, name="demo inspector")[
-                1
-            ],
-        }
-        urls = demo_urls(current_app, session, ids)
-        session.commit()
+        with transaction(write=True) as session:
+            ids = load_demo(session, current_app.config["PUBLIC_URL"])
+            producer_org = session.get(
+                Organization, ids.organizations[_first_producer(session, ids)]
+            )
+            centre_province = producer_org.province_code if producer_org else None
+            tokens = {
+                "admin": create_token(session, SYSTEM, role=Role.ADMIN, name="demo admin")[1],
+                "centre": create_token(
+                    session,
+                    SYSTEM,
+                    role=Role.CENTRE,
+                    province_code=centre_province,
+                    name="demo centre",
+                )[1],
+                "producer": create_token(
+                    session,
+                    SYSTEM,
+                    role=Role.PRODUCER,
+                    organization_id=producer_org.id if producer_org else None,
+                    name="demo producer",
+                )[1],
+                "inspector": create_token(
+                    session, SYSTEM, role=Role.INSPECTOR, name="demo inspector"
+                )[1],
+            }
+            urls = demo_urls(current_app, session, ids)
     except ServiceError as error:
-        session.rollback()
         raise _fail(error) from None
     public_url = current_app.config["PUBLIC_URL"]
     if as_json:
@@ -158,26 +149,23 @@ def token_group() -> None:
 @click.option("--province", "province_code", help="Province of a centre token (2-digit code).")
 @click.option("--name", default="", help="A label to recognise the token by.")
 @with_appcontext
-@writes
 def token_create(
     role: str, organization_id: int | None, province_code: str | None, name: str
 ) -> None:
     """Create a token and print it (it is shown only this once)."""
     from trace.services.registry.tokens import create_token
 
-    session = db.session
     try:
-        _, secret = create_token(
-            session,
-            SYSTEM,
-            role=Role(role),
-            organization_id=organization_id,
-            province_code=province_code,
-            name=name,
-        )
-        session.commit()
+        with transaction(write=True) as session:
+            _, secret = create_token(
+                session,
+                SYSTEM,
+                role=Role(role),
+                organization_id=organization_id,
+                province_code=province_code,
+                name=name,
+            )
     except ServiceError as error:
-        session.rollback()
         raise _fail(error) from None
     click.echo(secret)
 
@@ -277,14 +265,13 @@ def ledger_verify(checkpoint_file: str | None) -> None:
     help="Also write the checkpoint (JSON) to this file.",
 )
 @with_appcontext
-@writes
 def ledger_checkpoint(output: str | None) -> None:
     """Sign the ledger head with the service's key, keep it and print it (JSON)."""
     from trace.services.inspection import checkpoints
 
     key = checkpoints.load_signing_key(current_app.config, current_app.instance_path)
-    checkpoint, _ = checkpoints.store(db.session, key)
-    db.session.commit()
+    with transaction(write=True) as session:
+        checkpoint, _ = checkpoints.store(session, key)
     text = json.dumps(checkpoint.as_dict(), indent=2, ensure_ascii=False)
     if output:
         Path(output).write_text(text + "\n", encoding="utf-8")

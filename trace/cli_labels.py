@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trace.db import db, write_intent
+from trace.db import db, transaction
 from trace.gs1.keys import GS1KeyError, normalize_gtin
 from trace.labels.sheets import TEMPLATES
 from trace.models import Batch, Product
@@ -120,8 +120,8 @@ def print_command(
     session = db.session
     # The run and its codes are committed first: rendering a large run takes a while and must
     # not hold the write lock; a failed rendering leaves a run that can be rendered again.
-    with write_intent():
-        try:
+    try:
+        with transaction(write=True, bind=session):
             batch = find_batch(session, lot, product)
             run = issuance.create_print_run(
                 session,
@@ -135,10 +135,8 @@ def print_command(
                 ec=ec,
                 render_in_background=False,
             )
-            session.commit()
-        except ServiceError as error:
-            session.rollback()
-            raise _fail(error) from None
+    except ServiceError as error:
+        raise _fail(error) from None
     run_id = run.id
     public_url = str(current_app.config["PUBLIC_URL"])
     done = 0
@@ -160,10 +158,8 @@ def print_command(
     except BaseException:
         out.unlink(missing_ok=True)
         raise
-    session.rollback()
-    with write_intent():
+    with transaction(write=True, bind=session):
         issuance.mark_printed(session, SYSTEM, issuance.get_print_run(session, run_id))
-        session.commit()
     kind = "copies of batch code " + str(run.layout["batch_code"]) if unserialised else "codes"
     click.echo(
         f"Wrote {written} labels ({kind}) of print run {run_id} for lot {batch.lot_code} to {out}"
@@ -174,8 +170,6 @@ def print_command(
 @with_appcontext
 def issue_batch_codes_command() -> None:
     """Give every batch without a batch-level code one (batches registered before codes)."""
-    session = db.session
-    with write_intent():
+    with transaction(write=True) as session:
         issued = issuance.issue_missing_batch_codes(session, SYSTEM)
-        session.commit()
     click.echo(f"Issued {issued} batch-level codes.")

@@ -1,8 +1,9 @@
 """Engine, per-request session and the declarative base.
 
 One ``Database`` extension object holds the engine and session factory. A request (or CLI command)
-gets one session; the commit happens at one boundary (``trace.api`` after a successful write, the
-CLI command at its end), never inside models or services.
+gets one session. Every commit goes through :func:`transaction`, the one commit boundary, used by
+the API's request hook, the public POST views, the CLI commands, the job worker and the buffered
+scan ``COPY``; never inside models or services.
 """
 
 from __future__ import annotations
@@ -12,12 +13,21 @@ import datetime as dt
 import decimal
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, ClassVar
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar, overload
 
 import orjson
 from flask import Flask, g, has_app_context, has_request_context, request
-from sqlalchemy import JSON, Engine, MetaData, Numeric, String, create_engine, event
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    MetaData,
+    Numeric,
+    String,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SAWarning
@@ -100,6 +110,62 @@ def write_intent(intends_to_write: bool = True) -> Iterator[None]:
         yield
     finally:
         _write_intent.reset(token)
+
+
+BOUNDARY = "trace_boundary"
+
+
+@overload
+def transaction(*, write: bool, bind: Engine) -> AbstractContextManager[Connection]: ...
+@overload
+def transaction(*, write: bool, bind: Session | None = None) -> AbstractContextManager[Session]: ...
+def transaction(
+    *, write: bool, bind: Session | Engine | None = None
+) -> AbstractContextManager[Session] | AbstractContextManager[Connection]:
+    """The one commit boundary: ``with transaction(write=True) as session: ...``.
+
+    ``bind`` is a session (default: ``db.session``), or an engine for work done on a
+    connection of its own (the buffered scan ``COPY``). Entering rolls back a read transaction
+    the session left open (unflushed changes there are an error), so a writer begins afresh as
+    a writer (SQLite: ``BEGIN IMMEDIATE``, the write lock up front). Leaving commits when
+    ``write`` and nothing was raised; otherwise everything is rolled back, so nothing is ever
+    half-written. A reading boundary (``write=False``) never commits.
+    """
+    if isinstance(bind, Engine):
+        return _connection_transaction(bind, write)
+    return _session_transaction(bind if bind is not None else db.session, write)
+
+
+@contextmanager
+def _session_transaction(session: Session, write: bool) -> Iterator[Session]:
+    if session.info.get(BOUNDARY):
+        raise RuntimeError("a transaction boundary cannot be nested")
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("unflushed changes outside a transaction boundary")
+        session.rollback()
+    session.info[BOUNDARY] = True
+    try:
+        with write_intent(write):
+            try:
+                yield session
+                if write:
+                    session.commit()
+                else:
+                    session.rollback()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        session.info.pop(BOUNDARY, None)
+
+
+@contextmanager
+def _connection_transaction(engine: Engine, write: bool) -> Iterator[Connection]:
+    with write_intent(write), engine.connect() as connection, connection.begin() as outer:
+        yield connection
+        if not write:
+            outer.rollback()
 
 
 def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -186,6 +252,17 @@ class Database:
 
     def engine_for(self, app: Flask) -> Engine:
         return self._engines[id(app)]
+
+    def use_factory(self, app: Flask, factory: sessionmaker[Session]) -> sessionmaker[Session]:
+        """Make every new session of ``app`` come from ``factory``; the previous factory is
+        returned. Tests bind all sessions to one connection whose transaction they roll back."""
+        previous, self._factories[id(app)] = self._factories[id(app)], factory
+        return previous
+
+    def new_session(self, app: Flask) -> Session:
+        """A session of ``app``'s own, outside any app context (the job worker's short
+        transactions); the caller closes it."""
+        return self._factories[id(app)]()
 
     @property
     def engine(self) -> Engine:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from trace.db import db
+from tests.database import connection as shared_connection
 from trace.models import Code, CodeKind, Scan
 
 
@@ -93,5 +93,5 @@ def at(text_time: str) -> dt.datetime:
 
 
 def raw(app: Any, sql: str, **params: Any) -> None:
-    with db.engine_for(app).begin() as conn:
+    with shared_connection(app) as conn:
         conn.execute(text(sql), params)

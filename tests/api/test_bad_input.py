@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.api.inspection_support import build_chain
-from trace.db import db
+from tests.database import connection as shared_connection
 from trace.models import Batch, Event, Organization, Recall, Report
 from trace.public.client import form_token
 
@@ -211,7 +211,7 @@ def test_kde_export_failing_mid_stream_ends_with_an_error_row(
     """A row that breaks the export once it is streaming (an offset written behind the
     service's back): the rows before it are sent, then a row saying the file is incomplete."""
     build_chain(client, build, token)
-    with db.engine_for(app).begin() as conn:
+    with shared_connection(app) as conn:
         last = conn.scalar(text("SELECT max(id) FROM event"))
         conn.execute(
             text("UPDATE event SET event_time_zone_offset = '+99:00' WHERE id = :id"),

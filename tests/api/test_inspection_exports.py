@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from openpyxl import load_workbook
 
 from tests.api.inspection_support import build_chain
@@ -146,6 +147,7 @@ def test_portal_items(app, client, build, token) -> None:
     assert {i["lot_code"] for i in own} == {"LN2606-A01", "LN2606-Z99"}
 
 
+@pytest.mark.committed  # counts the pool's connections: none may stay checked out
 def test_streamed_export_gives_its_connection_back(app, client, build, token) -> None:
     from trace.db import db
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tests.api.inspection_support import add_codes, add_scans, at, build_chain
 from trace.db import db
@@ -13,7 +12,7 @@ from trace.models import AuditEntry, Batch, RecallBatch
 
 
 def statuses(app, *batches) -> list[str]:
-    with Session(db.engine_for(app)) as fresh:
+    with db.new_session(app) as fresh:
         return [fresh.get(Batch, b.id).status.value for b in batches]
 
 
@@ -58,7 +57,7 @@ def test_recall_reaches_every_batch_made_from_it(app, client, build, token) -> N
     )
     assert refused.status_code == 409 and "recalled" in refused.json["detail"]
     # Every status change is in the audit trail, with the recall.
-    with Session(db.engine_for(app)) as fresh:
+    with db.new_session(app) as fresh:
         changes = fresh.scalars(select(AuditEntry).where(AuditEntry.action == "recall")).all()
         assert {e.entity_id for e in changes} == {str(chain[k].id) for k in "abc"}
         assert all(e.after["recall_id"] == body["id"] for e in changes)
@@ -70,7 +69,7 @@ def test_recall_without_downstream_and_public_banner_data(app, client, build, to
     response = recall(client, token("admin"), [chain["b"]], downstream=False)
     assert response.status_code == 201
     assert statuses(app, chain["a"], chain["b"], chain["c"]) == ["active", "recalled", "active"]
-    with Session(db.engine_for(app)) as fresh:
+    with db.new_session(app) as fresh:
         rows = fresh.scalars(select(RecallBatch)).all()
         assert [(r.batch_id, r.direct, r.recall.reason) for r in rows] == [
             (chain["b"].id, True, "Phát hiện dư lượng thuốc BVTV vượt ngưỡng")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tests.api.inspection_support import add_codes, add_scans
 from trace.db import db
@@ -52,7 +51,7 @@ def test_list_and_resolve_reports(app, client, build, token, session) -> None:
                        json={"resolution": "x"}).status_code == 404  # fmt: skip
     assert client.post(f"/api/v1/reports/{reports[1]['id']}/resolve", headers=inspector,
                        json={}).status_code == 422  # fmt: skip
-    with Session(db.engine_for(app)) as fresh:
+    with db.new_session(app) as fresh:
         assert fresh.scalar(select(AuditEntry).where(AuditEntry.entity_type == "report"))
 
 

@@ -54,7 +54,7 @@ def _enqueue(session: Session, kind: str = "tests.echo", **params) -> int:
 
 
 def _claim(app, worker: str, now: dt.datetime) -> int | None:
-    with write_intent(), Session(db.engine_for(app)) as own:
+    with write_intent(), db.new_session(app) as own:
         job = queue.claim(own, worker, LEASE, now=now)
         own.commit()
         return job.id if job else None
@@ -88,7 +88,7 @@ def test_a_job_whose_worker_died_is_taken_again_after_its_lease(app, session) ->
     job = _job(session, job_id)
     assert job.locked_by == "other" and job.attempts == 2
     # The first worker comes back: it holds nothing any more and cannot record an outcome.
-    with write_intent(), Session(db.engine_for(app)) as own:
+    with write_intent(), db.new_session(app) as own:
         assert not queue.renew(own, job_id, "dead", LEASE)
         assert not queue.complete(own, job_id, "dead")
         assert queue.fail(own, job_id, "dead", "late", retry_seconds=0) is None
@@ -127,14 +127,14 @@ def test_errors_are_retried_later_then_recorded_as_failed(app, session) -> None:
 def test_retries_wait_longer_each_time(app, session) -> None:
     job_id = _enqueue(session, "tests.broken")
     assert _claim(app, "w", T0) == job_id
-    with write_intent(), Session(db.engine_for(app)) as own:
+    with write_intent(), db.new_session(app) as own:
         status = queue.fail(own, job_id, "w", "boom", retry_seconds=10, now=T0)
         own.commit()
     assert status is JobStatus.QUEUED
     assert _job(session, job_id).run_after == T0 + dt.timedelta(seconds=10)
     assert _claim(app, "w", T0 + dt.timedelta(seconds=9)) is None
     assert _claim(app, "w", T0 + dt.timedelta(seconds=11)) == job_id
-    with write_intent(), Session(db.engine_for(app)) as own:
+    with write_intent(), db.new_session(app) as own:
         queue.fail(own, job_id, "w", "boom", retry_seconds=10, now=T0)
         own.commit()
     job = _job(session, job_id)
@@ -177,6 +177,7 @@ def test_a_stopping_worker_puts_its_job_back(app, session) -> None:
     assert _job(session, job_id).status is JobStatus.DONE
 
 
+@pytest.mark.committed  # workers on connections of their own
 @pytest.mark.parametrize("seed", [20261130])
 def test_concurrent_workers_never_claim_the_same_job(app, session, seed) -> None:
     """Four workers claim at once (SKIP LOCKED on PostgreSQL, the write lock on SQLite): every

@@ -14,6 +14,9 @@ from werkzeug.serving import make_server
 
 from tests.public.conftest import Chain
 
+# The browser reads the page from a server thread: its data must be committed.
+pytestmark = pytest.mark.committed
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ARGS = [

@@ -246,6 +246,7 @@ def test_behind_a_trusted_proxy_the_report_limit_is_per_forwarded_client(
                    ).status_code == 201  # fmt: skip
 
 
+@pytest.mark.committed  # threads, each with its own connection
 def test_parallel_reports_accept_exactly_the_limit(
     app: Flask, chain: Chain, count: Callable[[type], int]
 ) -> None:

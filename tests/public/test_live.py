@@ -26,6 +26,9 @@ from trace.public import live, pageview
 from trace.public.changes import parse_payload
 from trace.public.scanbuffer import ScanBuffer, ScanRow
 
+# Other processes, LISTEN/NOTIFY and the scan COPY see only committed data.
+pytestmark = pytest.mark.committed
+
 NOW = dt.datetime(2026, 6, 8, 5, 30, tzinfo=dt.UTC)
 
 

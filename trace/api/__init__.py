@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, current_app, json, request
+from contextlib import ExitStack
+
+from flask import Blueprint, Flask, Response, current_app, g, json, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -10,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from trace.api import problems
 from trace.api.docs import build_spec
 from trace.api.io import check_query
-from trace.db import db
+from trace.db import transaction
 from trace.services.errors import ServiceError
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -33,22 +35,46 @@ def create_blueprint() -> Blueprint:
 
     bp.before_request(check_query)
 
+    @bp.before_request
+    def open_write_transaction() -> None:
+        """A write request is one :func:`transaction`, committed by ``commit_writes`` when it
+        succeeded. Reads need none: the session's read transaction ends with the request."""
+        if request.method in WRITE_METHODS:
+            boundary = ExitStack()
+            boundary.enter_context(transaction(write=True))
+            g.api_transaction = boundary
+
     @bp.after_request
     def commit_writes(response: Response) -> Response:
-        """The one commit boundary of an API request: a successful write is committed here."""
-        if request.method in WRITE_METHODS and response.status_code < 400:
-            try:
-                db.session.commit()
-            except IntegrityError:
-                db.session.rollback()
-                return problems.problem(
-                    409, "Conflict", "The change conflicts with data written at the same time."
-                )
+        boundary: ExitStack | None = g.pop("api_transaction", None)
+        if boundary is None:
+            return response
+        if response.status_code >= 400:
+            boundary.__exit__(_Failed, _Failed(), None)  # rolled back: nothing half-written
+            return response
+        try:
+            boundary.close()
+        except IntegrityError:
+            return problems.problem(
+                409, "Conflict", "The change conflicts with data written at the same time."
+            )
         return response
+
+    @bp.teardown_request
+    def roll_back_unfinished(error: BaseException | None) -> None:
+        """A request that ended without ``commit_writes`` (an unhandled error) leaves its
+        transaction rolled back."""
+        boundary: ExitStack | None = g.pop("api_transaction", None)
+        if boundary is not None:
+            boundary.__exit__(_Failed, _Failed(), None)
 
     bp.register_error_handler(ValidationError, problems.from_validation_error)
     bp.register_error_handler(ServiceError, problems.from_service_error)
     return bp
+
+
+class _Failed(Exception):
+    """What ends a request's transaction that did not succeed: it is rolled back."""
 
 
 def spec_json(app: Flask) -> str:

@@ -19,7 +19,7 @@ from trace.api.docs import documented
 from trace.api.io import dump, list_page, load_body, load_query, public_url
 from trace.api.jobs import JobSchema, job_schema, retry_after
 from trace.api.schemas import PageQuery
-from trace.db import db, write_intent
+from trace.db import db, transaction
 from trace.jobs import results_dir
 from trace.labels.render import qr_png, qr_svg
 from trace.services.events.visibility import require_batch_reader
@@ -67,19 +67,17 @@ def get_print_run(run_id: int) -> Response:
             accepted=JobSchema, errors=(401, 403, 404, 409))  # fmt: skip
 def print_run_pdf(run_id: int) -> Response:
     actor = current_actor()
-    session = db.session
     # A GET that may record facts (a render job queued, the codes now printed): the blueprint
-    # commits writes only, so this view ends its read transaction and commits itself, in a
-    # writing transaction (SQLite takes the write lock up front).
-    session.rollback()
-    with write_intent():
-        pdf = svc.labels_pdf(session, actor, run_id, results_dir(current_app))
-        try:
-            session.commit()
-        except BaseException:
-            if pdf.file is not None:
-                pdf.file.close()
-            raise
+    # opens a transaction for writing methods only, so this view is a named boundary of its own,
+    # a writing transaction (SQLite takes the write lock up front).
+    pdf = None
+    try:
+        with transaction(write=True) as session:
+            pdf = svc.labels_pdf(session, actor, run_id, results_dir(current_app))
+    except BaseException:
+        if pdf is not None and pdf.file is not None:
+            pdf.file.close()
+        raise
     if pdf.file is None:
         headers = {
             "Retry-After": retry_after(pdf.job),

@@ -2,8 +2,8 @@
 
 These functions write through the session they are given and never commit: the caller (a
 request, a CLI command, the worker loop) is the transaction boundary. :func:`claim` must run in
-a writing transaction (``write_intent()``; on SQLite that is the write lock, which makes claims
-of concurrent workers take turns).
+a writing transaction (``transaction(write=True)``; on SQLite that is the write lock, which
+makes claims of concurrent workers take turns).
 """
 
 from __future__ import annotations
@@ -283,7 +283,8 @@ def new_worker_id() -> str:
 @dataclass
 class JobContext:
     """What a handler gets: its job's parameters, a session to read with, progress reporting,
-    and a result file to write."""
+    and a result file to write. A handler that writes does so in
+    ``trace.db.transaction(write=True, bind=ctx.session)``: it is never committed for it."""
 
     job_id: int
     kind: str

@@ -18,7 +18,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from trace.db import db, write_intent
+from trace.db import db, transaction
 from trace.jobs import queue
 from trace.jobs.queue import JobContext, JobInterrupted, JobLost, PermanentJobError
 
@@ -72,22 +72,19 @@ class Worker:
         return processed
 
     def _session(self) -> Session:
-        return Session(db.engine_for(self.app), expire_on_commit=False)
+        return db.new_session(self.app)
 
     def _claim(self) -> _Claimed | None:
-        with write_intent(), self._session() as session:
+        with self._session() as own, transaction(write=True, bind=own) as session:
             job = queue.claim(session, self.worker_id, self.lease_seconds)
             claimed = _Claimed(job.id, job.kind, dict(job.params), job.attempts) if job else None
-            session.commit()
         if claimed:
             log.info("job %s (%s) claimed, attempt %s", claimed.id, claimed.kind, claimed.attempt)
         return claimed
 
     def _record(self, action: Any, *args: Any, **kwargs: Any) -> Any:
-        with write_intent(), self._session() as session:
-            outcome = action(session, *args, **kwargs)
-            session.commit()
-            return outcome
+        with self._session() as own, transaction(write=True, bind=own) as session:
+            return action(session, *args, **kwargs)
 
     def _process(self, claimed: _Claimed) -> None:
         kind = queue.kind_of(claimed.kind)
@@ -124,7 +121,7 @@ class Worker:
             )
             try:
                 kind.handler(ctx)
-                ctx.session.commit()
+                ctx.session.rollback()  # handlers read; a writing one uses a transaction()
             except JobInterrupted:
                 ctx.session.rollback()
                 self._record(queue.release, claimed.id, self.worker_id)

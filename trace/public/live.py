@@ -28,6 +28,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine
 
+from trace.db import transaction
 from trace.public.changes import ChangeFeed, watch_local_writes
 from trace.public.scanbuffer import ScanBuffer, ScanRow, Writer
 from trace.services import lookup, scans
@@ -156,31 +157,29 @@ ON CONFLICT DO NOTHING
 
 
 def _copy_writer(engine: Engine) -> Writer:
-    """Write scans with one ``COPY`` and their new clients with one insert, in one transaction,
-    on a pooled connection used raw (no SQLAlchemy events: these writes change no page, so they
-    must not drop the cache)."""
+    """Write scans with one ``COPY`` and their new clients with one insert, in one transaction
+    of its own (a named commit boundary), through the driver's own cursor (no SQLAlchemy
+    statement events: these writes change no page, so they must not drop the cache)."""
     columns = ", ".join(ScanRow._fields)
 
     def write(rows: list[ScanRow]) -> None:
-        pooled = engine.raw_connection()
-        try:
-            driver = pooled.driver_connection
-            with driver.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-                with cursor.copy(f"COPY scan ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                keyed = [row for row in rows if row.code_id is not None]
-                if keyed:
-                    cursor.execute(CLIENTS_SQL, ([r.code_id for r in keyed],
-                                                 [r.client_hash for r in keyed],
-                                                 [r.at for r in keyed]))  # fmt: skip
-            driver.commit()
-        except Exception:
-            pooled.invalidate()
-            raise
-        finally:
-            pooled.close()
+        with transaction(write=True, bind=engine) as connection:
+            try:
+                driver = connection.connection.driver_connection
+                assert driver is not None
+                with driver.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit = off")
+                    with cursor.copy(f"COPY scan ({columns}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                    keyed = [row for row in rows if row.code_id is not None]
+                    if keyed:
+                        cursor.execute(CLIENTS_SQL, ([r.code_id for r in keyed],
+                                                     [r.client_hash for r in keyed],
+                                                     [r.at for r in keyed]))  # fmt: skip
+            except Exception:
+                connection.invalidate()
+                raise
 
     return write
 

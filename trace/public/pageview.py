@@ -38,7 +38,7 @@ from typing import Any
 
 from flask import current_app
 
-from trace.db import db, write_intent
+from trace.db import db, transaction
 from trace.models import CodeKind, CodeStatus
 from trace.public import live
 from trace.public.scanbuffer import ScanRow
@@ -305,15 +305,14 @@ def _portable(target: lookup.Target, scan: NewScan | None, thresholds: dict[str,
     if target.is_unit and target.code_id is not None:
         stats = scans.scan_stats(session, target.code_id, **thresholds)
     if scan is not None:
-        # SQLite: end the reads' transaction first; the insert takes the write lock in its own
-        # short transaction, so page views do not queue behind each other while rendering.
-        session.commit()
-        with write_intent():
+        # SQLite: the boundary ends the reads' transaction first; the insert takes the write lock
+        # in its own short transaction, so page views do not queue behind each other while
+        # rendering.
+        with transaction(write=True) as writing:
             scans.record_scan(
-                session, code_id=target.code_id, batch_id=target.batch_id, client=scan.client,
+                writing, code_id=target.code_id, batch_id=target.batch_id, client=scan.client,
                 language=scan.language, province_code=scan.province_code,
             )  # fmt: skip
-            session.commit()
     return View(target, stats)
 
 

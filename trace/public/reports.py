@@ -15,7 +15,7 @@ from typing import Any
 from flask import Response, current_app, render_template, request
 from marshmallow import Schema, ValidationError, fields, validate
 
-from trace.db import db
+from trace.db import db, transaction
 from trace.public import client
 from trace.public.errors import error_page
 from trace.services import lookup, scans
@@ -63,21 +63,21 @@ def report(code: str) -> Response:
         return _form_page(code_text, 400, errors={"token": ["expired"]}, values=form)
     message = form["message"] if target else f"[{raw}] {form['message']}"
     try:
-        scans.submit_report(
-            db.session,
-            code_id=target.code_id if target else None,
-            batch_id=target.batch_id if target else None,
-            kind=form["kind"],
-            message=message[:2000],
-            contact=form.get("contact"),
-            clients=client.client_hashes(),
-            per_hour=int(current_app.config["PUBLIC_REPORTS_PER_HOUR"]),
-        )
+        with transaction(write=True) as session:
+            scans.submit_report(
+                session,
+                code_id=target.code_id if target else None,
+                batch_id=target.batch_id if target else None,
+                kind=form["kind"],
+                message=message[:2000],
+                contact=form.get("contact"),
+                clients=client.client_hashes(),
+                per_hour=int(current_app.config["PUBLIC_REPORTS_PER_HOUR"]),
+            )
     except scans.RateLimited:
         response = error_page(429, "rate_limited", code=code_text)
         response.headers["Retry-After"] = "3600"
         return response
-    db.session.commit()
     body = render_template("public/report_done.html", code=code_text, known=target is not None)
     return Response(body, status=201, mimetype="text/html")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import select
 
 from trace.epcis.export import epcis_document
@@ -11,6 +12,9 @@ from trace.models import Event
 from trace.services.events.ledger import verify
 
 WRITERS, EVENTS_EACH = 6, 15
+
+# Writers on connections of their own see only committed data.
+pytestmark = pytest.mark.committed
 
 
 def document(writer: int) -> dict:

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import text
 
-from trace.db import db
+from tests.database import connection as shared_connection
 from trace.epcis.export import epcis_document
 from trace.models import Event
 
@@ -32,7 +32,7 @@ def capture_events(client, token, n: int = 5) -> list[str]:
 
 
 def raw(app, sql: str, **params) -> None:
-    with db.engine_for(app).begin() as conn:
+    with shared_connection(app) as conn:
         conn.execute(text(sql), params)
 
 

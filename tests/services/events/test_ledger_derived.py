@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from trace.db import db
+from tests.database import connection as shared_connection
 from trace.epcis.export import epcis_document
 from trace.models import Batch, BatchLink, Code, CodeKind, Event, EventEpc
 from trace.services.events import ledger
@@ -99,7 +99,7 @@ def world(app: Flask, client: FlaskClient, build: Any, token: Callable, session:
 
 
 def tamper(app: Flask, change: Callable[[Connection], Any]) -> None:
-    with db.engine_for(app).begin() as conn:
+    with shared_connection(app) as conn:
         change(conn)
 
 
@@ -340,7 +340,7 @@ def test_batch_audit_names_the_mismatch(
 
 
 def _batch_code_of(app: Flask, batch_id: int) -> str:
-    with db.engine_for(app).connect() as conn:
+    with shared_connection(app) as conn:
         return conn.execute(
             select(Code.code).where(Code.batch_id == batch_id, Code.kind == CodeKind.BATCH)
         ).scalar_one()

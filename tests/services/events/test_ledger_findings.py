@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from tests.database import connection as shared_connection
 from tests.services.events.test_ledger import _forge, capture_events, raw
 from trace.epcis.export import epcis_document
 from trace.services.events import ledger
@@ -25,9 +26,7 @@ def verify(client, token) -> dict:
 
 
 def head_row(app) -> tuple[int, str]:
-    from trace.db import db
-
-    with db.engine_for(app).connect() as conn:
+    with shared_connection(app) as conn:
         return tuple(conn.exec_driver_sql("SELECT seq, chain_hash FROM ledger_head").one())
 
 

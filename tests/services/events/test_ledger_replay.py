@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from tests.api.inspection_support import raw
-from trace.db import db
+from tests.database import connection as shared_connection
 from trace.epcis.export import epcis_document
 
 GTIN = "08934567890120"
@@ -35,7 +35,7 @@ def auditor_digest(hash_id: str, document: dict[str, Any]) -> str:
 
 
 def stored_rows(app) -> list[tuple[int, str, dict[str, Any], str]]:
-    with db.engine_for(app).connect() as conn:
+    with shared_connection(app) as conn:
         rows = conn.execute(
             text("SELECT seq, hash_id, document, chain_hash FROM event ORDER BY seq")
         ).all()
@@ -46,7 +46,7 @@ def stored_rows(app) -> list[tuple[int, str, dict[str, Any], str]]:
 
 
 def head(app) -> tuple[int, str]:
-    with db.engine_for(app).connect() as conn:
+    with shared_connection(app) as conn:
         seq, chain = conn.execute(text("SELECT seq, chain_hash FROM ledger_head")).one()
     return seq, chain
 

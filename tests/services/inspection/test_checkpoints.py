@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select, text
 
 from tests.api.inspection_support import raw
-from trace.db import db
+from tests.database import connection as shared_connection
 from trace.epcis.export import epcis_document
 from trace.models import Event, LedgerCheckpoint
 from trace.services.events import ledger
@@ -130,7 +130,7 @@ def _rechain(app) -> None:
     """A careful forger: rewrite entry 2 and recompute every hash after it."""
     from trace.epcis.hashing import event_hash_id
 
-    with db.engine_for(app).begin() as conn:
+    with shared_connection(app) as conn:
         rows = conn.execute(
             text("SELECT id, seq, document, namespaces FROM event ORDER BY seq")
         ).all()
@@ -233,7 +233,7 @@ def test_cli_checkpoint_keeps_it_and_later_history_extends_it(app, client, token
     assert made.exit_code == 0, made.output
     cp = json.loads(out.read_text())
     assert cp["seq"] == 2 and signature_ok(cp)
-    with db.engine_for(app).connect() as conn:
+    with shared_connection(app) as conn:
         kept = conn.execute(select(LedgerCheckpoint.seq, LedgerCheckpoint.chain_hash)).all()
     assert kept == [(2, cp["chain_hash"])]
     capture(client, token, 2, 3)
