@@ -18,7 +18,6 @@ import itertools
 import os
 import random
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import pytest
 import sqlalchemy
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,26 +55,11 @@ def rng(request: pytest.FixtureRequest) -> random.Random:
     return seeds.rng_for(request.node.nodeid)
 
 
-def _postgres_database(admin_url: str) -> Iterator[str]:
-    """A throw-away database on the given server, dropped at the end of the session."""
-    url = make_url(admin_url).set(drivername="postgresql+psycopg")
-    name = f"trace_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     configured = os.environ.get(TEST_DB_ENV)
     if configured and make_url(configured).get_backend_name() == "postgresql":
-        yield from _postgres_database(configured)
+        yield from database.throwaway_postgres(configured, "trace_test")
     else:
         yield configured or "sqlite:///" + str(tmp_path_factory.mktemp("db") / "trace.sqlite3")
 

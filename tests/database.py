@@ -9,11 +9,13 @@ of the engine, committed at the end.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask
-from sqlalchemy import Connection
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
 
 from trace.db import db
 
@@ -28,3 +30,18 @@ def connection(app: Flask) -> Iterator[Connection]:
         return
     with db.engine_for(app).begin() as conn:
         yield conn
+
+
+def throwaway_postgres(server_url: str, prefix: str) -> Iterator[str]:
+    """A database of our own on the PostgreSQL server ``server_url``, dropped afterwards."""
+    url = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

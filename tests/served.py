@@ -14,15 +14,15 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from tests.database import throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = str(ROOT / ".venv" / "bin" / "flask")
@@ -40,17 +40,7 @@ def throwaway_database(server_url: str | None, folder: Path) -> Iterator[str]:
     if not server_url or make_url(server_url).get_backend_name() != "postgresql":
         yield "sqlite:///" + str(folder / "served.sqlite3")
         return
-    url = make_url(server_url).set(drivername="postgresql+psycopg")
-    name = f"trace_served_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from throwaway_postgres(server_url, "trace_served")
 
 
 @dataclass
