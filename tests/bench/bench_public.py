@@ -145,6 +145,7 @@ SELECT s.n, 'urn:uuid:' || md5(s.n::text)::uuid, 'ni:///sha-256;' || md5('h' || 
        s.step, 'active', 'trace:/facility/' || s.f, 'trace:/facility/' || s.f,
        jsonb_build_object(
          'type', 'ObjectEvent',
+         'eventID', 'urn:uuid:' || md5(s.n::text)::uuid,
          'eventTime', to_char(s.t AT TIME ZONE 'Asia/Ho_Chi_Minh',
                               'YYYY-MM-DD"T"HH24:MI:SS"+07:00"'),
          'eventTimeZoneOffset', '+07:00',
