@@ -156,13 +156,44 @@ ON CONFLICT DO NOTHING
 """
 
 
+class KnownClients:
+    """The (code, client hash) pairs this process has written to ``scan_client``. A repeat scan
+    needs no insert there (it would only conflict), and on a code scanned often nearly every
+    scan is a repeat: sending them all cost the page about a tenth of its throughput. A client's
+    hash changes every day, so old pairs do not come back: the set is emptied when it grows past
+    ``limit``, which costs at most one more conflicting insert per pair."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.pairs: set[tuple[int, str]] = set()
+        self.limit = limit
+
+    def new(self, rows: list[ScanRow]) -> list[ScanRow]:
+        """The first scan of each pair among ``rows`` not written before."""
+        fresh: dict[tuple[int, str], ScanRow] = {}
+        for row in rows:
+            if row.code_id is None:
+                continue
+            key = (row.code_id, row.client_hash)
+            if key not in self.pairs and (key not in fresh or row.at < fresh[key].at):
+                fresh[key] = row
+        return list(fresh.values())
+
+    def written(self, rows: list[ScanRow]) -> None:
+        """``rows`` (from :meth:`new`) are committed."""
+        if len(self.pairs) + len(rows) > self.limit:
+            self.pairs.clear()
+        self.pairs.update((r.code_id, r.client_hash) for r in rows if r.code_id is not None)
+
+
 def _copy_writer(engine: Engine) -> Writer:
     """Write scans with one ``COPY`` and their new clients with one insert, in one transaction
     of its own (a named commit boundary), through the driver's own cursor (no SQLAlchemy
     statement events: these writes change no page, so they must not drop the cache)."""
     columns = ", ".join(ScanRow._fields)
+    known = KnownClients()
 
     def write(rows: list[ScanRow]) -> None:
+        keyed = known.new(rows)
         with transaction(write=True, bind=engine) as connection:
             try:
                 driver = connection.connection.driver_connection
@@ -172,7 +203,6 @@ def _copy_writer(engine: Engine) -> Writer:
                     with cursor.copy(f"COPY scan ({columns}) FROM STDIN") as copy:
                         for row in rows:
                             copy.write_row(row)
-                    keyed = [row for row in rows if row.code_id is not None]
                     if keyed:
                         cursor.execute(CLIENTS_SQL, ([r.code_id for r in keyed],
                                                      [r.client_hash for r in keyed],
@@ -180,6 +210,7 @@ def _copy_writer(engine: Engine) -> Writer:
             except Exception:
                 connection.invalidate()
                 raise
+        known.written(keyed)
 
     return write
 
