@@ -103,3 +103,12 @@ def test_environment_settings_are_typed_like_their_defaults() -> None:
         from_environment({"TRACE_LATE_ENTRY_HOURS": "soon"})
     with pytest.raises(ConfigError, match="true or false"):
         from_environment({"TRACE_DATABASE_PRE_PING": "maybe"})
+
+
+def test_float_settings_from_the_environment_are_numbers() -> None:
+    from trace.config import from_environment
+
+    flush = from_environment({"TRACE_PUBLIC_SCAN_FLUSH_SECONDS": "2.5"})
+    assert flush == {"PUBLIC_SCAN_FLUSH_SECONDS": 2.5}
+    with pytest.raises(ConfigError, match="TRACE_PUBLIC_SCAN_FLUSH_SECONDS must be a number"):
+        from_environment({"TRACE_PUBLIC_SCAN_FLUSH_SECONDS": "often"})

@@ -25,7 +25,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def _typed(key: str, value: str) -> Any:
-    """An environment string as the type of the setting's default (bool, int or text)."""
+    """An environment string as the type of the setting's default (bool, int, float or text)."""
     default = DEFAULTS.get(key)
     if isinstance(default, bool):
         if value.strip().lower() not in _TRUE | _FALSE:
@@ -36,6 +36,11 @@ def _typed(key: str, value: str) -> Any:
             return int(value)
         except ValueError:
             raise ConfigError(f"TRACE_{key} must be a whole number, not {value!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"TRACE_{key} must be a number, not {value!r}") from None
     return value
 
 
