@@ -352,3 +352,34 @@ def test_without_postgresql_or_when_turned_off_there_is_no_live_state(
     finally:
         db.engine_for(off).dispose()
         db.engine_for(sqlite).dispose()
+
+
+def test_scans_written_while_a_tally_is_read_are_not_counted_again(
+    live_app: Callable[..., Flask],
+    chain: Chain,
+    unit_code: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The buffer's thread may write a scan after the read's snapshot but before the view looks
+    at what is still unwritten: that client's next scan is a repeat, not a new client (a
+    cleared copy warning came back this way in CI)."""
+    app = live_app(PUBLIC_SCAN_FLUSH_SECONDS=3600)
+    client = app.test_client()
+    code = unit_code(chain.batch)
+    for n in range(10):
+        client.get(f"/q/{code}", environ_base={"REMOTE_ADDR": f"10.0.1.{n}"})
+    real = pageview._execute
+
+    def read_then_flush(sql: str, params: dict[str, Any]) -> Any:
+        row = real(sql, params)
+        live.flush(app)  # the buffer's thread, just after the read
+        return row
+
+    monkeypatch.setattr(pageview, "_execute", read_then_flush)
+    _state(app).changed(None)  # forget the code: the next view reads it again
+    page = client.get(f"/q/{code}?lang=en", environ_base={"REMOTE_ADDR": "10.0.1.0"})
+    assert _scanned_before(page.data) == 10
+    monkeypatch.setattr(pageview, "_execute", real)
+    _state(app).changed(None)
+    page = client.get(f"/q/{code}?lang=en", environ_base={"REMOTE_ADDR": "10.0.1.1"})
+    assert _scanned_before(page.data) == 10  # from the database alone: the same

@@ -240,12 +240,13 @@ def _live(
     entry = known or state.get(key)
     if entry is None:
         generation = state.generation
+        before = state.buffer.unwritten()
         found = load()
         if found is None:
             return None
         target, tally = found
         if tally is not None:
-            _add_unwritten(state, tally, target, thresholds)
+            _add_unwritten(state, tally, target, thresholds, before)
         entry = live.Entry(target, time.monotonic(), tally)
         state.put(key, entry, generation)
     target = entry.target
@@ -280,19 +281,30 @@ def _reread_tally(
     state: live.LiveState, target: lookup.Target, thresholds: dict[str, Any]
 ) -> live.Tally:
     read_at = time.monotonic()
+    before = state.buffer.unwritten(target.code_id)
     row = _execute(STATS_SQL, _params(thresholds, code_id=target.code_id))
     assert row is not None  # an aggregate: always one row
-    return _add_unwritten(state, _tally_from(row, read_at), target, thresholds)
+    return _add_unwritten(state, _tally_from(row, read_at), target, thresholds, before)
 
 
 def _add_unwritten(
-    state: live.LiveState, tally: live.Tally, target: lookup.Target, thresholds: dict[str, Any]
+    state: live.LiveState,
+    tally: live.Tally,
+    target: lookup.Target,
+    thresholds: dict[str, Any],
+    before: list[ScanRow],
 ) -> live.Tally:
     """``tally`` as read from the database, plus this process's scans of the code that are not
-    written yet (a remembered count must not go back when it is read again)."""
+    written yet (a remembered count must not go back when it is read again).
+
+    ``before``: what was unwritten just before the read. A scan the buffer's thread writes
+    while the read runs is in neither the read nor the buffer afterwards; without it, that
+    client's next scan would count as a new client (and could raise a cleared copy warning).
+    A scan found twice counts once (:meth:`live.Tally.add` skips a known client)."""
     assert target.code_id is not None
-    for scan in state.buffer.unwritten(target.code_id):
-        tally.add(scan, thresholds["copy_clients"])
+    for scan in (*before, *state.buffer.unwritten(target.code_id)):
+        if scan.code_id == target.code_id:
+            tally.add(scan, thresholds["copy_clients"])
     return tally
 
 

@@ -66,11 +66,12 @@ class ScanBuffer:
                 del self._pending[:excess]
                 self.dropped += excess
 
-    def unwritten(self, code_id: int) -> list[ScanRow]:
-        """The scans of ``code_id`` not yet in the database (pending or being written)."""
+    def unwritten(self, code_id: int | None = None) -> list[ScanRow]:
+        """The scans (of ``code_id``, if given) not yet in the database: pending or being
+        written."""
         with self._lock:
             rows = [*self._writing, *self._pending]
-        return [row for row in rows if row.code_id == code_id]
+        return rows if code_id is None else [row for row in rows if row.code_id == code_id]
 
     def flush(self) -> int:
         """Write what is pending now; return how many scans were written."""
