@@ -420,3 +420,28 @@ def test_unknown_batch_is_404_for_everyone(client, world, role) -> None:
     for route in ("events", "epcis", "trace", "audit", "print-runs"):
         response = client.get(f"/api/v1/batches/987654/{route}", headers=world["headers"][role])
         assert response.status_code == 404, (role, route, response.json)
+
+
+# A re-sent event: only those who may read it learn that it exists ---------------------------------
+
+
+@pytest.mark.parametrize("role", ["owner", "partner", "admin", "centre-own", "unrelated",
+                                  "centre-foreign"])  # fmt: skip
+def test_a_re_sent_event_is_answered_only_to_its_readers(client, world, session, role) -> None:
+    """Without the read rule, anyone who could guess an event's content learnt its eventID: as
+    "existing" when re-sent without one, or named in the 409 when re-sent under another."""
+    secret = "urn:uuid:5ec2e700-0000-4000-8000-00000000a001"
+    original = event(LOT_A, bizStep="inspecting", eventTime="2026-06-11T09:00:00+07:00")
+    assert post(client, world["grower"], original | {"eventID": secret}).status_code == 201
+    before = stored_events(session)
+    headers = world["headers"][role]
+    without_id = post(client, headers, original)
+    other_id = post(client, headers, original | {"eventID": "urn:uuid:other-0001"})
+    if role in READS_A:
+        assert without_id.status_code == 200 and without_id.json["events"][0]["eventID"] == secret
+        assert other_id.status_code == 409 and secret in json.dumps(other_id.json)
+    else:
+        for response in (without_id, other_id):
+            assert response.status_code == 403, response.json
+            assert secret not in json.dumps(response.json)
+    assert stored_events(session) == before

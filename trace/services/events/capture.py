@@ -35,7 +35,7 @@ from trace.models import (
 from trace.models import Organization as OrgModel
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, Forbidden, InvalidInput
-from trace.services.events import custody, derivation, ledger
+from trace.services.events import custody, derivation, ledger, visibility
 from trace.services.events.identifiers import Resolved, canonical_uri, resolve
 
 #: Steps that move goods on towards consumers: refused for a recalled batch.
@@ -80,6 +80,9 @@ class _Prepared:
     biz_location: str | None
     destinations: list[str]
     corrects: bool
+
+
+HIDDEN = "an event with this eventID or content is recorded by another organisation"
 
 
 def _problem(index: int, pointer: str, message: str) -> EpcisProblem:
@@ -167,6 +170,19 @@ def _existing(session: Session, ids: Sequence[str], hashes: Sequence[str]) -> li
             for row in session.scalars(select(Event).where(column.in_(chunk))):
                 found[row.id] = row
     return list(found.values())
+
+
+def _readable(session: Session, actor: Actor, stored: Sequence[Event]) -> set[int]:
+    """The ids among ``stored`` that the actor may read (the read rule): only those may be
+    answered as already recorded, or named in a conflict. Anyone else learns no eventID."""
+    if visibility.reads_everything(actor):
+        return {e.id for e in stored}
+    readable: set[int] = set()
+    for chunk in _chunks([e.id for e in stored]):  # type: ignore[arg-type]
+        readable.update(session.scalars(
+            select(Event.id).where(Event.id.in_(chunk), visibility.readable_events(actor))
+        ))  # fmt: skip
+    return readable
 
 
 class _Batches:
@@ -284,6 +300,7 @@ def capture(
         (e.event_id, ledger.entry_digest(e.hash_id, e.document)) for e in stored if e.declares_error
     }
 
+    readable = _readable(session, actor, stored)
     state = _custody(session, actor, batches)
     fresh: set[str] = set()
     new: list[tuple[_Prepared, set[int]]] = []
@@ -300,6 +317,15 @@ def capture(
                 continue
         else:
             same_id, same_hash = by_id.get(event_id), by_hash.get(item.hash_id)
+            if any(e is not None and e.id is not None and e.id not in readable
+                   for e in (same_id, same_hash)):  # fmt: skip
+                refusal = _authorise(state, actor, item, batch_ids) or HIDDEN
+                if not proceed:
+                    raise Forbidden(
+                        f"Event {item.index}: {refusal}.", errors=[FieldError(pointer, refusal)]
+                    )
+                result.errors.append(EpcisProblem(item.index, pointer, refusal))
+                continue
             if same_id is not None and same_id.hash_id == item.hash_id:
                 result.events.append(CapturedEvent(item.index, event_id, item.hash_id, "existing"))
                 continue
