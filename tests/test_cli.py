@@ -95,3 +95,22 @@ def test_token_create_explains_bad_arguments(app, count) -> None:
 def test_openapi_check(app) -> None:
     result = app.test_cli_runner().invoke(args=["openapi", "--check"])
     assert result.exit_code == 0, result.output
+
+
+def test_commands_on_a_database_without_tables_say_to_run_init(tmp_path) -> None:
+    from trace import create_app
+
+    empty = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}", "SECRET_KEY": "x"}
+    )
+    runner = empty.test_cli_runner()
+    for args in (["verify"], ["ledger", "verify"], ["audit", "custody"],
+                 ["token", "create", "--role", "admin"]):  # fmt: skip
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, (args, result.output)
+        assert (
+            "has no Trace tables yet" in result.output and "flask --app wsgi init" in result.output
+        )
+        assert "Traceback" not in result.output
+    assert runner.invoke(args=["init"]).exit_code == 0
+    assert runner.invoke(args=["verify"]).exit_code == 0

@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from trace import cli
 
     cli.init_app(app)
+    cli.explain_missing_schema(app)
     return app
 
 

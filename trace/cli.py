@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any, TypeVar
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import make_url
+from sqlalchemy.exc import DBAPIError
 
 from trace.db import db, transaction
 from trace.models import Organization, OrganizationKind, Role
@@ -36,6 +39,43 @@ def init_app(app: Flask) -> None:
     from trace.jobs.cli import worker_command
 
     app.cli.add_command(worker_command)
+
+
+def explain_missing_schema(app: Flask) -> None:
+    """Every command that meets a database without its tables says what to do instead of
+    printing SQLAlchemy's traceback (called once all commands are registered)."""
+
+    def guard(command: click.Command) -> None:
+        if isinstance(command, click.Group):
+            for sub in command.commands.values():
+                guard(sub)
+        elif command.callback is not None and command.name != "init":
+            command.callback = _schema_explained(command.callback)
+
+    for command in app.cli.commands.values():
+        guard(command)
+
+
+def _schema_explained(callback: F) -> F:
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except DBAPIError as error:
+            if not _missing_table(error):
+                raise
+            url = make_url(current_app.config["DATABASE_URL"]).render_as_string(hide_password=True)
+            raise click.ClickException(
+                f"The database {url} has no Trace tables yet (or an older schema): "
+                "run `flask --app wsgi init` first."
+            ) from None
+
+    return run  # type: ignore[return-value]
+
+
+def _missing_table(error: DBAPIError) -> bool:
+    text = str(error.orig).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 def _fail(error: ServiceError) -> click.ClickException:
