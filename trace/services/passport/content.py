@@ -110,7 +110,22 @@ def certificates_section(
         product_ids=[product.id],
         batch_ids=[batch.id] if batch is not None else [],
     )
-    return [certificate_entry(c, _holder(c), on) for c in records]
+    return [certificate_entry(c, _holder(c), on) for c in _without_echoes(records)]
+
+
+def _without_echoes(records: list[Certificate]) -> list[Certificate]:
+    """Leave out a record read from free text that a full record already says: same scheme and
+    number ("VietGAP VG-24-0153" beside the dated VietGAP certificate VG-24-0153), or the same
+    scheme with no number ("OCOP 4 sao" beside the product's OCOP certificate)."""
+    full = [c for c in records if c.source_text is None]
+
+    def echoed(record: Certificate) -> bool:
+        return record.source_text is not None and any(
+            c.kind is record.kind and (not record.number or c.number == record.number)
+            for c in full
+        )
+
+    return [c for c in records if not echoed(c)]
 
 
 def safety_section(product: Product) -> dict[str, str | None]:

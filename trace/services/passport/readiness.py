@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from trace.models import Batch, Certificate, Organization, OrganizationKind, Product, Role
@@ -26,8 +26,8 @@ from trace.services.passport.content import (
 )
 from trace.services.passport.validity import today
 
-#: organisations that hold no products of their own to trace
-NOT_PRODUCERS = (OrganizationKind.CENTRE, OrganizationKind.INSPECTION_AGENCY)
+#: listed even without a product yet (then not ready); other kinds only when they own products
+MAKERS = (OrganizationKind.PRODUCER, OrganizationKind.COOPERATIVE, OrganizationKind.PROCESSOR)
 
 
 def _product_result(product: Product, document: dict[str, Any]) -> dict[str, Any]:
@@ -93,8 +93,11 @@ def readiness(
     """One page of producers (by id) with their products' gaps. A centre sees its province, a
     producer itself, inspectors and admins any province."""
     province = filters.get("province")
+    owns_products = exists().where(
+        Product.organization_id == Organization.id, Product.archived_at.is_(None)
+    )
     stmt = select(Organization).where(
-        Organization.kind.not_in(NOT_PRODUCERS), Organization.archived_at.is_(None)
+        or_(Organization.kind.in_(MAKERS), owns_products), Organization.archived_at.is_(None)
     )
     if actor.role is Role.CENTRE:
         actor.require(
