@@ -195,7 +195,11 @@ class CertificateSchema(ArchivableTimestamps):
         metadata={"description": "exactly one of organization_id, product_id, batch_id"},
     )
     kind = fields.Enum(CertificateKind, by_value=True, required=True)
-    number = text(100, load_default="")
+    number = fields.String(
+        load_default="",
+        validate=validate.Length(max=100),
+        metadata={"description": "empty when the record names none (read from free text)"},
+    )
     issuer = text(200, allow_none=True)
     valid_from = fields.Date(allow_none=True)
     valid_to = fields.Date(allow_none=True, metadata={"description": "the last day it is valid"})
