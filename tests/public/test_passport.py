@@ -151,8 +151,9 @@ def test_a_certificate_lapsing_overnight_is_not_served_from_yesterdays_copy(
     (and a client's conditional request with its ETag) never outlives that day."""
     today = validity.today()
     yesterday = today - dt.timedelta(days=1)
+    start = today - dt.timedelta(days=30)
     add_certificate(client, token, product_id=chain.product.id, number="ENDS-YESTERDAY",
-                    valid_from=str(today - dt.timedelta(days=30)), valid_to=str(yesterday))  # fmt: skip
+                    valid_from=str(start), valid_to=str(yesterday))  # fmt: skip
     with monkeypatch.context() as patched:
         for module in (lookup, content):
             patched.setattr(module, "today", lambda: yesterday)
