@@ -87,8 +87,15 @@ class Freshness:
     closed_recalls: int
     code_status: str | None
 
-    @cached_property  # read more than once per page view
+    @property
     def token(self) -> str:
+        """The state's digest and the day in Vietnam: certificates lapse at midnight with nothing
+        written, and a resolved code may be remembered across midnight (:mod:`~trace.public.live`),
+        so the day is read on every use, not remembered with the rest."""
+        return f"{self._stored_state}-{today().toordinal()}"
+
+    @cached_property  # read more than once per page view
+    def _stored_state(self) -> str:
         parts = [
             self.batch_updated_at.isoformat(),
             self.batch_status,
@@ -99,8 +106,6 @@ class Freshness:
             str(self.open_recall_id),
             str(self.closed_recalls),
             str(self.code_status),
-            # Certificates lapse at midnight with nothing written: the day is part of the state.
-            today().isoformat(),
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 

@@ -98,8 +98,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_certificate_product_id"), ["product_id"], unique=False)
 
     _certifications_to_records()
-    with op.batch_alter_table("batch", schema=None) as batch_op:
-        batch_op.drop_column("certifications")
+    # Not in batch mode: on SQLite that copies the table, and dropping the old copy fails while
+    # other tables' rows refer to it (foreign keys are on). SQLite 3.35+ drops a column itself.
+    op.drop_column("batch", "certifications")
 
     with op.batch_alter_table("product", schema=None) as batch_op:
         batch_op.add_column(
@@ -173,11 +174,13 @@ def _records_to_certifications() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("product", schema=None) as batch_op:
-        batch_op.drop_column("safety_warning_en")
-        batch_op.drop_column("safety_warning_vi")
-        batch_op.drop_column("origin_province_code")
-        batch_op.drop_column("origin_country")
+    for column in (
+        "safety_warning_en",
+        "safety_warning_vi",
+        "origin_province_code",
+        "origin_country",
+    ):
+        op.drop_column("product", column)
 
     with op.batch_alter_table("batch", schema=None) as batch_op:
         batch_op.add_column(sa.Column("certifications", JSON, server_default="[]", nullable=False))
