@@ -23,8 +23,8 @@ from trace.api.event_schemas import StageForm
 from trace.models import Batch, Certificate, Facility, Organization, Product
 from trace.services.actors import SYSTEM
 from trace.services.events import stages
-from trace.services.passport import certificates
 from trace.services.registry import catalogue as registry
+from trace.services.registry import certificates
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "demo.json"
 #: How long after it happened a demo event is recorded: between these, fixed by its hash ID.

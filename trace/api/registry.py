@@ -19,8 +19,8 @@ from trace.api.docs import documented
 from trace.api.io import dump, list_page, load_body, public_url
 from trace.db import db
 from trace.models import Batch, Certificate, Facility, Organization, Product
-from trace.services.passport import certificates as certs
 from trace.services.registry import catalogue as svc
+from trace.services.registry import certificates as certs
 
 
 @dataclass(frozen=True)

@@ -226,20 +226,21 @@ class MissingFieldSchema(Schema):
     message = fields.String()
 
 
-class ProductCompletenessSchema(Schema):
+class CompletenessSchema(Schema):
+    complete = fields.Boolean()
+    missing = fields.List(fields.Nested(MissingFieldSchema))
+
+
+class ProductCompletenessSchema(CompletenessSchema):
     product_id = fields.Integer()
     name_vi = fields.String()
     gtin = fields.String(allow_none=True)
-    complete = fields.Boolean()
-    missing = fields.List(fields.Nested(MissingFieldSchema))
 
 
-class BatchCompletenessSchema(Schema):
+class BatchCompletenessSchema(CompletenessSchema):
     batch_id = fields.Integer()
     product_id = fields.Integer()
     lot = fields.String()
-    complete = fields.Boolean()
-    missing = fields.List(fields.Nested(MissingFieldSchema))
 
 
 class ProducerReadinessSchema(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trace.services.passport.parsing import parse_certification
+from trace.services.registry.certificate_text import parse_certification
 
 
 @pytest.mark.parametrize(

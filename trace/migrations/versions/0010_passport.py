@@ -6,9 +6,10 @@ Create Date: 2026-11-30 14:40:00
 
 The digital product passport (Decree 37/2026/NĐ-CP Art. 32). Certificates become records of an
 organisation, a product or a batch; each batch's free-text ``certifications`` are read into
-batch certificates (:func:`trace.services.passport.parsing.parse_certification`: kind and number
-where the text names a known scheme, kind ``other`` with the text as scope where not; the text
-itself kept in ``source_text``) and the column goes. Products gain their origin (country,
+batch certificates and the column goes (``parse_certification`` of
+``trace.services.registry.certificate_text``: kind and number where the text names a known
+scheme, kind ``other`` with the text as scope where not; the text itself kept in
+``source_text``). Products gain their origin (country,
 default VN; province, filled with the brand owner's province) and safety warnings (vi/en).
 Downgrade writes the batch certificates' texts back into ``certifications``.
 """
@@ -21,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 import trace.db
-from trace.services.passport.parsing import parse_certification
+from trace.services.registry.certificate_text import parse_certification
 
 revision: str = "0010_passport"
 down_revision: str | None = "0005_client_signals"

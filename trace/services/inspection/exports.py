@@ -52,7 +52,7 @@ from trace.services.events import custody, history
 from trace.services.events.identifiers import batch_uri, canonical_uri, facility_uri, resolve
 from trace.services.labels.issuance import code_uri, live_batch_code
 from trace.services.pagination import paginate
-from trace.services.passport import certificates
+from trace.services.registry import certificates
 
 log = logging.getLogger(__name__)
 

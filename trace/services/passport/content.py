@@ -17,10 +17,11 @@ from trace.models import Batch, Certificate, Organization, Product
 from trace.provinces import province_name
 from trace.services.events.history import history, local_iso
 from trace.services.labels.issuance import live_batch_code
-from trace.services.passport import DPP_LINK_TYPE, completeness
-from trace.services.passport.certificates import certificates_for
+from trace.services.passport import completeness
 from trace.services.passport.validity import today, validity
+from trace.services.registry.certificates import certificates_for
 
+DPP_LINK_TYPE = "gs1:dpp"
 VERSION = "1.0"
 LEGAL_BASIS = "Law 78/2025/QH15; Decree 37/2026/NĐ-CP, Art. 32"
 
@@ -121,8 +122,7 @@ def _without_echoes(records: list[Certificate]) -> list[Certificate]:
 
     def echoed(record: Certificate) -> bool:
         return record.source_text is not None and any(
-            c.kind is record.kind and (not record.number or c.number == record.number)
-            for c in full
+            c.kind is record.kind and (not record.number or c.number == record.number) for c in full
         )
 
     return [c for c in records if not echoed(c)]

@@ -16,7 +16,6 @@ from trace.services.actors import Actor
 from trace.services.errors import get_or_404
 from trace.services.pagination import paginate
 from trace.services.passport import completeness
-from trace.services.passport.certificates import certificates_for
 from trace.services.passport.content import (
     certificate_entry,
     passport,
@@ -25,6 +24,7 @@ from trace.services.passport.content import (
     safety_section,
 )
 from trace.services.passport.validity import today
+from trace.services.registry.certificates import certificates_for
 
 #: listed even without a product yet (then not ready); other kinds only when they own products
 MAKERS = (OrganizationKind.PRODUCER, OrganizationKind.COOPERATIVE, OrganizationKind.PROCESSOR)

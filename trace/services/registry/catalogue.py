@@ -30,7 +30,7 @@ from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, InvalidInput, get_or_404, invalid
 from trace.services.labels.issuance import code_uri, issue_batch_code
 from trace.services.pagination import paginate, where_equal
-from trace.services.passport.certificates import add_from_text
+from trace.services.registry.certificates import add_from_text
 from trace.services.registry.text import fold, search_text
 
 M = TypeVar("M", Organization, Facility, Product, Batch)

@@ -21,7 +21,7 @@ from trace.services import audit
 from trace.services.actors import Actor
 from trace.services.errors import FieldError, InvalidInput, get_or_404, invalid
 from trace.services.pagination import paginate, where_equal
-from trace.services.passport.parsing import parse_certification
+from trace.services.registry.certificate_text import parse_certification
 
 Holder = Organization | Product | Batch
 HOLDERS: dict[str, type[Organization] | type[Product] | type[Batch]] = {
