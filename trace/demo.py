@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from trace.api import schemas
 from trace.api.event_schemas import StageForm
-from trace.models import Batch, Facility, Organization, Product
+from trace.models import Batch, Certificate, Facility, Organization, Product
 from trace.services.actors import SYSTEM
 from trace.services.events import stages
 from trace.services.registry import catalogue as registry
+from trace.services.registry import certificates
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "demo.json"
 #: How long after it happened a demo event is recorded: between these, fixed by its hash ID.
@@ -38,6 +39,7 @@ class DemoIds:
     facilities: dict[str, int] = field(default_factory=dict)
     products: dict[str, int] = field(default_factory=dict)
     batches: dict[str, int] = field(default_factory=dict)
+    certificates: dict[str, int] = field(default_factory=dict)
 
 
 def read_fixture(path: Path = FIXTURES) -> dict[str, Any]:
@@ -119,6 +121,36 @@ def load_demo(
             Batch.product_id == d["product_id"], Batch.lot_code == d["lot_code"]
         ),
         registry.create_batch,
+    )
+    holders = {
+        "organization": ids.organizations,
+        "product": ids.products,
+        "batch": ids.batches,
+    }
+
+    def certificate_refs(body: dict[str, Any]) -> dict[str, Any]:
+        for name, refs in holders.items():
+            if name in body:
+                body[f"{name}_id"] = refs[body.pop(name)]
+        return body
+
+    _load(
+        session,
+        fixture.get("certificates", []),
+        schemas.CertificateSchema(),
+        ids.certificates,
+        certificate_refs,
+        lambda d: select(Certificate.id).where(
+            *(
+                getattr(Certificate, f"{name}_id") == d.get(f"{name}_id")
+                if d.get(f"{name}_id") is not None
+                else getattr(Certificate, f"{name}_id").is_(None)
+                for name in holders
+            ),
+            Certificate.kind == d["kind"],
+            Certificate.number == d["number"],
+        ),
+        certificates.create_certificate,
     )
     _load_events(session, public_url, fixture.get("events", []), ids)
     return ids

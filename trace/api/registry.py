@@ -18,8 +18,9 @@ from trace.api.auth import current_actor
 from trace.api.docs import documented
 from trace.api.io import dump, list_page, load_body, public_url
 from trace.db import db
-from trace.models import Batch, Facility, Organization, Product
+from trace.models import Batch, Certificate, Facility, Organization, Product
 from trace.services.registry import catalogue as svc
+from trace.services.registry import certificates as certs
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,12 @@ RESOURCES = [
         "batch", "batches", "Batches", Batch,
         s.BatchSchema, s.BatchUpdateSchema, s.BatchQuery,
         svc.create_batch, svc.update_batch, svc.list_batches, None, svc.batch_resources,
+    ),
+    Resource(
+        "certificate", "certificates", "Certificates", Certificate,
+        s.CertificateSchema, s.CertificateUpdateSchema, s.CertificateQuery,
+        certs.create_certificate, certs.update_certificate, certs.list_certificates,
+        certs.archive_certificate,
     ),
 ]  # fmt: skip
 

@@ -14,13 +14,22 @@ from trace.api.fields import (
     text,
     unit_code,
 )
-from trace.models import BatchStatus, FacilityKind, OrganizationKind, ProductCategory
+from trace.models import (
+    BatchStatus,
+    CertificateKind,
+    FacilityKind,
+    OrganizationKind,
+    ProductCategory,
+)
 
 TAX_CODE = validate.Regexp(
     r"^\d{10}(-\d{3})?$", error="tax code must be 10 digits, or 10 digits-3 digits for a branch"
 )
 INT32 = validate.Range(min=-(2**31), max=2**31 - 1)
 COMMUNE_CODE = validate.Regexp(r"^\d{5}$", error="commune code must be 5 digits")
+COUNTRY_CODE = validate.Regexp(
+    r"^[A-Z]{2}$", error="country must be an ISO 3166-1 alpha-2 code, e.g. VN"
+)
 
 
 class StrictSchema(Schema):
@@ -103,6 +112,16 @@ class ProductSchema(ArchivableTimestamps):
     )
     description_vi = text(2000, allow_none=True)
     description_en = text(2000, allow_none=True)
+    origin_country = fields.String(
+        validate=COUNTRY_CODE,
+        metadata={"description": "ISO 3166-1 alpha-2 country of origin (default VN)"},
+    )
+    origin_province_code = province_code(
+        allow_none=True,
+        metadata={"description": "province of origin; defaults to the brand owner's province"},
+    )
+    safety_warning_vi = text(1000, allow_none=True)
+    safety_warning_en = text(1000, allow_none=True)
 
 
 class ProductUpdateSchema(ProductSchema):
@@ -136,7 +155,15 @@ class BatchSchema(Timestamps):
     production_date = fields.Date(required=True)
     expiry_date = fields.Date(allow_none=True)
     origin_facility_id = fields.Integer(allow_none=True, strict=True)
-    certifications = fields.List(text(200), load_default=list)
+    certifications = fields.List(
+        text(200),
+        load_only=True,
+        metadata={
+            "description": "free-text certifications, each added as a certificate of the batch "
+            "(kind and number read from the text, kind other when it names no known scheme); "
+            "manage them under /certificates"
+        },
+    )
     status = fields.Enum(BatchStatus, by_value=True, dump_only=True)
     code = fields.String(
         dump_only=True,
@@ -157,6 +184,73 @@ class BatchUpdateSchema(BatchSchema):
 
     class Meta:
         exclude = ("product_id", "producer_id", "lot_code")
+
+
+class CertificateSchema(ArchivableTimestamps):
+    organization_id = fields.Integer(allow_none=True, strict=True)
+    product_id = fields.Integer(allow_none=True, strict=True)
+    batch_id = fields.Integer(
+        allow_none=True,
+        strict=True,
+        metadata={"description": "exactly one of organization_id, product_id, batch_id"},
+    )
+    kind = fields.Enum(CertificateKind, by_value=True, required=True)
+    number = fields.String(
+        load_default="",
+        validate=validate.Length(max=100),
+        metadata={"description": "empty when the record names none (read from free text)"},
+    )
+    issuer = text(200, allow_none=True)
+    valid_from = fields.Date(allow_none=True)
+    valid_to = fields.Date(allow_none=True, metadata={"description": "the last day it is valid"})
+    scope = text(500, allow_none=True)
+    document_url = fields.URL(
+        allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=500)
+    )
+    source_text = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "the free text this record was read from, if any"},
+    )
+
+
+class CertificateUpdateSchema(CertificateSchema):
+    """The holder never changes: withdraw the certificate and record a new one instead."""
+
+    class Meta:
+        exclude = ("organization_id", "product_id", "batch_id")
+
+
+class MissingFieldSchema(Schema):
+    field = fields.String(metadata={"description": "JSON pointer into the passport document"})
+    message = fields.String()
+
+
+class CompletenessSchema(Schema):
+    complete = fields.Boolean()
+    missing = fields.List(fields.Nested(MissingFieldSchema))
+
+
+class ProductCompletenessSchema(CompletenessSchema):
+    product_id = fields.Integer()
+    name_vi = fields.String()
+    gtin = fields.String(allow_none=True)
+
+
+class BatchCompletenessSchema(CompletenessSchema):
+    batch_id = fields.Integer()
+    product_id = fields.Integer()
+    lot = fields.String()
+
+
+class ProducerReadinessSchema(Schema):
+    organization_id = fields.Integer()
+    name = fields.String()
+    province_code = fields.String()
+    ready = fields.Boolean(
+        metadata={"description": "it has products, and every one's passport is complete"}
+    )
+    products = fields.List(fields.Nested(ProductCompletenessSchema))
 
 
 # Query strings ------------------------------------------------------------------------------
@@ -198,6 +292,21 @@ class BatchQuery(PageQuery):
     status = fields.Enum(BatchStatus, by_value=True)
     lot = fields.String()
     q = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class CertificateQuery(PageQuery):
+    organization = fields.Integer()
+    product = fields.Integer()
+    batch = fields.Integer()
+    kind = fields.Enum(CertificateKind, by_value=True)
+    include_archived = fields.Boolean(load_default=False)
+
+
+class ReadinessQuery(PageQuery):
+    province = province_code(
+        metadata={"description": "a centre's token reads its own province only (the default)"}
+    )
+    organization = fields.Integer()
 
 
 def page_of(item_schema: type[Schema]) -> type[Schema]:

@@ -116,6 +116,11 @@ class Product(Timestamped, Archivable, Base):
     shelf_life_days: Mapped[int | None]
     description_vi: Mapped[str | None] = mapped_column(String(2000))
     description_en: Mapped[str | None] = mapped_column(String(2000))
+    #: ISO 3166-1 alpha-2 and the 2-digit province code (2025) the product comes from
+    origin_country: Mapped[str] = mapped_column(String(2), default="VN", server_default="VN")
+    origin_province_code: Mapped[str | None] = mapped_column(String(2))
+    safety_warning_vi: Mapped[str | None] = mapped_column(String(1000))
+    safety_warning_en: Mapped[str | None] = mapped_column(String(1000))
     search_text: Mapped[str] = mapped_column(String(600), default="")
 
     organization: Mapped[Organization] = relationship()
@@ -138,7 +143,6 @@ class Batch(Timestamped, Base):
     production_date: Mapped[dt.date]
     expiry_date: Mapped[dt.date | None]
     origin_facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id"))
-    certifications: Mapped[list[str]] = mapped_column(default=list)
     status: Mapped[BatchStatus] = mapped_column(
         str_enum(BatchStatus, "batch_status"), default=BatchStatus.ACTIVE, index=True
     )

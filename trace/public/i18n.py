@@ -119,9 +119,11 @@ def numeric_date(day: dt.date) -> str:
     return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
 
 
-def local_date(day: dt.date | dt.datetime | None, style: str = "medium") -> str:
+def local_date(day: dt.date | dt.datetime | str | None, style: str = "medium") -> str:
     if day is None:
         return ""
+    if isinstance(day, str):  # an ISO date, as the passport's parts carry them
+        day = dt.date.fromisoformat(day)
     if isinstance(day, dt.datetime):
         day = day.astimezone(VIETNAM).date()
     lang = page_language()

@@ -14,6 +14,7 @@ LINK_TYPES = {
     "pip": "gs1:pip",
     "traceability": "gs1:traceability",
     "recall": "gs1:recallStatus",
+    "passport": "gs1:dpp",
 }
 #: linkType values that mean "the page itself".
 PAGE_LINK_TYPES = frozenset({"", "gs1:pip", "gs1:defaultLink", "gs1:defaultLinkMulti"})
@@ -44,7 +45,14 @@ def item_links(page_url: str, title: str, *, with_recall: bool) -> dict[str, Any
         ],
         GS1_VOC + "defaultLink": [_link(page_url, title, "text/html")],
     }
-    if with_recall:
+    if with_recall:  # the levels naming a lot: they also have a passport
+        links[GS1_VOC + "dpp"] = [
+            _link(
+                _with_query(page_url, "linkType=gs1:dpp"),
+                f"{title} — hộ chiếu số sản phẩm / digital product passport",
+                "application/json",
+            )
+        ]
         links[GS1_VOC + "recallStatus"] = [
             _link(
                 _with_query(page_url, "linkType=gs1:recallStatus"),
@@ -90,7 +98,9 @@ def description(public_url: str) -> dict[str, Any]:
             {"namespace": GS1_VOC, "prefix": "gs1:", "profile": GS1_VOC + "?show=linktypes"}
         ],
         "linkTypeDefaultCanBeLinkset": False,
-        "linkTypes": sorted(["gs1:pip", "gs1:traceability", "gs1:recallStatus", "gs1:defaultLink"]),
+        "linkTypes": sorted(
+            ["gs1:pip", "gs1:traceability", "gs1:recallStatus", "gs1:defaultLink", "gs1:dpp"]
+        ),
         "shortCodeTemplate": public_url + "/q/{code}",
         "languages": ["vi", "en"],
     }

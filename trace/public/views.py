@@ -22,11 +22,13 @@ from werkzeug.http import http_date
 
 from trace.db import db
 from trace.gs1 import DigitalLink, DigitalLinkError, parse_digital_link_path
+from trace.models import Batch
 from trace.public import client, fragments, pageview, resolver
 from trace.public.cache import cached
 from trace.public.i18n import LANGUAGES, lang_url, page_language
 from trace.public.presenters import JSON, facility_json, json_response, page_json, product_json
 from trace.services import lookup, scans
+from trace.services.passport import DPP_LINK_TYPE, passport
 
 
 def register(bp: Blueprint) -> None:
@@ -41,7 +43,8 @@ def register(bp: Blueprint) -> None:
 
 
 def wanted() -> str:
-    """``html``, ``json`` or ``linkset``, from linkType and the Accept header."""
+    """``html``, ``json``, ``linkset``, ``recall`` or ``passport``, from linkType and the Accept
+    header (the passport is JSON: a browser asking for ``gs1:dpp`` gets the page)."""
     link_type = client.arg("linkType")
     accept = request.environ.get("HTTP_ACCEPT", "")
     if not link_type and "json" not in accept:
@@ -54,7 +57,7 @@ def wanted() -> str:
     if best == resolver.LINKSET_TYPE:
         return "linkset"
     if best == JSON and request.accept_mimetypes[JSON] > request.accept_mimetypes["text/html"]:
-        return "json"
+        return "passport" if link_type == DPP_LINK_TYPE else "json"
     return "html"
 
 
@@ -102,6 +105,8 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
         return _vary(json_response(resolver.linkset(levels), mimetype=resolver.LINKSET_TYPE))
     if form == "recall":
         return _vary(json_response(lookup.recall_status(db.session, target)))
+    if form == "passport":
+        return _vary(_passport(target))
     lang = page_language()
     mode = "trace" if client.arg("linkType") == "gs1:traceability" else "pip"
     etag = "-".join(
@@ -141,6 +146,19 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
     # Headers handed over as one list: this runs on every view, and werkzeug checks each
     # ``headers[...] =`` against the ones already set.
     return Response(_html(target, stats, lang, mode), status, headers, mimetype="text/html")
+
+
+def _passport(target: lookup.Target) -> Response:
+    """The batch's digital product passport (``schemas/passport.schema.json``)."""
+    if target.voided:
+        body = {"code": target.code, "code_status": "voided", "passport": None}
+        return json_response(body, status=410)
+    key = ("dpp", target.batch_id, target.freshness.token)
+    public_url = current_app.config["PUBLIC_URL"]
+    document = cached(
+        key, lambda: passport(db.session, db.session.get_one(Batch, target.batch_id), public_url)
+    )
+    return json_response(document)
 
 
 def _not_modified(etag: str, last_modified: dt.datetime) -> bool:

@@ -51,6 +51,8 @@ from trace.models import (
 from trace.provinces import province_name
 from trace.services.events import genealogy, ledger
 from trace.services.events.history import history
+from trace.services.passport.content import certificates_section
+from trace.services.passport.validity import today
 
 ORIGIN_DEPTH = 6  # how far back "one step back" may walk through transformations to the farms
 
@@ -85,8 +87,15 @@ class Freshness:
     closed_recalls: int
     code_status: str | None
 
-    @cached_property  # read more than once per page view
+    @property
     def token(self) -> str:
+        """The state's digest and the day in Vietnam: certificates lapse at midnight with nothing
+        written, and a resolved code may be remembered across midnight (:mod:`~trace.public.live`),
+        so the day is read on every use, not remembered with the rest."""
+        return f"{self._stored_state}-{today().toordinal()}"
+
+    @cached_property  # read more than once per page view
+    def _stored_state(self) -> str:
         parts = [
             self.batch_updated_at.isoformat(),
             self.batch_status,
@@ -347,6 +356,8 @@ class PageData:
     origins: list[Origin]
     verification: Verification
     recall: RecallInfo | None
+    #: the passport's certificate entries, each with its validity on the page's day
+    certificates: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -529,6 +540,14 @@ def page(session: Session, target: Target) -> PageData:
             "has_image": bool(product.image),
             "description_vi": product.description_vi,
             "description_en": product.description_en,
+            "origin_country": product.origin_country,
+            "origin_province": (
+                province_name(product.origin_province_code)
+                if product.origin_province_code
+                else None
+            ),
+            "safety_warning_vi": product.safety_warning_vi,
+            "safety_warning_en": product.safety_warning_en,
         },
         producer={
             "name": producer.name,
@@ -547,7 +566,6 @@ def page(session: Session, target: Target) -> PageData:
             "unit": batch.unit,
             "production_date": batch.production_date,
             "expiry_date": batch.expiry_date,
-            "certifications": list(batch.certifications or []),
             "status": str(batch.status),
         },
         origin_facility=_place(facility, facility_org),
@@ -555,6 +573,7 @@ def page(session: Session, target: Target) -> PageData:
         origins=_origins(session, batch.id),
         verification=verify_events(session, _batch_events(session, batch.id)),
         recall=recall_of(session, batch.id, str(batch.status)),
+        certificates=certificates_section(session, product, batch, today()),
     )
 
 

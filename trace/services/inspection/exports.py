@@ -52,6 +52,7 @@ from trace.services.events import custody, history
 from trace.services.events.identifiers import batch_uri, canonical_uri, facility_uri, resolve
 from trace.services.labels.issuance import code_uri, live_batch_code
 from trace.services.pagination import paginate
+from trace.services.registry import certificates
 
 log = logging.getLogger(__name__)
 
@@ -471,6 +472,12 @@ def portal_batches(
     return [portal_item(session, b, public_url) for b in rows], next_cursor
 
 
+def _certificate_names(session: Session, batch: Batch) -> list[str]:
+    return [
+        certificates.label(c) for c in certificates.certificates_for(session, batch_ids=[batch.id])
+    ]
+
+
 def _absolute(public_url: str, ref: str | None) -> str | None:
     if not ref:
         return None
@@ -524,6 +531,6 @@ def portal_item(session: Session, batch: Batch, public_url: str) -> dict[str, An
         "gtin": product.gtin,
         "serial": None,
         "expiry": batch.expiry_date.isoformat() if batch.expiry_date else None,
-        "standards": list(dict.fromkeys([*product.standards, *batch.certifications])),
+        "standards": list(dict.fromkeys([*product.standards, *_certificate_names(session, batch)])),
         "ocop_stars": product.ocop_stars,
     }

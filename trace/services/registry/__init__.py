@@ -1,2 +1,3 @@
-"""The parties and goods: organisations, facilities, products and batches (``catalogue``), the
-API tokens issued to organisations (``tokens``) and the search-text folding they share."""
+"""The parties and goods: organisations, facilities, products and batches (``catalogue``), their
+conformity certificates (``certificates``, free text read by ``certificate_text``), the API tokens
+issued to organisations (``tokens``) and the search-text folding they share."""

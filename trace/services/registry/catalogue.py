@@ -24,11 +24,13 @@ from trace.models import (
     Organization,
     Product,
 )
+from trace.models.base import utcnow
 from trace.services import audit
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, InvalidInput, get_or_404, invalid
 from trace.services.labels.issuance import code_uri, issue_batch_code
 from trace.services.pagination import paginate, where_equal
+from trace.services.registry.certificates import add_from_text
 from trace.services.registry.text import fold, search_text
 
 M = TypeVar("M", Organization, Facility, Product, Batch)
@@ -254,6 +256,8 @@ def create_product(session: Session, actor: Actor, data: Mapping[str, Any]) -> P
     )
     _unique_or_conflict(session, Product, {"gtin": data.get("gtin")})
     product = Product(**data)
+    if product.origin_province_code is None:
+        product.origin_province_code = owner.province_code
     _refresh_search_text(product)
     return _create(session, actor, product)
 
@@ -303,6 +307,7 @@ def list_products(
 
 def create_batch(session: Session, actor: Actor, data: Mapping[str, Any]) -> Batch:
     data = dict(data)
+    certifications = data.pop("certifications", [])
     product = _referenced(session, Product, data["product_id"], "/product_id")
     producer_id = data.setdefault("producer_id", actor.organization_id or product.organization_id)
     producer = _referenced(session, Organization, producer_id, "/producer_id")
@@ -331,6 +336,7 @@ def create_batch(session: Session, actor: Actor, data: Mapping[str, Any]) -> Bat
     batch = Batch(**data)
     _refresh_search_text(batch)
     _create(session, actor, batch)
+    add_from_text(session, actor, batch, certifications)
     issue_batch_code(session, batch, actor)
     return batch
 
@@ -368,6 +374,10 @@ def update_batch(
     actor.require(
         actor.may_manage_organization(producer.id, producer.province_code), "change this batch"
     )
+    changes = dict(changes)
+    if "certifications" in changes:
+        add_from_text(session, actor, batch, changes.pop("certifications"))
+        batch.updated_at = utcnow()  # the page shows them: make it fresh
     if changes.get("status") == BatchStatus.RECALLED or (
         batch.status is BatchStatus.RECALLED and "status" in changes
     ):
