@@ -202,7 +202,7 @@ def _ended(session: Session, transaction: Any) -> None:
 
 @pytest.fixture
 def app(request: pytest.FixtureRequest, migrated_app: Flask) -> Iterator[Flask]:
-    live.flush(migrated_app)  # nothing of the previous test may land in this one's tables
+    live.forget(migrated_app)  # nothing of the previous test may land in this one's tables
     if request.node.get_closest_marker("committed"):
         _empty_tables(migrated_app)
         try:
@@ -210,6 +210,7 @@ def app(request: pytest.FixtureRequest, migrated_app: Flask) -> Iterator[Flask]:
         finally:
             live.flush(migrated_app)
             _empty_tables(migrated_app)  # the next test may roll back instead of emptying
+            live.forget(migrated_app)  # ids start again: remembered codes and clients are stale
         return
     connection = db.engine_for(migrated_app).connect()
     outer = connection.begin()

@@ -383,3 +383,36 @@ def test_scans_written_while_a_tally_is_read_are_not_counted_again(
     _state(app).changed(None)
     page = client.get(f"/q/{code}?lang=en", environ_base={"REMOTE_ADDR": "10.0.1.1"})
     assert _scanned_before(page.data) == 10  # from the database alone: the same
+
+
+def test_forgetting_lets_a_reused_code_id_record_its_first_client_again(
+    live_app: Callable[..., Flask],
+    chain: Chain,
+    unit_code: Callable[..., str],
+    other_process: psycopg.Connection[Any],
+) -> None:
+    """Tests empty the tables and start ids again: a (code id, client) pair this process
+    remembers as written would keep the new code's first scan out of ``scan_client`` (two
+    pages flaked that way, depending on which test ran before)."""
+    app = live_app(PUBLIC_SCAN_FLUSH_SECONDS=3600)
+    client = app.test_client()
+    code = unit_code(chain.batch)
+    client.get(f"/q/{code}")
+    assert live.flush(app) == 1
+    other_process.execute("DELETE FROM scan_client")  # as if the code's id were new again
+
+    def clients() -> int:
+        row = other_process.execute(
+            "SELECT count(*) FROM scan_client JOIN code ON code.id = code_id WHERE code = %s",
+            (code,),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    client.get(f"/q/{code}")
+    live.flush(app)
+    assert clients() == 0  # remembered as written: not sent again
+    live.forget(app)
+    client.get(f"/q/{code}")
+    live.flush(app)
+    assert clients() == 1
+    assert "Lần quét đầu tiên" in client.get(f"/q/{code}").data.decode()

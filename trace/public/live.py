@@ -87,6 +87,7 @@ class LiveState:
     ttl: float
     stats_ttl: float
     max_entries: int
+    known: KnownClients
     pid: int = field(default_factory=os.getpid)
     generation: int = 0
     _entries: OrderedDict[str, Entry] = field(default_factory=OrderedDict)
@@ -185,12 +186,11 @@ class KnownClients:
         self.pairs.update((r.code_id, r.client_hash) for r in rows if r.code_id is not None)
 
 
-def _copy_writer(engine: Engine) -> Writer:
+def _copy_writer(engine: Engine, known: KnownClients) -> Writer:
     """Write scans with one ``COPY`` and their new clients with one insert, in one transaction
     of its own (a named commit boundary), through the driver's own cursor (no SQLAlchemy
     statement events: these writes change no page, so they must not drop the cache)."""
     columns = ", ".join(ScanRow._fields)
-    known = KnownClients()
 
     def write(rows: list[ScanRow]) -> None:
         keyed = known.new(rows)
@@ -239,13 +239,17 @@ def _start(app: Flask, engine: Engine) -> LiveState:
         if live is not None:
             return live
         settings = app.config
-        buffer = ScanBuffer(_copy_writer(engine), float(settings["PUBLIC_SCAN_FLUSH_SECONDS"]))
+        known = KnownClients()
+        buffer = ScanBuffer(
+            _copy_writer(engine, known), float(settings["PUBLIC_SCAN_FLUSH_SECONDS"])
+        )
         live = LiveState(
             feed=None,
             buffer=buffer,
             ttl=float(settings["PUBLIC_CACHE_SECONDS"]),
             stats_ttl=float(settings["PUBLIC_SCAN_STATS_SECONDS"]),
             max_entries=int(settings["PUBLIC_LIVE_ENTRIES"]),
+            known=known,
         )
         live.feed = ChangeFeed(lambda: _feed_connection(engine), live.changed)
         if not app.extensions.get(EXTENSION + "_watching"):
@@ -274,6 +278,17 @@ def flush(app: Flask) -> int:
     """Write this process's buffered scans now (tests, CLI); returns how many."""
     live = _ours(app)
     return live.buffer.flush() if live is not None else 0
+
+
+def forget(app: Flask) -> None:
+    """Write this process's buffered scans, then forget every code and client it remembers:
+    for a database whose rows were deleted and whose ids start again (tests do that; a
+    remembered (code id, client) pair of a deleted code would hide the new code's first scan)."""
+    live = _ours(app)
+    if live is not None:
+        live.buffer.flush()
+        live.known.pairs.clear()
+        live.changed(None)
 
 
 def stop(app: Flask) -> None:
