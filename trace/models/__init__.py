@@ -5,6 +5,7 @@ from trace.models.base import MAX_ID, Base
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
 from trace.models.jobs import Job, JobStatus
 from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
+from trace.models.plots import Plot, PlotGeometry
 from trace.models.public import Report, Scan, ScanClient
 from trace.models.recalls import LedgerCheckpoint, Recall, RecallBatch
 from trace.models.registry import (
@@ -39,6 +40,8 @@ __all__ = [
     "LedgerHead",
     "Organization",
     "OrganizationKind",
+    "Plot",
+    "PlotGeometry",
     "PrintRun",
     "Product",
     "ProductCategory",
