@@ -55,6 +55,7 @@ def page_json(
         "origins": [asdict(origin) for origin in data.origins],
         "history_verified": asdict(data.verification),
         "recall": asdict(data.recall) if data.recall else None,
+        "eudr": data.eudr,
     }
     if stats is not None:
         body["scans"] = {

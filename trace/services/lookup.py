@@ -43,12 +43,14 @@ from trace.models import (
     Event,
     EventEpc,
     Facility,
+    FacilityKind,
     Organization,
     Product,
     Recall,
     RecallBatch,
 )
 from trace.provinces import province_name
+from trace.services.eudr.package import verified_origin
 from trace.services.events import genealogy, ledger
 from trace.services.events.history import history
 
@@ -347,11 +349,14 @@ class PageData:
     origins: list[Origin]
     verification: Verification
     recall: RecallInfo | None
+    #: EUDR: how many plots upstream, in which provinces (never where or whose).
+    eudr: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _place(facility: Facility | None, org: Organization | None = None) -> Place | None:
-    if facility is None:
+    """A facility as the page shows it; a plot (EUDR production place: a farmer's land) never."""
+    if facility is None or facility.kind is FacilityKind.PLOT:
         return None
     return Place(
         facility.name,
@@ -418,7 +423,9 @@ def _stages(session: Session, batch_id: int) -> list[Stage]:
                 time=_event_time(event),
                 place=_place(entry.facility, entry.organization),
                 product_codes=codes.get(event.id, []),
-                location_code=_readable_code(event.biz_location or event.read_point or ""),
+                location_code=None
+                if entry.facility is not None and entry.facility.kind is FacilityKind.PLOT
+                else _readable_code(event.biz_location or event.read_point or ""),
                 temperatures=_temperatures(entry.temperatures),
                 quantity=entry.quantity,
                 corrected=entry.corrected,
@@ -555,7 +562,18 @@ def page(session: Session, target: Target) -> PageData:
         origins=_origins(session, batch.id),
         verification=verify_events(session, _batch_events(session, batch.id)),
         recall=recall_of(session, batch.id, str(batch.status)),
+        eudr=_eudr(session, batch.id),
     )
+
+
+def _eudr(session: Session, batch_id: int) -> dict[str, Any] | None:
+    origin = verified_origin(session, batch_id)
+    if origin is None:
+        return None
+    return {
+        "plots": origin.plots,
+        "provinces": [province_name(code) for code in origin.province_codes],
+    }
 
 
 def recall_status(session: Session, target: Target) -> dict[str, Any]:
@@ -613,5 +631,6 @@ def facility_page(session: Session, gln: str) -> tuple[Place, Organization]:
         raise UnknownCode(gln)
     facility, org = row
     place = _place(facility, org)
-    assert place is not None
+    if place is None:
+        raise UnknownCode(gln)  # a plot has no public page
     return place, org

@@ -185,7 +185,12 @@ def build(session: Session, actor: Actor, batch_id: int, area_tolerance: float) 
 
     edges = _blend_edges(session, reach)
     shares = _shares(batch_id, edges, batch_ids)
-    plots, harvested_batches = _harvests(session, reach, shares, batch)
+    plots, harvested_batches = _harvests(session, reach, shares)
+    lot_quantity = _kilograms(batch.quantity, batch.unit)
+    for plot in plots.values():
+        plot.allocated = (lot_quantity * Decimal(str(round(plot.share, 9)))).quantize(
+            Decimal("0.001")
+        )
     _describe_plots(session, plots, area_tolerance)
 
     made = {target for _, target, _ in edges}
@@ -204,6 +209,30 @@ def build(session: Session, actor: Actor, batch_id: int, area_tolerance: float) 
     package.allocated_unit = mass_unit(batch.unit)
     package.geojson = feature_collection(package.plots)
     return package
+
+
+@dataclass(frozen=True)
+class OriginPlots:
+    """What the public page says of a lot's plots: how many, in which provinces."""
+
+    plots: int
+    province_codes: list[str]
+
+
+def verified_origin(session: Session, batch_id: int) -> OriginPlots | None:
+    """The plots upstream of a lot, for the public page, when there are some and every one has
+    its geolocation (checked when it was written); None otherwise. No geometry, no names."""
+    plots, _ = _harvests(session, genealogy.upstream(batch_id), {})
+    if not plots:
+        return None
+    rows = session.execute(
+        select(Facility.province_code, Plot.facility_id)
+        .outerjoin(Plot, Plot.facility_id == Facility.id)
+        .where(Facility.id.in_(list(plots)))
+    ).all()
+    if any(located is None for _, located in rows):
+        return None
+    return OriginPlots(len(rows), sorted({province for province, _ in rows}))
 
 
 def require_complete(package: Package) -> Package:
@@ -254,7 +283,7 @@ def _blend_edges(session: Session, reach: Any) -> list[tuple[int, int, Decimal |
 
 
 def _harvests(
-    session: Session, reach: Any, shares: Mapping[int, float], lot: Batch
+    session: Session, reach: Any, shares: Mapping[int, float]
 ) -> tuple[dict[int, PlotShare], set[int]]:
     """Plots harvested into the upstream batches, with what each gave and its part of the lot."""
     rows = session.execute(
@@ -317,16 +346,11 @@ def _harvests(
             plot.harvest_unit = plot.harvest_unit or unit
             plot.first_harvest = min(filter(None, [plot.first_harvest, event_time]))
             plot.last_harvest = max(filter(None, [plot.last_harvest, event_time]))
-    lot_quantity = _kilograms(lot.quantity, lot.unit)
     for batch_id, per_plot in by_batch.items():
         total = sum(per_plot.values(), Decimal(0))
         for facility_id, quantity in per_plot.items():
             fraction = float(quantity / total) if total > 0 else 1.0 / len(per_plot)
             plots[facility_id].share += shares.get(batch_id, 0.0) * fraction
-    for plot in plots.values():
-        plot.allocated = (lot_quantity * Decimal(str(round(plot.share, 9)))).quantize(
-            Decimal("0.001")
-        )
     return plots, harvested
 
 
