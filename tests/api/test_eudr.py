@@ -384,3 +384,20 @@ def test_bad_plots_are_refused_with_nothing_written(client, coffee, build) -> No
     assert answer.status_code == 200
     assert answer.json["area_ha"] == "3.5000"
     assert client.get("/api/v1/facilities/999999/plot", headers=headers).status_code == 404
+
+
+def test_a_harvest_weighed_elsewhere_names_its_plot_as_source(client, coffee, build) -> None:
+    """Cherries weighed at the cooperative's collection point: the business location is the
+    collection point, the plot is the event's source of type location."""
+    collection = build.facility(coffee["coop"], kind="packing_house", name="Điểm thu mua")
+    lot = build.batch(coffee["cherry_product"], lot_code="CH-S", quantity="600")
+    post(client, coffee["producer"], lot, stage="harvesting", plot_id=coffee["plots"][5].id,
+         facility_id=collection.id, quantity="600", time="2025-11-26T06:00:00")  # fmt: skip
+    post(client, coffee["producer"], coffee["greens"][0], stage="processing",
+         time="2025-12-16T08:00:00", inputs=[{"batch_id": lot.id, "quantity": "600"}])  # fmt: skip
+    response = package(client, coffee)
+    assert response.status_code == 200, response.json
+    plot = next(
+        p for p in response.json["summary"]["plots"] if p["facility_id"] == coffee["plots"][5].id
+    )
+    assert Decimal(plot["harvested_quantity"]) == harvest_kg(5) + 600

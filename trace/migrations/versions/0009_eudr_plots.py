@@ -67,7 +67,7 @@ def _set_kinds(old: Sequence[str], new: Sequence[str]) -> None:
     if op.get_bind().dialect.name == "sqlite":
         _sqlite_replace(_listed(old), _listed(new))
         return
-    op.drop_constraint(CONSTRAINT, "facility", type_="check")
+    op.execute(f"ALTER TABLE facility DROP CONSTRAINT {CONSTRAINT}")
     op.execute(f"ALTER TABLE facility ADD CONSTRAINT {CONSTRAINT} CHECK ({_kinds_check(new)})")
 
 

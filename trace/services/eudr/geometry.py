@@ -10,11 +10,13 @@ has six decimal places. More than six are rounded to six (about 11 cm).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
 import shapely
 from pyproj import Geod
 from shapely.geometry import Polygon
@@ -177,6 +179,48 @@ def area_warning(
         f"the declared area ({declared_area_ha} ha) is {off:.0%} off the area computed from the "
         f"polygon ({computed_area_ha} ha)"
     )
+
+
+def problems(located: Sequence[tuple[Any, Decimal | None]]) -> list[str | None]:
+    """:func:`valid_or_reason` for many stored geolocations at once. The common case, a polygon
+    of one ring, is checked for a whole group of rings of one length in a few vectorised calls
+    (closed, in range, valid, not flat); anything else goes through the full check, which names
+    the problem."""
+    groups: dict[int, list[int]] = defaultdict(list)
+    for index, (geometry, _) in enumerate(located):
+        rings = geometry.get("coordinates") if isinstance(geometry, dict) else None
+        if geometry.get("type") == "Polygon" and isinstance(rings, list) and len(rings) == 1:
+            ring = rings[0]
+            if isinstance(ring, list) and len(ring) >= 4:
+                first = ring[0]
+                if (
+                    isinstance(first, list)
+                    and len(first) == 2
+                    and all(type(v) in (int, float) for v in first)
+                    and (_decimals(first[0]) >= DECIMALS or _decimals(first[1]) >= DECIMALS)
+                ):
+                    groups[len(ring)].append(index)
+    fast: set[int] = set()
+    for where in groups.values():
+        try:
+            raw = np.array([located[i][0]["coordinates"][0] for i in where])
+        except (TypeError, ValueError):
+            continue  # a ragged ring: the full check says which
+        if raw.dtype.kind not in "if":
+            continue  # a string, a boolean or a list where a number belongs
+        rings = raw.astype(np.float64)
+        if rings.ndim != 3 or rings.shape[2] != 2:
+            continue
+        good = (rings[:, 0] == rings[:, -1]).all(axis=1)
+        good &= (np.abs(rings[:, :, 0]) <= 180).all(axis=1)
+        good &= (np.abs(rings[:, :, 1]) <= 90).all(axis=1)
+        shapes = shapely.polygons(rings)
+        good &= shapely.is_valid(shapes) & (shapely.area(shapes) > 0)
+        fast.update(i for i, ok in zip(where, good, strict=True) if ok)
+    return [
+        None if index in fast else valid_or_reason(geometry, declared)
+        for index, (geometry, declared) in enumerate(located)
+    ]
 
 
 def valid_or_reason(geometry: Any, declared_area_ha: Decimal | None) -> str | None:

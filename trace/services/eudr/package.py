@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, String, and_, cast, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from trace.models import (
@@ -36,9 +36,9 @@ from trace.models import (
 )
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError
-from trace.services.eudr.geometry import area_warning, valid_or_reason
+from trace.services.eudr.geometry import area_warning, problems
 from trace.services.events import genealogy, visibility
-from trace.services.events.identifiers import canonical_uri, resolve
+from trace.services.events.identifiers import GS1_BASE, canonical_uri, resolve
 from trace.services.events.stages import DDS_REFERENCE, DDS_VERIFICATION, bizstep_of
 
 #: The EU Information System's GeoJSON file description whose property names are followed.
@@ -124,7 +124,32 @@ def _kilograms(quantity: Decimal, unit: str | None) -> Decimal:
     return quantity * _KG.get(unit or "", Decimal(1))
 
 
-def _quantities(items: Iterable[Mapping[str, Any]]) -> dict[str, tuple[Decimal, str | None]]:
+def _path_index(known: Iterable[str]) -> dict[str, str]:
+    """The path of each canonical URI (ours ``trace:/lot/…``, GS1's ``https://id.gs1.org/01/…``)
+    -> the URI: a class written with any host and that same path is that URI."""
+    paths = {}
+    for uri in known:
+        if uri.startswith("trace:/"):
+            paths[uri[len("trace:") :]] = uri
+        elif uri.startswith(GS1_BASE + "/"):
+            paths[uri[len(GS1_BASE) :]] = uri
+    return paths
+
+
+def _canonical(raw: str, paths: Mapping[str, str]) -> str:
+    """:func:`canonical_uri`, skipped when the URI's path is already a known canonical path
+    (tens of thousands of inputs are matched this way at a dictionary lookup each)."""
+    slash = raw.find("/", raw.find("//") + 2) if "//" in raw else -1
+    if slash > 0 and "?" not in raw and "#" not in raw:
+        known = paths.get(raw[slash:])
+        if known is not None:
+            return known
+    return canonical_uri(raw)
+
+
+def _quantities(
+    items: Iterable[Mapping[str, Any]], paths: Mapping[str, str] | None = None
+) -> dict[str, tuple[Decimal, str | None]]:
     """Canonical class URI -> quantity and unit (kilograms for a mass unit), summed."""
     found: dict[str, tuple[Decimal, str | None]] = {}
     for item in items:
@@ -134,13 +159,26 @@ def _quantities(items: Iterable[Mapping[str, Any]]) -> dict[str, tuple[Decimal, 
             quantity = _kilograms(Decimal(str(item["quantity"])), item.get("uom"))
         except ArithmeticError:
             continue
-        uri = canonical_uri(str(item["epcClass"]))
+        uri = _canonical(str(item["epcClass"]), paths or {})
         before = found.get(uri, (Decimal(0), None))[0]
         found[uri] = (before + quantity, mass_unit(item.get("uom")))
     return found
 
 
-def _declared(session: Session) -> Any:
+def _harvested(listed: Any, uri: str) -> tuple[Decimal, str | None]:
+    """What a harvest event's quantity list says of the lot ``uri`` names (a form's harvest
+    lists one lot: taken as it is, without canonicalising its class)."""
+    items = listed if isinstance(listed, list) else []
+    if len(items) == 1 and isinstance(items[0], dict) and "quantity" in items[0]:
+        try:
+            quantity = Decimal(str(items[0]["quantity"]))
+        except ArithmeticError:
+            return Decimal(0), None
+        return _kilograms(quantity, items[0].get("uom")), mass_unit(items[0].get("uom"))
+    return _quantities(items).get(uri, (Decimal(0), None))
+
+
+def _declared() -> Any:
     """A condition on :class:`Event`: an error declaration corrects it."""
     declaration = aliased(Event)
     return exists().where(
@@ -185,13 +223,13 @@ def build(session: Session, actor: Actor, batch_id: int, area_tolerance: float) 
 
     edges = _blend_edges(session, reach)
     shares = _shares(batch_id, edges, batch_ids)
-    plots, harvested_batches = _harvests(session, reach, shares)
+    plots, harvested_batches, sourced = _harvests(session, reach, shares)
     lot_quantity = _kilograms(batch.quantity, batch.unit)
     for plot in plots.values():
         plot.allocated = (lot_quantity * Decimal(str(round(plot.share, 9)))).quantize(
             Decimal("0.001")
         )
-    _describe_plots(session, plots, area_tolerance)
+    _describe_plots(session, plots, area_tolerance, _plot_ids(reach, sourced))
 
     made = {target for _, target, _ in edges}
     untraced = sorted(b for b in batch_ids if b not in made and b not in harvested_batches)
@@ -222,13 +260,14 @@ class OriginPlots:
 def verified_origin(session: Session, batch_id: int) -> OriginPlots | None:
     """The plots upstream of a lot, for the public page, when there are some and every one has
     its geolocation (checked when it was written); None otherwise. No geometry, no names."""
-    plots, _ = _harvests(session, genealogy.upstream(batch_id), {})
+    reach = genealogy.upstream(batch_id)
+    plots, _, sourced = _harvests(session, reach, {})
     if not plots:
         return None
     rows = session.execute(
         select(Facility.province_code, Plot.facility_id)
         .outerjoin(Plot, Plot.facility_id == Facility.id)
-        .where(Facility.id.in_(list(plots)))
+        .where(_plot_ids(reach, sourced))
     ).all()
     if any(located is None for _, located in rows):
         return None
@@ -266,10 +305,11 @@ def _blend_edges(session: Session, reach: Any) -> list[tuple[int, int, Decimal |
     ):
         if input_id is not None:
             uris[(event_pk, input_id)] = uri
+    paths = _path_index(uris.values())
     listed: dict[int, dict[str, tuple[Decimal, str | None]]] = {
-        pk: _quantities(doc.get("inputQuantityList") or [])
+        pk: _quantities(doc.get("inputQuantityList") or [], paths)
         for pk, doc in session.execute(
-            select(Event.id, Event.document).where(Event.id.in_(event_pks), ~_declared(session))
+            select(Event.id, Event.document).where(Event.id.in_(event_pks), ~_declared())
         )
     }
     edges = []
@@ -282,61 +322,101 @@ def _blend_edges(session: Session, reach: Any) -> list[tuple[int, int, Decimal |
     return edges
 
 
-def _harvests(
-    session: Session, reach: Any, shares: Mapping[int, float]
-) -> tuple[dict[int, PlotShare], set[int]]:
-    """Plots harvested into the upstream batches, with what each gave and its part of the lot."""
-    rows = session.execute(
-        select(Event.event_id, Event.event_time, Event.document, EventEpc.batch_id, EventEpc.uri)
+def _harvest_rows(reach: Any) -> Select[Any]:
+    """Harvest events naming the upstream lots, each with the plot its business location names
+    when that plot belongs to the lot's producer (joined in SQL on the canonical URI, so 10,000
+    plots cost no list of ids): a plot counts for the lots of its own organisation only, naming
+    another's plot does not make its harvest one's own."""
+    by_id, by_gln = aliased(Facility), aliased(Facility)
+    own_uri = literal("trace:/facility/", String) + cast(by_id.id, String)
+    gln_uri = literal(GS1_BASE + "/414/", String) + by_gln.gln
+    return (
+        select(
+            Event.event_id,
+            Event.event_time,
+            Event.document["sourceList"],
+            Event.document["quantityList"],
+            EventEpc.batch_id,
+            EventEpc.uri,
+            EventEpc.role,
+            Batch.producer_id,
+            func.coalesce(by_id.id, by_gln.id).label("plot_id"),
+        )
         .join(EventEpc, EventEpc.event_pk == Event.id)
+        .join(reach, reach.c.batch_id == EventEpc.batch_id)
+        .join(Batch, Batch.id == EventEpc.batch_id)
+        .outerjoin(by_id, and_(
+            Event.biz_location == own_uri, by_id.kind == FacilityKind.PLOT,
+            by_id.organization_id == Batch.producer_id,
+        ))
+        .outerjoin(by_gln, and_(
+            Event.biz_location == gln_uri, by_gln.kind == FacilityKind.PLOT,
+            by_gln.organization_id == Batch.producer_id,
+        ))
         .where(
-            EventEpc.batch_id.in_(select(reach.c.batch_id)),
             Event.biz_step == HARVEST_STEP,
             Event.declares_error.is_(False),
-            ~_declared(session),
+            ~_declared(),
         )
-    ).all()
-    places: dict[int, list[str]] = {}
+    )  # fmt: skip
+
+
+def _source_plots(session: Session, rows: Sequence[Any]) -> dict[int, list[int]]:
+    """Row index -> the producer's plots a harvest names as a source of type location (the
+    stage form does, beside another business location): resolved in Python, rows are few."""
+    sources: dict[int, list[str]] = {}
     for index, row in enumerate(rows):
-        doc = row[2]
-        found = [(doc.get("bizLocation") or {}).get("id")]
-        found += [
-            s.get("source") for s in doc.get("sourceList") or [] if s.get("type") == "location"
+        named = [
+            canonical_uri(str(item["source"]))
+            for item in row[2] or []
+            if isinstance(item, dict) and item.get("type") == "location" and item.get("source")
         ]
-        places[index] = [canonical_uri(str(u)) for u in found if u]
-    resolved = resolve(session, {u for us in places.values() for u in us})
-    facility_ids = {r.facility_id for r in resolved.values() if r.facility_id is not None}
-    plot_owner: dict[int, int] = {
+        if named:
+            sources[index] = named
+    if not sources:
+        return {}
+    resolved = resolve(session, {uri for uris in sources.values() for uri in uris})
+    ids = {r.facility_id for r in resolved.values() if r.facility_id is not None}
+    owner = {
         facility_id: org_id
         for facility_id, org_id in session.execute(
             select(Facility.id, Facility.organization_id).where(
-                Facility.id.in_(facility_ids), Facility.kind == FacilityKind.PLOT
+                Facility.id.in_(ids), Facility.kind == FacilityKind.PLOT
             )
         )
     }
-    producer: dict[int, int] = {
-        batch_id: org_id
-        for batch_id, org_id in session.execute(
-            select(Batch.id, Batch.producer_id).where(Batch.id.in_(select(reach.c.batch_id)))
-        )
-    }
+    found: dict[int, list[int]] = {}
+    for index, uris in sources.items():
+        for uri in uris:
+            facility_id = resolved[uri].facility_id if uri in resolved else None
+            if facility_id is not None and owner.get(facility_id) == rows[index][7]:
+                found.setdefault(index, []).append(facility_id)
+    return found
+
+
+def _harvests(
+    session: Session, reach: Any, shares: Mapping[int, float]
+) -> tuple[dict[int, PlotShare], set[int], set[int]]:
+    """Plots harvested into the upstream batches, with what each gave and its part of the lot;
+    the lots harvested from a plot; the plots only a source names (few)."""
+    rows = session.execute(_harvest_rows(reach)).all()
+    from_sources = _source_plots(session, rows)
     by_batch: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     plots: dict[int, PlotShare] = {}
     harvested: set[int] = set()
-    for index, (event_id, event_time, doc, batch_id, uri) in enumerate(rows):
-        # A plot counts for the lots of its own organisation only: naming another's plot in
-        # an event does not make its harvest one's own.
-        named = [
-            resolved[u].facility_id
-            for u in places[index]
-            if u in resolved
-            and plot_owner.get(resolved[u].facility_id or 0, -1) == producer.get(batch_id)
-        ]
-        here = sorted({f for f in named if f is not None})
+    counted: set[tuple[str, int]] = set()
+    # An event naming a lot twice (its class and unit codes of it) counts once, by its class.
+    order = sorted(range(len(rows)), key=lambda i: rows[i][6] != "epc_class")
+    for index in order:
+        event_id, event_time, _, listed, batch_id, uri, _, _, plot_id = rows[index]
+        if (event_id, batch_id) in counted:
+            continue
+        counted.add((event_id, batch_id))
+        here = sorted({*([plot_id] if plot_id is not None else []), *from_sources.get(index, [])})
         if not here:
             continue
         harvested.add(batch_id)
-        quantity, unit = _quantities(doc.get("quantityList") or []).get(uri, (Decimal(0), None))
+        quantity, unit = _harvested(listed, uri)
         for facility_id in here:
             plot = plots.setdefault(facility_id, PlotShare(facility_id, "", ""))
             part = quantity / len(here)
@@ -351,30 +431,45 @@ def _harvests(
         for facility_id, quantity in per_plot.items():
             fraction = float(quantity / total) if total > 0 else 1.0 / len(per_plot)
             plots[facility_id].share += shares.get(batch_id, 0.0) * fraction
-    return plots, harvested
+    return plots, harvested, {f for ids in from_sources.values() for f in ids}
 
 
-def _describe_plots(session: Session, plots: dict[int, PlotShare], tolerance: float) -> None:
+def _plot_ids(reach: Any, sourced: set[int]) -> Any:
+    """A condition on Facility.id: the plots of the upstream harvests (by SQL, however many,
+    plus the few that only a source names)."""
+    harvest_plots = _harvest_rows(reach).subquery("harvest_plots")
+    joined = select(harvest_plots.c.plot_id).where(harvest_plots.c.plot_id.is_not(None))
+    return Facility.id.in_(joined) | Facility.id.in_(sorted(sourced))
+
+
+def _describe_plots(
+    session: Session, plots: dict[int, PlotShare], tolerance: float, where: Any
+) -> None:
+    """Names, owners and geolocations of the plots, each geolocation checked again."""
+    for share in plots.values():
+        share.problem = "no geolocation: the plot has no point or polygon recorded"
     rows = session.execute(
-        select(Facility.id, Facility.name, Facility.province_code, Plot)
+        select(
+            Facility.id, Facility.name, Facility.province_code, Plot.facility_id,
+            Plot.producer_name, Plot.producer_country, Plot.area_ha, Plot.declared_area_ha,
+            Plot.geometry,
+        )
         .outerjoin(Plot, Plot.facility_id == Facility.id)
-        .where(Facility.id.in_(list(plots)))
-    ).all()
-    for facility_id, name, province, plot in rows:
+        .where(where)
+    ).all()  # fmt: skip
+    rows = [row for row in rows if row[0] in plots]
+    located = [row for row in rows if row[3] is not None]
+    reasons = problems([(row[8], row[7]) for row in located])
+    for facility_id, name, province, *_ in rows:
         share = plots[facility_id]
         share.name, share.province_code = name, province
-        if plot is None:
-            share.problem = "no geolocation: the plot has no point or polygon recorded"
-            continue
-        share.producer_name = plot.producer_name
-        share.producer_country = plot.producer_country
-        share.area_ha = plot.area_ha
-        share.geometry = plot.geometry
-        reason = valid_or_reason(plot.geometry, plot.declared_area_ha)
-        if reason:
-            share.problem = f"invalid geolocation: {reason}"
-        elif plot.geometry.get("type") == "Polygon":
-            share.warning = area_warning(plot.declared_area_ha, plot.area_ha, tolerance)
+    for row, reason in zip(located, reasons, strict=True):
+        share = plots[row[0]]
+        share.producer_name, share.producer_country, share.area_ha = row[4], row[5], row[6]
+        share.geometry = row[8]
+        share.problem = f"invalid geolocation: {reason}" if reason else None
+        if not reason and row[8].get("type") == "Polygon":
+            share.warning = area_warning(row[7], row[6], tolerance)
 
 
 def _dds(session: Session, batch_id: int) -> list[DdsNumbers]:
