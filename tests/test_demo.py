@@ -173,3 +173,25 @@ def test_serve_sets_trace_public_url_from_its_bind_address(
 
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def test_demo_coffee_export_lot_has_its_eudr_package(app, client) -> None:
+    """The Ea Tân cooperative's 12 plots reach the exporter's lot through two green-bean lots;
+    the package validates against the published schema and reads back in shapely."""
+    import jsonschema
+    from shapely.geometry import shape
+
+    tokens = _demo(app)["tokens"]
+    inspector = {"Authorization": f"Bearer {tokens['inspector']}"}
+    lot = client.get("/api/v1/batches?lot=TNX-EU2602-01", headers=inspector).json["items"][0]
+    answer = client.get(f"/api/v1/batches/{lot['id']}/eudr", headers=inspector)
+    assert answer.status_code == 200, answer.json
+    schema = json.loads((ROOT / "schemas" / "eudr-geojson.schema.json").read_text("utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(answer.json["geojson"])
+    features = answer.json["geojson"]["features"]
+    assert len(features) == 12
+    assert {shape(f["geometry"]).geom_type for f in features} == {"Point", "Polygon"}
+    assert all(shape(f["geometry"]).is_valid for f in features)
+    summary = answer.json["summary"]
+    assert summary["dds"][0]["reference_number"] == "26VNTNX0EU7Q4"
+    assert len(summary["warnings"]) == 1  # one farmer's certificate says 30 % more land

@@ -75,6 +75,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     # Inspection: an event recorded this many hours after it happened is flagged as late.
     "LATE_ENTRY_HOURS": 72,
+    # EUDR: a plot's declared area further than this fraction off its computed area is a warning.
+    "EUDR_AREA_TOLERANCE": 0.10,
     # Ed25519 key that signs ledger checkpoints (PEM, PKCS#8). Default: generated once, on first
     # use, into <instance>/ledger_signing_key.pem (mode 0600); production must configure one.
     "SIGNING_KEY_FILE": None,

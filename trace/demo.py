@@ -19,9 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trace.api import schemas
+from trace.api.eudr_schemas import PlotSchema
 from trace.api.event_schemas import StageForm
+from trace.config import DEFAULTS
 from trace.models import Batch, Certificate, Facility, Organization, Product
 from trace.services.actors import SYSTEM
+from trace.services.eudr import plots
 from trace.services.events import stages
 from trace.services.registry import catalogue as registry
 from trace.services.registry import certificates
@@ -100,6 +103,7 @@ def load_demo(
         ),
         registry.create_facility,
     )
+    _load_plots(session, fixture.get("plots", []), ids)
     _load(
         session,
         fixture["products"],
@@ -156,6 +160,18 @@ def load_demo(
     return ids
 
 
+def _load_plots(session: Session, records: list[Mapping[str, Any]], ids: DemoIds) -> None:
+    """Each plot's geolocation through the API's schema and the plot service (a plot already
+    located the same way is left as it is)."""
+    schema = PlotSchema()
+    for record in records:
+        body = dict(record)
+        facility_id = ids.facilities[body.pop("facility")]
+        plots.set_plot(
+            session, SYSTEM, facility_id, schema.load(body), DEFAULTS["EUDR_AREA_TOLERANCE"]
+        )
+
+
 def plausible_record_time(event_time: dt.datetime, hash_id: str) -> dt.datetime:
     """When a demo event was recorded: 10 minutes to 4 hours after it happened, the same on
     every load (derived from its hash ID), so audits read like a season entered as it went
@@ -177,8 +193,15 @@ def _load_events(
             body["facility_id"] = ids.facilities[body.pop("facility")]
         if "to_organization" in body:
             body["to_organization_id"] = ids.organizations[body.pop("to_organization")]
+        if "plot" in body:
+            body["plot_id"] = ids.facilities[body.pop("plot")]
         if "inputs" in body:
-            body["inputs"] = [{"batch_id": ids.batches[ref]} for ref in body["inputs"]]
+            body["inputs"] = [
+                {"batch_id": ids.batches[ref]}
+                if isinstance(ref, str)
+                else {"batch_id": ids.batches[ref["batch"]], "quantity": ref["quantity"]}
+                for ref in body["inputs"]
+            ]
         stages.record_stage(
             session,
             SYSTEM,

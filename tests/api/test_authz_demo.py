@@ -53,8 +53,15 @@ def test_demo_chains_are_accepted_from_their_own_parties(app, client, session, t
         body["facility_id"] = ids.facilities[body.pop("facility")]
         if "to_organization" in body:
             body["to_organization_id"] = ids.organizations[body.pop("to_organization")]
+        if "plot" in body:
+            body["plot_id"] = ids.facilities[body.pop("plot")]
         if "inputs" in body:
-            body["inputs"] = [{"batch_id": ids.batches[ref]} for ref in body["inputs"]]
+            body["inputs"] = [
+                {"batch_id": ids.batches[ref]}
+                if isinstance(ref, str)
+                else {"batch_id": ids.batches[ref["batch"]], "quantity": ref["quantity"]}
+                for ref in body["inputs"]
+            ]
         org_id = session.get(Facility, body["facility_id"]).organization_id
         headers = tokens.setdefault(org_id, token("producer", org_id))
         response = client.post(f"/api/v1/batches/{batch_id}/events", json=body, headers=headers)

@@ -18,7 +18,7 @@ from trace.api.refs import (
 )
 from trace.api.schemas import StrictSchema
 from trace.epcis import cbv
-from trace.services.events.stages import STAGES
+from trace.services.events.stages import DDS_REFERENCE, DDS_VERIFICATION, STAGES
 
 EVENT_TYPES = [
     "ObjectEvent",
@@ -65,6 +65,19 @@ class BusinessDocument(StrictSchema):
     )
 
 
+class DdsNumbers(StrictSchema):
+    """The EU due diligence statement a shipment into the EU goes under (EUDR Art. 4)."""
+
+    reference_number = fields.String(
+        validate=validate.Regexp(r"^[A-Za-z0-9-]{1,40}$", error="letters, digits and - only"),
+        metadata={"description": "the DDS reference number the EU Information System gave"},
+    )
+    verification_number = fields.String(
+        validate=validate.Regexp(r"^[A-Za-z0-9-]{1,40}$", error="letters, digits and - only"),
+        metadata={"description": "the DDS verification number"},
+    )
+
+
 class StageForm(StrictSchema):
     """What a producer records: one stage of one batch."""
 
@@ -84,6 +97,14 @@ class StageForm(StrictSchema):
     inputs = fields.List(fields.Nested(InputBatch), validate=validate.Length(max=100))
     temperatures = fields.List(fields.Nested(Temperature), validate=validate.Length(max=10000))
     documents = fields.List(fields.Nested(BusinessDocument), validate=validate.Length(max=20))
+    plot_id = fields.Integer(
+        strict=True,
+        metadata={"description": "harvesting: the plot (a facility of kind plot) harvested"},
+    )
+    dds = fields.Nested(
+        DdsNumbers,
+        metadata={"description": "shipping: the EUDR due diligence statement's numbers"},
+    )
 
 
 class EventQuery(StrictSchema):
@@ -151,6 +172,17 @@ class HistoryEntrySchema(Schema):
     quantity = fields.Dict(allow_none=True)
     temperatures = fields.List(fields.Dict())
     note = fields.Function(lambda e: e.event.document.get("trace:note"))
+    dds = fields.Function(
+        lambda e: (
+            {
+                "reference_number": e.event.document.get(DDS_REFERENCE),
+                "verification_number": e.event.document.get(DDS_VERIFICATION),
+            }
+            if DDS_REFERENCE in e.event.document or DDS_VERIFICATION in e.event.document
+            else None
+        ),
+        metadata={"description": "EUDR due diligence statement numbers a shipment carries"},
+    )
     corrected = fields.Boolean()
     corrections = fields.List(fields.Nested(CorrectionRefSchema), attribute="corrected_by")
 

@@ -6,6 +6,7 @@ from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
 from trace.models.jobs import Job, JobStatus
 from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
 from trace.models.passport import Certificate, CertificateKind
+from trace.models.plots import Plot, PlotGeometry
 from trace.models.public import Report, Scan, ScanClient
 from trace.models.recalls import LedgerCheckpoint, Recall, RecallBatch
 from trace.models.registry import (
@@ -42,6 +43,8 @@ __all__ = [
     "LedgerHead",
     "Organization",
     "OrganizationKind",
+    "Plot",
+    "PlotGeometry",
     "PrintRun",
     "Product",
     "ProductCategory",

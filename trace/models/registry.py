@@ -38,6 +38,7 @@ class FacilityKind(enum.StrEnum):
     COLD_STORE = "cold_store"
     WAREHOUSE = "warehouse"
     SHOP = "shop"
+    PLOT = "plot"
 
 
 class ProductCategory(enum.StrEnum):

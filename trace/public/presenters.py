@@ -56,6 +56,7 @@ def page_json(
         "history_verified": asdict(data.verification),
         "recall": asdict(data.recall) if data.recall else None,
         "certificates": data.certificates,
+        "eudr": data.eudr,
     }
     if stats is not None:
         body["scans"] = {

@@ -43,12 +43,14 @@ from trace.models import (
     Event,
     EventEpc,
     Facility,
+    FacilityKind,
     Organization,
     Product,
     Recall,
     RecallBatch,
 )
 from trace.provinces import province_name
+from trace.services.eudr.package import verified_origin
 from trace.services.events import genealogy, ledger
 from trace.services.events.history import history
 from trace.services.passport.content import certificates_section
@@ -358,11 +360,14 @@ class PageData:
     recall: RecallInfo | None
     #: the passport's certificate entries, each with its validity on the page's day
     certificates: list[dict[str, Any]] = field(default_factory=list)
+    #: EUDR: how many plots upstream, in which provinces (never where or whose).
+    eudr: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _place(facility: Facility | None, org: Organization | None = None) -> Place | None:
-    if facility is None:
+    """A facility as the page shows it; a plot (EUDR production place: a farmer's land) never."""
+    if facility is None or facility.kind is FacilityKind.PLOT:
         return None
     return Place(
         facility.name,
@@ -429,7 +434,9 @@ def _stages(session: Session, batch_id: int) -> list[Stage]:
                 time=_event_time(event),
                 place=_place(entry.facility, entry.organization),
                 product_codes=codes.get(event.id, []),
-                location_code=_readable_code(event.biz_location or event.read_point or ""),
+                location_code=None
+                if entry.facility is not None and entry.facility.kind is FacilityKind.PLOT
+                else _readable_code(event.biz_location or event.read_point or ""),
                 temperatures=_temperatures(entry.temperatures),
                 quantity=entry.quantity,
                 corrected=entry.corrected,
@@ -574,7 +581,18 @@ def page(session: Session, target: Target) -> PageData:
         verification=verify_events(session, _batch_events(session, batch.id)),
         recall=recall_of(session, batch.id, str(batch.status)),
         certificates=certificates_section(session, product, batch, today()),
+        eudr=_eudr(session, batch.id),
     )
+
+
+def _eudr(session: Session, batch_id: int) -> dict[str, Any] | None:
+    origin = verified_origin(session, batch_id)
+    if origin is None:
+        return None
+    return {
+        "plots": origin.plots,
+        "provinces": [province_name(code) for code in origin.province_codes],
+    }
 
 
 def recall_status(session: Session, target: Target) -> dict[str, Any]:
@@ -632,5 +650,6 @@ def facility_page(session: Session, gln: str) -> tuple[Place, Organization]:
         raise UnknownCode(gln)
     facility, org = row
     place = _place(facility, org)
-    assert place is not None
+    if place is None:
+        raise UnknownCode(gln)  # a plot has no public page
     return place, org

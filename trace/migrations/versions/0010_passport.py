@@ -1,7 +1,7 @@
 """passport: certificates, product origin and safety warnings
 
 Revision ID: 0010_passport
-Revises: 0005_client_signals
+Revises: 0009_eudr_plots
 Create Date: 2026-11-30 14:40:00
 
 The digital product passport (Decree 37/2026/NĐ-CP Art. 32). Certificates become records of an
@@ -25,7 +25,7 @@ import trace.db
 from trace.services.registry.certificate_text import parse_certification
 
 revision: str = "0010_passport"
-down_revision: str | None = "0005_client_signals"
+down_revision: str | None = "0009_eudr_plots"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -104,6 +104,12 @@ def _reach(batch_id: int, direction: Direction, depth: int,
     )
 
 
+def upstream(batch_id: int, depth: int = MAX_DEPTH) -> Subquery:
+    """Every batch upstream of ``batch_id`` (itself included) with its distance, unrestricted:
+    for callers that applied a read rule of their own (the EUDR package)."""
+    return _reach(batch_id, "backward", max(0, min(depth, MAX_DEPTH)))
+
+
 def trace(
     session: Session, batch_id: int, direction: Direction, depth: int, reader: Actor | None = None
 ) -> Genealogy:

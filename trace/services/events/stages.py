@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from trace.epcis import cbv
 from trace.epcis.export import EPCIS_CONTEXT_URL
-from trace.models import Batch, Facility, Organization
+from trace.models import Batch, Facility, FacilityKind, Organization
 from trace.provinces import VIETNAM
 from trace.services.actors import Actor
-from trace.services.errors import FieldError, InvalidInput
+from trace.services.errors import FieldError, Forbidden, InvalidInput
 from trace.services.events import capture as capture_service
 from trace.services.events.identifiers import batch_uri, facility_uri, organization_uri
 from trace.services.registry.catalogue import get
@@ -46,6 +46,10 @@ DEFAULT_DISPOSITION = {
     "inspecting": "conformant",
 }
 ADDING = frozenset({"harvesting", "commissioning"})
+#: EUDR: the due diligence statement's numbers a shipment into the EU carries (extensions).
+DDS_REFERENCE = "trace:ddsReferenceNumber"
+DDS_VERIFICATION = "trace:ddsVerificationNumber"
+DDS_STAGES = frozenset({"shipping", "departing"})
 RECEIVING = frozenset({"receiving", "accepting", "arriving"})
 
 
@@ -121,6 +125,8 @@ def build_event(
         event["readPoint"] = {"id": place}
         event["bizLocation"] = {"id": place}
     _parties(session, batch, form, public_url, event)
+    _plot(session, batch, stage, form, public_url, event)
+    _dds(stage, form, event)
     if form.get("documents"):
         event["bizTransactionList"] = [
             {"type": d["type"], "bizTransaction": f"urn:trace:{d['type']}:{d['number']}"}
@@ -168,6 +174,57 @@ def _parties(
                 errors=[FieldError(f"/{key}", f"organisation {org_id} does not exist")],
             )
         event[list_key] = [{"type": "owning_party", item_key: organization_uri(public_url, org)}]
+
+
+def _plot(
+    session: Session,
+    batch: Batch,
+    stage: str,
+    form: Mapping[str, Any],
+    public_url: str,
+    event: dict[str, Any],
+) -> None:
+    """A harvest names the plot it came from (EUDR): a source of type location, and the
+    business location too when the form names no other facility."""
+    plot_id = form.get("plot_id")
+    if plot_id is None:
+        return
+    if stage != "harvesting":
+        raise InvalidInput(
+            "Only a harvest names a plot.",
+            errors=[FieldError("/plot_id", f"stage {stage!r} takes no plot; harvesting does")],
+        )
+    plot = session.get(Facility, plot_id)
+    if plot is None or plot.kind is not FacilityKind.PLOT:
+        raise InvalidInput(
+            "Unknown plot.",
+            errors=[FieldError("/plot_id", f"facility {plot_id} is not a plot")],
+        )
+    if plot.organization_id != batch.producer_id:
+        raise Forbidden(
+            f"Plot {plot_id} belongs to another organisation than the producer of batch "
+            f"{batch.id}: a lot is harvested from its own producer's plots."
+        )
+    place = facility_uri(public_url, plot)
+    event.setdefault("sourceList", []).append({"type": "location", "source": place})
+    if form.get("facility_id") is None:
+        event["readPoint"] = {"id": place}
+        event["bizLocation"] = {"id": place}
+
+
+def _dds(stage: str, form: Mapping[str, Any], event: dict[str, Any]) -> None:
+    dds = form.get("dds")
+    if not dds:
+        return
+    if stage not in DDS_STAGES:
+        raise InvalidInput(
+            "Only a shipment carries DDS numbers.",
+            errors=[FieldError("/dds", f"stage {stage!r} takes no DDS numbers; shipping does")],
+        )
+    if dds.get("reference_number"):
+        event[DDS_REFERENCE] = dds["reference_number"]
+    if dds.get("verification_number"):
+        event[DDS_VERIFICATION] = dds["verification_number"]
 
 
 def document_for(event: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,12 @@
 
 What the public lookup page shows stays public on that page; through the API the rule above
 applies to every route that reads events, genealogy, print runs or codes.
+
+EUDR due diligence adds one explicit exception (:func:`require_due_diligence_reader`): the owner
+of an export lot reads the plots and harvest events upstream of it at any depth, through that
+lot's due diligence package only; besides the owner, only the centre of the lot's province,
+inspectors and admin read that package. A plot's geolocation, farmer and land documents
+(:func:`may_read_plot`) are read by its organisation, its province's centre, inspectors and admin.
 """
 
 from __future__ import annotations
@@ -159,6 +165,38 @@ def may_read_batch(session: Session, actor: Actor, batch_id: int) -> bool:
     if reads_everything(actor):
         return True
     return bool(session.scalar(select(batch_readable(actor, literal(batch_id)))))
+
+
+def may_read_plot(actor: Actor, organization_id: int, province_code: str) -> bool:
+    """A plot's geolocation, farmer or owner and land-use documents (personal data)."""
+    if reads_everything(actor):
+        return True
+    if actor.role is Role.CENTRE:
+        return actor.province_code == province_code
+    return actor.organization_id is not None and actor.organization_id == organization_id
+
+
+def require_due_diligence_reader(session: Session, actor: Actor, batch_id: int) -> Batch:
+    """The EUDR package of a lot, and with it every plot and harvest event upstream of the lot at
+    any depth: its owner (the organisation that produced the export lot), the centre of the
+    owner's province, inspectors and admin. The one exception to the one-step rule, and only
+    through the package; 404 for an unknown lot, 403 for anyone else."""
+    batch = get_or_404(session, Batch, batch_id)
+    if reads_everything(actor):
+        return batch
+    if actor.role is Role.CENTRE:
+        province = session.scalar(
+            select(Organization.province_code).where(Organization.id == batch.producer_id)
+        )
+        if province == actor.province_code:
+            return batch
+    elif actor.organization_id is not None and actor.organization_id == batch.producer_id:
+        return batch
+    raise Forbidden(
+        f"A {actor.role.value} token may not read the EUDR due diligence package of batch "
+        f"{batch_id}: only the organisation that owns the lot, its province's centre and "
+        "inspectors read the plots and harvests upstream of it."
+    )
 
 
 def require_batch_reader(session: Session, actor: Actor, batch_id: int) -> None:
