@@ -5,6 +5,7 @@ from trace.models.base import MAX_ID, Base
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
 from trace.models.jobs import Job, JobStatus
 from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
+from trace.models.portal import PortalKind, PortalRecord, PortalStatus
 from trace.models.public import Report, Scan, ScanClient
 from trace.models.recalls import LedgerCheckpoint, Recall, RecallBatch
 from trace.models.registry import (
@@ -39,6 +40,9 @@ __all__ = [
     "LedgerHead",
     "Organization",
     "OrganizationKind",
+    "PortalKind",
+    "PortalRecord",
+    "PortalStatus",
     "PrintRun",
     "Product",
     "ProductCategory",

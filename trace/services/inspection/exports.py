@@ -471,10 +471,14 @@ def portal_batches(
     return [portal_item(session, b, public_url) for b in rows], next_cursor
 
 
-def _absolute(public_url: str, ref: str | None) -> str | None:
-    if not ref:
+def product_image_url(public_url: str, product: Product) -> str | None:
+    """Where anyone (the national portal fetches it) gets the product image: an image named by
+    URL as it is, a file of the image folder as the public page serves it (JPEG, 640 px)."""
+    if not product.image:
         return None
-    return ref if "://" in ref else f"{public_url}/{ref.lstrip('/')}"
+    if "://" in product.image:
+        return product.image
+    return f"{public_url}/img/product/{product.id}/640.jpg"
 
 
 def portal_item(session: Session, batch: Batch, public_url: str) -> dict[str, Any]:
@@ -508,7 +512,7 @@ def portal_item(session: Session, batch: Batch, public_url: str) -> dict[str, An
         "status": batch.status.value,
         "product_name": product.name_vi,
         "product_name_en": product.name_en,
-        "product_image": _absolute(public_url, product.image),
+        "product_image": product_image_url(public_url, product),
         "producer": {
             "name": producer.name,
             "address": producer.address,

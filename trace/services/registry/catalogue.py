@@ -24,7 +24,7 @@ from trace.models import (
     Organization,
     Product,
 )
-from trace.services import audit
+from trace.services import audit, outbox
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, InvalidInput, get_or_404, invalid
 from trace.services.labels.issuance import code_uri, issue_batch_code
@@ -88,6 +88,7 @@ def _create(session: Session, actor: Actor, entity: M) -> M:
         entity.id,
         after=audit.snapshot(entity),
     )
+    outbox.mark_entity(session, entity)
     return entity
 
 
@@ -110,6 +111,7 @@ def _update(
             before=before,
             after=after,
         )
+        outbox.mark_entity(session, entity)
     return entity
 
 

@@ -1,0 +1,161 @@
+"""The sync loop: claim a chunk of due records, build their bodies, send them, record answers.
+
+Each step is a short transaction of its own (the loop is the boundary, as the job worker is):
+nothing is locked while the portal is being waited for. The records of a chunk are the ones in
+flight: a worker killed mid-chunk leaves them ``sent``, and the next worker sends them again
+once their lease has run out (counted in ``repeats``). Sends are spaced to stay within the
+limit per minute; stopping (SIGTERM) lets the chunk in flight finish and be recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from trace.db import db, transaction
+from trace.services.portal import delivery
+from trace.services.portal.delivery import Claimed, Policy
+from trace.services.portal.records import record_body
+from trace.services.portal.transport import Answer, Delivery, HttpTransport, Transport
+
+log = logging.getLogger(__name__)
+
+
+class RateLimit:
+    """At most ``per_minute`` sends a minute, spaced evenly; ``pause`` holds all sends."""
+
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = time.sleep,
+    ) -> None:
+        self.interval = 60.0 / per_minute if per_minute > 0 else 0.0
+        self.clock, self.sleep = clock, sleep
+        self._next = 0.0
+
+    def wait(self) -> None:
+        now = self.clock()
+        if now < self._next:
+            self.sleep(self._next - now)
+            now = self._next
+        self._next = now + self.interval
+
+    def pause(self, seconds: float) -> None:
+        self._next = max(self._next, self.clock() + seconds)
+
+
+@dataclass
+class SyncStats:
+    claimed: int = 0
+    repeated: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def add(self, counts: dict[str, int]) -> None:
+        for status, n in counts.items():
+            self.outcomes[status] = self.outcomes.get(status, 0) + n
+
+
+def transport_from_config(config: Any) -> Transport:
+    url = str(config.get("PORTAL_URL") or "")
+    if not url:
+        raise RuntimeError("TRACE_PORTAL_URL is not set: there is no portal to send to")
+    return HttpTransport(
+        url,
+        token_url=str(config.get("PORTAL_TOKEN_URL") or url.rstrip("/") + "/sso/token"),
+        client_id=str(config.get("PORTAL_CLIENT_ID") or ""),
+        client_secret=str(config.get("PORTAL_CLIENT_SECRET") or ""),
+        timeout=float(config["PORTAL_TIMEOUT_SECONDS"]),
+    )
+
+
+class PortalSync:
+    """One sync worker; :meth:`run` sends until nothing is due (or, watching, until stopped)."""
+
+    def __init__(
+        self, app: Flask, transport: Transport | None = None, *, worker_id: str | None = None
+    ) -> None:
+        config = app.config
+        self.app = app
+        self.transport = transport or transport_from_config(config)
+        self.worker_id = worker_id or f"portal-{socket.gethostname()}-{os.getpid()}"
+        self.public_url = str(config["PUBLIC_URL"])
+        self.chunk = int(config["PORTAL_CHUNK"])
+        self.poll_seconds = float(config["PORTAL_POLL_SECONDS"])
+        self.policy = Policy(
+            lease_seconds=float(config["PORTAL_LEASE_SECONDS"]),
+            retry_seconds=float(config["PORTAL_RETRY_SECONDS"]),
+            max_retry_seconds=float(config["PORTAL_MAX_RETRY_SECONDS"]),
+            max_attempts=int(config["PORTAL_MAX_ATTEMPTS"]),
+        )
+        self.limit = RateLimit(int(config["PORTAL_PER_MINUTE"]))
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self, *, watch: bool = False) -> SyncStats:
+        stats = SyncStats()
+        try:
+            while not self._stopping.is_set():
+                claimed = self._step(self._claim)
+                if not claimed:
+                    if not watch:
+                        break
+                    self._stopping.wait(self.poll_seconds)
+                    continue
+                stats.claimed += len(claimed)
+                stats.repeated += sum(c.repeat for c in claimed)
+                stats.add(self._deliver(claimed))
+        finally:
+            self.transport.close()
+        return stats
+
+    def _step(self, action: Callable[[Session], Any]) -> Any:
+        with db.new_session(self.app) as own, transaction(write=True, bind=own) as session:
+            return action(session)
+
+    def _claim(self, session: Session) -> list[Claimed]:
+        return delivery.claim(session, self.worker_id, self.chunk, self.policy)
+
+    def _bodies(self, claimed: list[Claimed]) -> dict[int, dict[str, Any] | None]:
+        bodies: dict[int, dict[str, Any] | None] = {}
+        with db.new_session(self.app) as own, transaction(write=False, bind=own) as session:
+            for record in claimed:
+                try:
+                    bodies[record.id] = record_body(
+                        session, record.kind, record.entity_id, record.version, self.public_url
+                    )
+                except LookupError:
+                    bodies[record.id] = None
+        return bodies
+
+    def _deliver(self, claimed: list[Claimed]) -> dict[str, int]:
+        bodies = self._bodies(claimed)
+        answers: list[tuple[Claimed, dict[str, Any] | None, Answer]] = []
+        for record in claimed:
+            body = bodies[record.id]
+            if body is None:
+                answers.append((record, None, Answer("rejected", "missing")))
+                continue
+            if record.repeat:
+                log.warning("record %s (%s) sent again: its last send was interrupted",
+                            record.id, record.key)  # fmt: skip
+            self.limit.wait()
+            answer = self.transport.send(Delivery(str(record.kind), record.key, body))
+            if answer.reason == "rate_limited" and answer.retry_after:
+                self.limit.pause(answer.retry_after)
+            answers.append((record, body, answer))
+        counts: dict[str, int] = self._step(
+            lambda session: delivery.record_answers(session, self.worker_id, answers, self.policy)
+        )
+        return counts
