@@ -5,6 +5,9 @@ we know of."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import Builder, gtin13
 from tests.portal_standin import CLIENT_ID, CLIENT_SECRET, StandIn
+from tests.served import FLASK, ROOT
 from trace.models import PortalKind, PortalRecord, PortalStatus
 from trace.services.actors import SYSTEM
 from trace.services.portal import status as portal_status
@@ -317,3 +321,54 @@ def test_enqueue_gives_existing_entities_a_record(app, session, build):
     assert set(records(session)) == {("organization", org.id), ("product", product.id),
                                      ("batch", batch.id)}  # fmt: skip
     assert str(PortalKind.BATCH) == "batch"
+
+
+@pytest.mark.committed  # the worker runs as a process of its own, on its own connection
+def test_a_worker_killed_mid_send_repeats_only_the_records_in_flight(app, session, build, portal):
+    for _ in range(5):
+        chain(build)
+    portal.faults.extend(["ok"] * 7 + ["hold"])  # the 8th request never gets its answer
+    env = {
+        **os.environ,
+        "TRACE_DATABASE_URL": app.config["DATABASE_URL"],
+        "TRACE_PUBLIC_URL": app.config["PUBLIC_URL"],
+        "TRACE_SECRET_KEY": "test-secret",
+        "TRACE_PORTAL_URL": portal.url,
+        "TRACE_PORTAL_CLIENT_ID": CLIENT_ID,
+        "TRACE_PORTAL_CLIENT_SECRET": CLIENT_SECRET,
+        "TRACE_PORTAL_CHUNK": "5",
+        "TRACE_PORTAL_PER_MINUTE": "0",
+    }
+    worker = subprocess.Popen([FLASK, "--app", "wsgi", "portal", "sync"], cwd=ROOT, env=env,
+                              stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        assert portal.held.wait(60), worker.stderr.read() if worker.poll() is not None else ""
+        worker.kill()  # SIGKILL: no chance to record anything
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        portal.release.set()
+    found = records(session)
+    in_flight = {r.idempotency_key for r in found.values() if r.status is PortalStatus.SENT}
+    assert len(in_flight) == 5  # the chunk being sent
+    assert sum(r.status is PortalStatus.ACCEPTED for r in found.values()) == 5
+    answered_before = set(portal.keys(200))
+    # time passes: the dead worker's lease runs out
+    session.execute(update(PortalRecord).values(lease_until=dt.datetime.now(dt.UTC)))
+    session.commit()
+    time.sleep(0.01)
+    stats = PortalSync(app, transport(portal), worker_id="second").run()
+    assert stats.repeated == 5
+    found = records(session)
+    assert {r.status for r in found.values()} == {PortalStatus.ACCEPTED}  # nothing lost
+    assert {r.idempotency_key for r in found.values() if r.repeats == 1} == in_flight
+    assert {r.repeats for r in found.values()} == {0, 1}
+    assert all(r.last_repeat_at for r in found.values() if r.repeats)
+    # sent twice: only records that were in flight; everything else once
+    received = Counter(portal.keys())
+    twice = {key for key, n in received.items() if n > 1}
+    assert twice and twice <= in_flight, twice
+    assert all(n <= 2 for n in received.values())
+    assert set(received) == {r.idempotency_key for r in found.values()}
+    assert answered_before - in_flight == {k for k in answered_before if received[k] == 1}
