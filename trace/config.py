@@ -117,6 +117,7 @@ DEFAULTS: dict[str, Any] = {
     "PORTAL_TIMEOUT_SECONDS": 10.0,  # per request; no answer is a retry
     "PORTAL_PER_MINUTE": 600,  # sends per minute and worker, spaced evenly
     "PORTAL_CHUNK": 20,  # records claimed (in flight) at a time: what a crash can repeat
+    "PORTAL_CONCURRENCY": 4,  # sends at once (each on its own kept-alive connection)
     "PORTAL_LEASE_SECONDS": 300,  # a record in flight this long without an answer is sent again
     "PORTAL_RETRY_SECONDS": 10,  # first retry after this; doubled each further attempt
     "PORTAL_MAX_RETRY_SECONDS": 3600,  # the longest wait between attempts

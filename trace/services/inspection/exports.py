@@ -27,7 +27,7 @@ import io
 import itertools
 import logging
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -37,7 +37,9 @@ from sqlalchemy.orm import Session, aliased
 from trace.epcis import cbv
 from trace.models import (
     Batch,
+    Code,
     CodeKind,
+    CodeStatus,
     Event,
     EventEpc,
     Facility,
@@ -50,7 +52,7 @@ from trace.render.xlsx import SheetWriter
 from trace.services.actors import Actor
 from trace.services.events import custody, history
 from trace.services.events.identifiers import batch_uri, canonical_uri, facility_uri, resolve
-from trace.services.labels.issuance import code_uri, live_batch_code
+from trace.services.labels.issuance import code_uri
 from trace.services.pagination import paginate
 
 log = logging.getLogger(__name__)
@@ -468,7 +470,7 @@ def portal_batches(
     if "to" in filters:
         stmt = stmt.where(Batch.production_date <= filters["to"])
     rows, next_cursor = paginate(session, stmt, Batch.id, limit, cursor)
-    return [portal_item(session, b, public_url) for b in rows], next_cursor
+    return portal_items(session, rows, public_url), next_cursor
 
 
 def product_image_url(public_url: str, product: Product) -> str | None:
@@ -482,9 +484,44 @@ def product_image_url(public_url: str, product: Product) -> str | None:
 
 
 def portal_item(session: Session, batch: Batch, public_url: str) -> dict[str, Any]:
+    return portal_items(session, [batch], public_url)[0]
+
+
+def portal_items(
+    session: Session, batches: Sequence[Batch], public_url: str
+) -> list[dict[str, Any]]:
+    """The Art. 6.5 items of many batches, in a few queries whatever their number."""
+    ids = [b.id for b in batches]
+    _preload(session, Product, {b.product_id for b in batches})
+    _preload(session, Organization, {b.producer_id for b in batches})
+    histories = history.histories(session, ids)
+    codes: dict[int, Code] = {}
+    for start in range(0, len(ids), 500):
+        for code in session.scalars(
+            select(Code)
+            .where(
+                Code.batch_id.in_(ids[start : start + 500]),
+                Code.kind == CodeKind.BATCH,
+                Code.status != CodeStatus.VOIDED,
+            )
+            .order_by(Code.id)
+        ):
+            codes[code.batch_id] = code  # the newest one wins, as live_batch_code
+    return [_portal_item(b, histories[b.id], codes.get(b.id), public_url) for b in batches]
+
+
+def _preload(session: Session, model: type[Product | Organization], ids: set[int]) -> None:
+    """Load these rows into the session: ``batch.product`` and ``batch.producer`` are then read
+    from it without a query each."""
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), 500):
+        session.scalars(select(model).where(model.id.in_(wanted[start : start + 500]))).all()
+
+
+def _portal_item(
+    batch: Batch, entries: Sequence[history.HistoryEntry], code: Code | None, public_url: str
+) -> dict[str, Any]:
     product, producer = batch.product, batch.producer
-    code = live_batch_code(session, batch)
-    entries = history.history(session, batch.id)
     lot_class = batch_uri(public_url, batch)
     stages: list[dict[str, Any]] = []
     for entry in entries:

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from trace.db import db, transaction
 from trace.services.portal import delivery
-from trace.services.portal.delivery import Claimed, Policy
-from trace.services.portal.records import record_body
+from trace.services.portal.delivery import KIND_ORDER, Claimed, Policy
+from trace.services.portal.records import Wanted, record_bodies
 from trace.services.portal.transport import Answer, Delivery, HttpTransport, Transport
 
 log = logging.getLogger(__name__)
@@ -42,16 +43,19 @@ class RateLimit:
         self.interval = 60.0 / per_minute if per_minute > 0 else 0.0
         self.clock, self.sleep = clock, sleep
         self._next = 0.0
+        self._lock = threading.Lock()
 
     def wait(self) -> None:
-        now = self.clock()
-        if now < self._next:
-            self.sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
+        with self._lock:  # each sender takes the next slot; it sleeps until then outside
+            now = self.clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            self.sleep(slot - now)
 
     def pause(self, seconds: float) -> None:
-        self._next = max(self._next, self.clock() + seconds)
+        with self._lock:
+            self._next = max(self._next, self.clock() + seconds)
 
 
 @dataclass
@@ -90,6 +94,7 @@ class PortalSync:
         self.worker_id = worker_id or f"portal-{socket.gethostname()}-{os.getpid()}"
         self.public_url = str(config["PUBLIC_URL"])
         self.chunk = int(config["PORTAL_CHUNK"])
+        self.concurrency = max(1, int(config["PORTAL_CONCURRENCY"]))
         self.poll_seconds = float(config["PORTAL_POLL_SECONDS"])
         self.policy = Policy(
             lease_seconds=float(config["PORTAL_LEASE_SECONDS"]),
@@ -105,6 +110,7 @@ class PortalSync:
 
     def run(self, *, watch: bool = False) -> SyncStats:
         stats = SyncStats()
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="portal-send")
         try:
             while not self._stopping.is_set():
                 claimed = self._step(self._claim)
@@ -117,6 +123,7 @@ class PortalSync:
                 stats.repeated += sum(c.repeat for c in claimed)
                 stats.add(self._deliver(claimed))
         finally:
+            self._pool.shutdown()
             self.transport.close()
         return stats
 
@@ -128,34 +135,34 @@ class PortalSync:
         return delivery.claim(session, self.worker_id, self.chunk, self.policy)
 
     def _bodies(self, claimed: list[Claimed]) -> dict[int, dict[str, Any] | None]:
-        bodies: dict[int, dict[str, Any] | None] = {}
+        wanted = [Wanted(r.kind, r.entity_id, r.version) for r in claimed]
         with db.new_session(self.app) as own, transaction(write=False, bind=own) as session:
-            for record in claimed:
-                try:
-                    bodies[record.id] = record_body(
-                        session, record.kind, record.entity_id, record.version, self.public_url
-                    )
-                except LookupError:
-                    bodies[record.id] = None
-        return bodies
+            bodies = record_bodies(session, wanted, self.public_url)
+        return {r.id: body for r, body in zip(claimed, bodies, strict=True)}
 
     def _deliver(self, claimed: list[Claimed]) -> dict[str, int]:
         bodies = self._bodies(claimed)
         answers: list[tuple[Claimed, dict[str, Any] | None, Answer]] = []
-        for record in claimed:
-            body = bodies[record.id]
-            if body is None:
-                answers.append((record, None, Answer("rejected", "missing")))
-                continue
-            if record.repeat:
-                log.warning("record %s (%s) sent again: its last send was interrupted",
-                            record.id, record.key)  # fmt: skip
-            self.limit.wait()
-            answer = self.transport.send(Delivery(str(record.kind), record.key, body))
-            if answer.reason == "rate_limited" and answer.retry_after:
-                self.limit.pause(answer.retry_after)
-            answers.append((record, body, answer))
+        # Organisations, then products, then batches: the portal registers products per
+        # approved organisation. Within a kind, up to PORTAL_CONCURRENCY sends at once.
+        for kind in sorted({r.kind for r in claimed}, key=KIND_ORDER.__getitem__):
+            records = [r for r in claimed if r.kind is kind]
+            answers += self._pool.map(lambda r: self._send(r, bodies[r.id]), records)
         counts: dict[str, int] = self._step(
             lambda session: delivery.record_answers(session, self.worker_id, answers, self.policy)
         )
         return counts
+
+    def _send(
+        self, record: Claimed, body: dict[str, Any] | None
+    ) -> tuple[Claimed, dict[str, Any] | None, Answer]:
+        if body is None:
+            return record, None, Answer("rejected", "missing")
+        if record.repeat:
+            log.warning("record %s (%s) sent again: its last send was interrupted",
+                        record.id, record.key)  # fmt: skip
+        self.limit.wait()
+        answer = self.transport.send(Delivery(str(record.kind), record.key, body))
+        if answer.reason == "rate_limited" and answer.retry_after:
+            self.limit.pause(answer.retry_after)
+        return record, body, answer

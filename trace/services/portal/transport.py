@@ -17,6 +17,7 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
+import threading
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -66,7 +67,8 @@ class PortalAuthError(Exception):
 
 
 class HttpTransport:
-    """JSON over one kept-alive HTTP(S) connection, reopened after any connection error."""
+    """JSON over kept-alive HTTP(S) connections, one per sending thread, reopened after any
+    connection error; the SSO token is shared by the threads."""
 
     def __init__(
         self,
@@ -81,21 +83,34 @@ class HttpTransport:
         self.token_url = token_url
         self.client_id, self.client_secret = client_id, client_secret
         self.timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
+        self._local = threading.local()
+        self._open: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
         self._token: str | None = None
         self._token_expires = 0.0
 
-    # connection ---------------------------------------------------------------------------
+    # connections --------------------------------------------------------------------------
 
     def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            self._conn = _open(self.base, self.timeout)
-        return self._conn
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = _open(self.base, self.timeout)
+            with self._lock:
+                self._open.append(conn)
+        return conn
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            for conn in self._open:
+                conn.close()
+            self._open.clear()
+        self._local = threading.local()
 
     def _request(
         self, method: str, path: str, body: bytes, headers: dict[str, str]
@@ -106,19 +121,23 @@ class HttpTransport:
             response = conn.getresponse()
             data = response.read()
         except BaseException:
-            self.close()
+            self._drop()
             raise
         if response.getheader("Connection", "").lower() == "close":
-            self.close()
+            self._drop()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, data
 
     # SSO ----------------------------------------------------------------------------------
 
-    def _bearer(self, *, refresh: bool = False) -> str:
-        if refresh or self._token is None or time.monotonic() >= self._token_expires:
-            self._token, lifetime = self._fetch_token()
-            self._token_expires = time.monotonic() + max(0.0, lifetime - TOKEN_EARLY_SECONDS)
-        return self._token
+    def _bearer(self, *, refresh: str | None = None) -> str:
+        """The current token; ``refresh``: the token the portal called expired (another thread
+        may have replaced it already)."""
+        with self._lock:
+            stale = refresh is not None and refresh == self._token
+            if stale or self._token is None or time.monotonic() >= self._token_expires:
+                self._token, lifetime = self._fetch_token()
+                self._token_expires = time.monotonic() + max(0.0, lifetime - TOKEN_EARLY_SECONDS)
+            return self._token
 
     def _fetch_token(self) -> tuple[str, float]:
         target = urllib.parse.urlsplit(self.token_url)
@@ -157,9 +176,11 @@ class HttpTransport:
         payload = json.dumps(delivery.body, ensure_ascii=False, separators=(",", ":")).encode()
         path = self.base.path + PATHS[delivery.kind]
         try:
-            status, headers, data = self._post(path, payload, delivery.idempotency_key, False)
+            token = self._bearer()
+            status, headers, data = self._post(path, payload, delivery.idempotency_key, token)
             if status == 401 and _code(data) == "TOKEN_EXPIRED":
-                status, headers, data = self._post(path, payload, delivery.idempotency_key, True)
+                token = self._bearer(refresh=token)
+                status, headers, data = self._post(path, payload, delivery.idempotency_key, token)
         except PortalAuthError as error:
             return Answer("retry", "credentials", str(error))
         except TimeoutError:
@@ -169,12 +190,12 @@ class HttpTransport:
         return interpret(status, headers, data)
 
     def _post(
-        self, path: str, payload: bytes, key: str, refresh: bool
+        self, path: str, payload: bytes, key: str, token: str
     ) -> tuple[int, dict[str, str], bytes]:
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "Accept": "application/json",
-            "Authorization": f"Bearer {self._bearer(refresh=refresh)}",
+            "Authorization": f"Bearer {token}",
             "Idempotency-Key": key,
         }
         return self._request("POST", path, payload, headers)
