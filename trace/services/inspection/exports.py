@@ -492,8 +492,11 @@ def portal_items(
 ) -> list[dict[str, Any]]:
     """The Art. 6.5 items of many batches, in a few queries whatever their number."""
     ids = [b.id for b in batches]
-    _preload(session, Product, {b.product_id for b in batches})
-    _preload(session, Organization, {b.producer_id for b in batches})
+    # Held while the items are built: the session keeps loaded rows only while referenced.
+    loaded = [
+        *_preload(session, Product, {b.product_id for b in batches}),
+        *_preload(session, Organization, {b.producer_id for b in batches}),
+    ]
     histories = history.histories(session, ids)
     codes: dict[int, Code] = {}
     for start in range(0, len(ids), 500):
@@ -507,15 +510,21 @@ def portal_items(
             .order_by(Code.id)
         ):
             codes[code.batch_id] = code  # the newest one wins, as live_batch_code
-    return [_portal_item(b, histories[b.id], codes.get(b.id), public_url) for b in batches]
+    items = [_portal_item(b, histories[b.id], codes.get(b.id), public_url) for b in batches]
+    del loaded
+    return items
 
 
-def _preload(session: Session, model: type[Product | Organization], ids: set[int]) -> None:
-    """Load these rows into the session: ``batch.product`` and ``batch.producer`` are then read
-    from it without a query each."""
+def _preload(
+    session: Session, model: type[Product | Organization], ids: set[int]
+) -> list[Product | Organization]:
+    """Load these rows into the session: while the caller holds them, ``batch.product`` and
+    ``batch.producer`` are read from it without a query each."""
     wanted = sorted(ids)
+    rows: list[Product | Organization] = []
     for start in range(0, len(wanted), 500):
-        session.scalars(select(model).where(model.id.in_(wanted[start : start + 500]))).all()
+        rows += session.scalars(select(model).where(model.id.in_(wanted[start : start + 500])))
+    return rows
 
 
 def _portal_item(

@@ -43,7 +43,7 @@ def record_bodies(
         ids[item.kind].add(item.entity_id)
     batches = _load(session, Batch, ids[PortalKind.BATCH])
     products = _load(session, Product, ids[PortalKind.PRODUCT])
-    _load(session, Product, {b.product_id for b in batches.values()})
+    products |= _load(session, Product, {b.product_id for b in batches.values()})
     organizations = _load(
         session,
         Organization,
