@@ -1,18 +1,20 @@
 """The national portal outbox, written in the same transaction as the change it announces.
 
-The registry's writes (create, update, archive) and a recall's status changes call
-:func:`mark_changed`: the record of each entity is created, or its version bumped and made
-pending again, in one set-based upsert. A new version has a new idempotency key, so a record the
-portal refused is tried again only when it changes (or an officer re-sends it, which is a new
-version too). Delivery is the sync worker's job (:mod:`trace.services.portal.sync`).
+The registry's writes (create, update, archive), a recall's status changes and captured events
+(a batch's stages) call :func:`mark_changed`: the record of each entity is created, or its
+version bumped and made pending again, in one set-based upsert. A new version has a new
+idempotency key, so a record the portal refused is tried again only when it changes (or an
+officer re-sends it, which is a new version too). Delivery is the sync worker's job
+(:mod:`trace.services.portal.sync`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -35,6 +37,18 @@ def mark_entity(session: Session, entity: Any) -> None:
     if isinstance(entity, Organization | Product | Batch):
         kind, owner = kind_and_owner(entity)
         mark_changed(session, kind, {entity.id: owner})
+
+
+def mark_batches(session: Session, batch_ids: Iterable[int]) -> None:
+    """Announce a change to these batches (their status, their stages)."""
+    ids = sorted(set(batch_ids))
+    owners: dict[int, int] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        owners.update(
+            session.execute(select(Batch.id, Batch.producer_id).where(Batch.id.in_(chunk))).all()
+        )
+    mark_changed(session, PortalKind.BATCH, owners)
 
 
 def mark_changed(session: Session, kind: PortalKind, owners: Mapping[int, int]) -> None:

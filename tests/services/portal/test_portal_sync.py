@@ -104,6 +104,14 @@ def test_a_recall_sends_the_batch_again(session, build, client, token):
     assert records(session)[("batch", batch.id)].version == 2
 
 
+def test_a_stage_recorded_on_a_batch_sends_it_again(session, build, client, token):
+    org, _product, batch = chain(build)
+    response = client.post(f"/api/v1/batches/{batch.id}/events", headers=token("producer", org),
+                           json={"stage": "harvesting", "time": "2026-06-12T05:30:00"})  # fmt: skip
+    assert response.status_code == 201, response.json
+    assert records(session)[("batch", batch.id)].version == 2
+
+
 def test_everything_is_sent_once_and_the_portals_ids_are_kept(app, session, build, portal,
                                                              monkeypatch):  # fmt: skip
     org, product, batch = chain(build)

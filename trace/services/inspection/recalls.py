@@ -46,7 +46,6 @@ from trace.models import (
     EventEpc,
     Facility,
     Organization,
-    PortalKind,
     Product,
     Recall,
     RecallBatch,
@@ -205,18 +204,7 @@ def _audit_status(
     ]
     for start in range(0, len(rows), 5000):
         session.execute(insert(AuditEntry), rows[start : start + 5000])
-    _announce(session, [batch_id for batch_id, _old in changed])
-
-
-def _announce(session: Session, batch_ids: Sequence[int]) -> None:
-    """The batches' new status goes to the national portal (their outbox records)."""
-    owners: dict[int, int] = {}
-    for start in range(0, len(batch_ids), 5000):
-        chunk = batch_ids[start : start + 5000]
-        owners.update(
-            session.execute(select(Batch.id, Batch.producer_id).where(Batch.id.in_(chunk))).all()
-        )
-    outbox.mark_changed(session, PortalKind.BATCH, owners)
+    outbox.mark_batches(session, [batch_id for batch_id, _old in changed])
 
 
 def _direct_provinces(session: Session, recall_id: int) -> dict[int, str]:
