@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -380,3 +381,46 @@ def test_a_worker_killed_mid_send_repeats_only_the_records_in_flight(app, sessio
     assert all(n <= 2 for n in received.values())
     assert set(received) == {r.idempotency_key for r in found.values()}
     assert answered_before - in_flight == {k for k in answered_before if received[k] == 1}
+
+
+def test_sync_without_a_portal_url_says_so(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PORTAL_URL", "")
+    result = app.test_cli_runner().invoke(args=["portal", "sync"])
+    assert result.exit_code == 1 and "TRACE_PORTAL_URL is not set" in result.output
+
+
+@pytest.mark.committed  # the worker runs as a process of its own, on its own connection
+def test_watch_sends_changes_as_they_come_and_stops_on_sigterm(app, session, build, portal,
+                                                               client, token):  # fmt: skip
+    org = build.organization()
+    env = {
+        **os.environ,
+        "TRACE_DATABASE_URL": app.config["DATABASE_URL"],
+        "TRACE_PUBLIC_URL": app.config["PUBLIC_URL"],
+        "TRACE_SECRET_KEY": "test-secret",
+        "TRACE_PORTAL_URL": portal.url,
+        "TRACE_PORTAL_CLIENT_ID": CLIENT_ID,
+        "TRACE_PORTAL_CLIENT_SECRET": CLIENT_SECRET,
+        "TRACE_PORTAL_POLL_SECONDS": "0.1",
+    }
+    worker = subprocess.Popen([FLASK, "--app", "wsgi", "portal", "sync", "--watch"], cwd=ROOT,
+                              env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(portal.keys(200)) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        change = {"kind": "cooperative", "name": "HTX Cà phê Ea Tu", "tax_code": "6600000001",
+                  "province_code": "66", "address": "xã Ea Tu, tỉnh Đắk Lắk"}  # fmt: skip
+        response = client.post("/api/v1/organizations", headers=token("admin"), json=change)
+        assert response.status_code == 201, response.json  # a change while it watches
+        while len(portal.keys(200)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        _out, err = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, err
+    assert "2 records sent (2 accepted)" in err
+    assert portal.keys(200)[0] == f"trace-organization-{org.id}-v1"
+    assert {r.status for r in records(session).values()} == {PortalStatus.ACCEPTED}

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from trace.models import PortalKind, PortalRecord, PortalStatus
@@ -80,6 +80,23 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _due(now: dt.datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(
+            PortalRecord.status.in_([PortalStatus.PENDING, PortalStatus.RETRYING]),
+            PortalRecord.next_attempt_at <= now,
+        ),
+        and_(PortalRecord.status == PortalStatus.SENT, PortalRecord.lease_until < now),
+    )
+
+
+def any_due(session: Session, now: dt.datetime | None = None) -> bool:
+    """Whether a claim would find anything: a read, so an idle worker never takes the write
+    lock (SQLite) or row locks just to look."""
+    found = session.scalar(select(PortalRecord.id).where(_due(now or _now())).limit(1))
+    return found is not None
+
+
 def claim(
     session: Session, worker_id: str, limit: int, policy: Policy, now: dt.datetime | None = None
 ) -> list[Claimed]:
@@ -91,16 +108,9 @@ def claim(
     skip each other's locked rows.
     """
     now = now or _now()
-    due = or_(
-        and_(
-            PortalRecord.status.in_([PortalStatus.PENDING, PortalStatus.RETRYING]),
-            PortalRecord.next_attempt_at <= now,
-        ),
-        and_(PortalRecord.status == PortalStatus.SENT, PortalRecord.lease_until < now),
-    )
     records = session.scalars(
         select(PortalRecord)
-        .where(due)
+        .where(_due(now))
         .order_by(PortalRecord.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -113,7 +113,7 @@ class PortalSync:
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="portal-send")
         try:
             while not self._stopping.is_set():
-                claimed = self._step(self._claim)
+                claimed = self._claim()
                 if not claimed:
                     if not watch:
                         break
@@ -131,8 +131,14 @@ class PortalSync:
         with db.new_session(self.app) as own, transaction(write=True, bind=own) as session:
             return action(session)
 
-    def _claim(self, session: Session) -> list[Claimed]:
-        return delivery.claim(session, self.worker_id, self.chunk, self.policy)
+    def _claim(self) -> list[Claimed]:
+        with db.new_session(self.app) as own, transaction(write=False, bind=own) as session:
+            if not delivery.any_due(session):
+                return []
+        claimed: list[Claimed] = self._step(
+            lambda session: delivery.claim(session, self.worker_id, self.chunk, self.policy)
+        )
+        return claimed
 
     def _bodies(self, claimed: list[Claimed]) -> dict[int, dict[str, Any] | None]:
         wanted = [Wanted(r.kind, r.entity_id, r.version) for r in claimed]
