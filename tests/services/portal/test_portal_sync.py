@@ -48,6 +48,20 @@ def sync(app: Flask, portal: StandIn, monkeypatch: pytest.MonkeyPatch, **config:
     return PortalSync(app, transport(portal, secret=secret), worker_id="test-worker").run()
 
 
+def worker_env(app: Flask, portal: StandIn, **settings: str) -> dict[str, str]:
+    """The environment of a `portal sync` process on the test's database and stand-in."""
+    return {
+        **os.environ,
+        "TRACE_DATABASE_URL": app.config["DATABASE_URL"],
+        "TRACE_PUBLIC_URL": app.config["PUBLIC_URL"],
+        "TRACE_SECRET_KEY": "test-secret",
+        "TRACE_PORTAL_URL": portal.url,
+        "TRACE_PORTAL_CLIENT_ID": CLIENT_ID,
+        "TRACE_PORTAL_CLIENT_SECRET": CLIENT_SECRET,
+        **settings,
+    }
+
+
 def records(session: Session) -> dict[tuple[str, int], PortalRecord]:
     session.rollback()
     session.expire_all()
@@ -337,17 +351,7 @@ def test_a_worker_killed_mid_send_repeats_only_the_records_in_flight(app, sessio
     for _ in range(5):
         chain(build)
     portal.faults.extend(["ok"] * 7 + ["hold"])  # the 8th request never gets its answer
-    env = {
-        **os.environ,
-        "TRACE_DATABASE_URL": app.config["DATABASE_URL"],
-        "TRACE_PUBLIC_URL": app.config["PUBLIC_URL"],
-        "TRACE_SECRET_KEY": "test-secret",
-        "TRACE_PORTAL_URL": portal.url,
-        "TRACE_PORTAL_CLIENT_ID": CLIENT_ID,
-        "TRACE_PORTAL_CLIENT_SECRET": CLIENT_SECRET,
-        "TRACE_PORTAL_CHUNK": "5",
-        "TRACE_PORTAL_PER_MINUTE": "0",
-    }
+    env = worker_env(app, portal, TRACE_PORTAL_CHUNK="5", TRACE_PORTAL_PER_MINUTE="0")
     worker = subprocess.Popen([FLASK, "--app", "wsgi", "portal", "sync"], cwd=ROOT, env=env,
                               stderr=subprocess.PIPE)  # fmt: skip
     try:
@@ -393,16 +397,7 @@ def test_sync_without_a_portal_url_says_so(app, monkeypatch):
 def test_watch_sends_changes_as_they_come_and_stops_on_sigterm(app, session, build, portal,
                                                                client, token):  # fmt: skip
     org = build.organization()
-    env = {
-        **os.environ,
-        "TRACE_DATABASE_URL": app.config["DATABASE_URL"],
-        "TRACE_PUBLIC_URL": app.config["PUBLIC_URL"],
-        "TRACE_SECRET_KEY": "test-secret",
-        "TRACE_PORTAL_URL": portal.url,
-        "TRACE_PORTAL_CLIENT_ID": CLIENT_ID,
-        "TRACE_PORTAL_CLIENT_SECRET": CLIENT_SECRET,
-        "TRACE_PORTAL_POLL_SECONDS": "0.1",
-    }
+    env = worker_env(app, portal, TRACE_PORTAL_POLL_SECONDS="0.1")
     worker = subprocess.Popen([FLASK, "--app", "wsgi", "portal", "sync", "--watch"], cwd=ROOT,
                               env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
