@@ -36,6 +36,10 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(labels_group)
 
+    from trace.cli_portal import portal_group
+
+    app.cli.add_command(portal_group)
+
     from trace.jobs.cli import worker_command
 
     app.cli.add_command(worker_command)

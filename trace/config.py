@@ -111,6 +111,20 @@ DEFAULTS: dict[str, Any] = {
     "JOB_LEASE_SECONDS": 60,  # a job whose worker stopped renewing this long is taken again
     "JOB_POLL_SECONDS": 1.0,  # how long an idle worker sleeps between looks at the queue
     "JOB_RETRY_SECONDS": 10,  # first retry after this; doubled for each further attempt
+    # National portal sync (trace.services.portal): where records go, and the SSO credentials.
+    "PORTAL_URL": "",  # e.g. https://truyxuatnguongoc.gov.vn; empty: sync refuses to run
+    "PORTAL_TOKEN_URL": "",  # default <PORTAL_URL>/sso/token
+    "PORTAL_CLIENT_ID": "",
+    "PORTAL_CLIENT_SECRET": "",
+    "PORTAL_TIMEOUT_SECONDS": 10.0,  # per request; no answer is a retry
+    "PORTAL_PER_MINUTE": 600,  # sends per minute and worker, spaced evenly
+    "PORTAL_CHUNK": 20,  # records claimed (in flight) at a time: what a crash can repeat
+    "PORTAL_CONCURRENCY": 4,  # sends at once (each on its own kept-alive connection)
+    "PORTAL_LEASE_SECONDS": 300,  # a record in flight this long without an answer is sent again
+    "PORTAL_RETRY_SECONDS": 10,  # first retry after this; doubled each further attempt
+    "PORTAL_MAX_RETRY_SECONDS": 3600,  # the longest wait between attempts
+    "PORTAL_MAX_ATTEMPTS": 8,  # transient failures before a record is failed
+    "PORTAL_POLL_SECONDS": 5.0,  # how long `portal sync --watch` sleeps when nothing is due
 }
 
 
@@ -126,6 +140,12 @@ def check(config: Any) -> None:
                 f"TRACE_TRUSTED_PROXIES: {word!r} is not a network (CIDR such as 10.0.0.0/8, "
                 "an address, or unix)"
             ) from None
+    chunk, timeout = config.get("PORTAL_CHUNK", 0), config.get("PORTAL_TIMEOUT_SECONDS", 0)
+    if float(config.get("PORTAL_LEASE_SECONDS", 0)) <= chunk * timeout:
+        raise ConfigError(
+            "TRACE_PORTAL_LEASE_SECONDS must exceed TRACE_PORTAL_CHUNK x "
+            "TRACE_PORTAL_TIMEOUT_SECONDS, or records still in flight would be sent again"
+        )
 
 
 def sqlite_default_url(instance_path: str) -> str:

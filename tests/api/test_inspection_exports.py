@@ -126,7 +126,9 @@ def test_portal_items(app, client, build, token) -> None:
     assert response.status_code == 200, response.json
     [item] = response.json["items"]
     assert item["product_name"] == "Vải thiều Lục Ngạn"
-    assert item["product_image"] == "https://trace.example.vn/img/vai.jpg"
+    # the URL the public page serves the image at (the file name alone was no URL anyone served)
+    product_id = chain["a"].product_id
+    assert item["product_image"] == f"https://trace.example.vn/img/product/{product_id}/640.jpg"
     assert item["producer"]["name"] == "HTX Vải thiều Phượng Sơn" and item["producer"]["address"]
     assert item["production_time"] == "2026-06-12"
     assert item["expiry"] == "2026-07-12"

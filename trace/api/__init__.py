@@ -21,7 +21,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def create_blueprint() -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-    from trace.api import eudr, events, inspection, jobs, labels, passport, registry
+    from trace.api import eudr, events, inspection, jobs, labels, passport, portal, registry
 
     registry.register(bp)
     events.register(bp)
@@ -30,6 +30,7 @@ def create_blueprint() -> Blueprint:
     jobs.register(bp)
     passport.register(bp)
     eudr.register(bp)
+    portal.register(bp)
 
     @bp.get("/openapi.json")
     def openapi() -> Response:

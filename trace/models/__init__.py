@@ -7,6 +7,7 @@ from trace.models.jobs import Job, JobStatus
 from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
 from trace.models.passport import Certificate, CertificateKind
 from trace.models.plots import Plot, PlotGeometry
+from trace.models.portal import PortalKind, PortalRecord, PortalStatus
 from trace.models.public import Report, Scan, ScanClient
 from trace.models.recalls import LedgerCheckpoint, Recall, RecallBatch
 from trace.models.registry import (
@@ -45,6 +46,9 @@ __all__ = [
     "OrganizationKind",
     "Plot",
     "PlotGeometry",
+    "PortalKind",
+    "PortalRecord",
+    "PortalStatus",
     "PrintRun",
     "Product",
     "ProductCategory",

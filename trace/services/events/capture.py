@@ -33,6 +33,7 @@ from trace.models import (
     Role,
 )
 from trace.models import Organization as OrgModel
+from trace.services import outbox
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, Forbidden, InvalidInput
 from trace.services.events import custody, derivation, ledger, visibility
@@ -455,6 +456,8 @@ def _store(
                     for i, o in facts.links})  # fmt: skip
     if epc_rows:
         session.execute(insert(EventEpc.__table__), epc_rows)
+        # The batches' stages changed: their national portal records get a new version.
+        outbox.mark_batches(session, {r["batch_id"] for r in epc_rows if r["batch_id"]})
     if links:
         session.execute(
             insert(BatchLink.__table__),

@@ -96,8 +96,32 @@ def history(session: Session, batch_id: int, reader: Actor | None = None) -> lis
     get(session, Batch, batch_id)
     if reader is not None:
         visibility.require_batch_reader(session, reader, batch_id)
-    rows = batch_event_rows(session, batch_id)
-    originals = [e for e in rows if not e.declares_error]
+    return histories(session, [batch_id])[batch_id]
+
+
+def histories(session: Session, batch_ids: Sequence[int]) -> dict[int, list[HistoryEntry]]:
+    """The histories of many batches at once, in a few queries whatever their number (the
+    national portal's records and export); no read rule: the caller applies it."""
+    wanted = sorted(set(batch_ids))
+    pairs: list[tuple[int, int]] = []
+    for start in range(0, len(wanted), 500):
+        pairs += session.execute(
+            select(EventEpc.batch_id, EventEpc.event_pk)
+            .where(EventEpc.batch_id.in_(wanted[start : start + 500]))
+            .distinct()
+        ).all()
+    pks = sorted({pk for _batch, pk in pairs})
+    events: dict[int, Event] = {}
+    for start in range(0, len(pks), 500):
+        events.update(
+            (e.id, e)
+            for e in session.scalars(select(Event).where(Event.id.in_(pks[start : start + 500])))
+        )
+    by_batch: dict[int, list[Event]] = {batch_id: [] for batch_id in wanted}
+    for batch_id, pk in pairs:
+        if batch_id is not None:
+            by_batch[batch_id].append(events[pk])
+    originals = [e for e in events.values() if not e.declares_error]
     # Only declarations the write rule honours mark an event: by its recorder (or a centre of
     # its province, or admin), repeating its content. Others stay on record for inspectors.
     corrections = custody.declarations_of(session, originals).honoured
@@ -110,19 +134,25 @@ def history(session: Session, batch_id: int, reader: Actor | None = None) -> lis
     orgs = {
         o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(org_ids)))
     }
-    entries = []
-    for event in originals:
+
+    def entry(event: Event) -> HistoryEntry:
         place = places.get(event.biz_location or event.read_point or "")
         facility = facilities.get(place.facility_id) if place and place.facility_id else None
-        entries.append(
-            HistoryEntry(
-                event=event,
-                stage=stage_names(event.biz_step),
-                facility=facility,
-                organization=orgs.get(facility.organization_id) if facility else None,
-                corrected_by=corrections.get(event.event_id, []),
-                temperatures=_temperatures(event.document),
-                quantity=_quantity(event.document),
-            )
+        return HistoryEntry(
+            event=event,
+            stage=stage_names(event.biz_step),
+            facility=facility,
+            organization=orgs.get(facility.organization_id) if facility else None,
+            corrected_by=corrections.get(event.event_id, []),
+            temperatures=_temperatures(event.document),
+            quantity=_quantity(event.document),
         )
-    return entries
+
+    return {
+        batch_id: [
+            entry(e)
+            for e in sorted(rows, key=lambda e: (e.event_time, e.seq))
+            if not e.declares_error
+        ]
+        for batch_id, rows in by_batch.items()
+    }

@@ -53,7 +53,7 @@ from trace.models import (
     Scan,
 )
 from trace.provinces import province_name
-from trace.services import audit
+from trace.services import audit, outbox
 from trace.services.actors import Actor
 from trace.services.errors import (
     Conflict,
@@ -204,6 +204,7 @@ def _audit_status(
     ]
     for start in range(0, len(rows), 5000):
         session.execute(insert(AuditEntry), rows[start : start + 5000])
+    outbox.mark_batches(session, [batch_id for batch_id, _old in changed])
 
 
 def _direct_provinces(session: Session, recall_id: int) -> dict[int, str]:

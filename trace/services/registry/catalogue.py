@@ -25,7 +25,7 @@ from trace.models import (
     Product,
 )
 from trace.models.base import utcnow
-from trace.services import audit
+from trace.services import audit, outbox
 from trace.services.actors import Actor
 from trace.services.errors import Conflict, FieldError, InvalidInput, get_or_404, invalid
 from trace.services.labels.issuance import code_uri, issue_batch_code
@@ -90,6 +90,7 @@ def _create(session: Session, actor: Actor, entity: M) -> M:
         entity.id,
         after=audit.snapshot(entity),
     )
+    outbox.mark_entity(session, entity)
     return entity
 
 
@@ -112,6 +113,7 @@ def _update(
             before=before,
             after=after,
         )
+        outbox.mark_entity(session, entity)
     return entity
 
 

@@ -1,0 +1,1 @@
+"""The national traceability portal (truyxuatnguongoc.gov.vn): records, sync, transport."""
