@@ -37,6 +37,10 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(worker_command)
 
+    from trace.cli_imports import import_command
+
+    app.cli.add_command(import_command)
+
 
 def _fail(error: ServiceError) -> click.ClickException:
     details = "; ".join(f"{e.pointer}: {e.message}" for e in error.errors)

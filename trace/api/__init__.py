@@ -21,13 +21,14 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def create_blueprint() -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-    from trace.api import events, inspection, jobs, labels, registry
+    from trace.api import events, imports, inspection, jobs, labels, registry
 
     registry.register(bp)
     events.register(bp)
     labels.register(bp)
     inspection.register(bp)
     jobs.register(bp)
+    imports.register(bp)
 
     @bp.get("/openapi.json")
     def openapi() -> Response:

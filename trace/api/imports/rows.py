@@ -1,0 +1,265 @@
+"""One spreadsheet row of each kind through the API's own schemas and services.
+
+Each handler takes the row's values (API field names, converted by ``columns.convert``), finds
+the row's entity by its natural key, and creates it, updates it (what the API's PATCH would) or
+leaves it unchanged; it returns which. References by natural key (tax code or GLN, GTIN, lot,
+facility name) become the ids the schemas take. A natural key that matches several rows is an
+error naming the row's column, never a guess.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from trace.api import schemas as s
+from trace.api.event_schemas import StageForm
+from trace.gs1.keys import GS1KeyError, normalize_gtin
+from trace.models import Batch, Facility, Organization, Product
+from trace.services.actors import Actor
+from trace.services.events import stages
+from trace.services.registry import catalogue
+
+AMBIGUOUS = "ambiguous: give the GLN, GTIN or id"
+
+
+class RowProblem(Exception):
+    def __init__(self, column: str, message: str):
+        super().__init__(message)
+        self.column, self.message = column, message
+
+
+@dataclass
+class Context:
+    """What the rows of one import share: who acts, what earlier rows were, lookups made."""
+
+    session: Session
+    actor: Actor
+    public_url: str
+    seen: dict[Any, int] = field(default_factory=dict)
+    orgs: dict[str, int] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    event_rows: list[int] = field(default_factory=list)
+
+    def first(self, key: Any, row: int, column: str) -> None:
+        """Refuse a second row with the natural key of an earlier one."""
+        earlier = self.seen.setdefault(key, row)
+        if earlier != row:
+            raise RowProblem(column, f"duplicate of row {earlier}")
+
+
+_SCHEMAS = {
+    "organizations": s.OrganizationSchema(),
+    "facilities": s.FacilitySchema(),
+    "products": s.ProductSchema(),
+    "batches": s.BatchSchema(),
+}
+_STAGE_FORM = StageForm()
+
+
+def _one(session: Session, stmt: Any, column: str, what: str) -> Any:
+    rows = session.scalars(stmt.limit(2)).all()
+    if len(rows) > 1:
+        raise RowProblem(column, AMBIGUOUS)
+    if not rows:
+        raise RowProblem(column, f"no {what}")
+    return rows[0]
+
+
+def organization_ref(ctx: Context, value: str, column: str) -> int:
+    """An organisation named by tax code or GLN (registered before or in an earlier row)."""
+    if value not in ctx.orgs:
+        stmt = select(Organization.id).where(
+            or_(Organization.tax_code == value, Organization.gln == value)
+        )
+        ctx.orgs[value] = _one(
+            ctx.session, stmt, column, f"organisation with tax code or GLN {value!r}"
+        )
+    return ctx.orgs[value]
+
+
+def _ref(ctx: Context, values: dict[str, Any], column: str, id_field: str) -> None:
+    if column in values:
+        values[id_field] = organization_ref(ctx, values.pop(column), column)
+
+
+def _changes(entity: Any, data: dict[str, Any], given: set[str], fixed: set[str]) -> dict[str, Any]:
+    changes = {}
+    for key, value in data.items():
+        if key in given and getattr(entity, key) != value:
+            if key in fixed:
+                raise RowProblem(key, f"differs from the registered {key} (it cannot change)")
+            changes[key] = value
+    return changes
+
+
+def _save(ctx: Context, existing: Any, data: dict[str, Any], given: set[str], fixed: set[str],
+          create: Callable[..., Any], update: Callable[..., Any]) -> str:  # fmt: skip
+    if existing is None:
+        create(ctx.session, ctx.actor, data)
+        return "created"
+    changes = _changes(existing, data, given, fixed)
+    if not changes:
+        return "unchanged"
+    update(ctx.session, ctx.actor, existing.id, changes)
+    return "updated"
+
+
+def organization(ctx: Context, row: int, values: dict[str, Any]) -> str:
+    given = set(values)
+    data = _SCHEMAS["organizations"].load(values)
+    key_column = "gln" if data.get("gln") else "tax_code"
+    ctx.first(("org", data[key_column]), row, key_column)
+    existing = ctx.session.scalars(
+        select(Organization).where(getattr(Organization, key_column) == data[key_column])
+    ).first()
+    return _save(ctx, existing, data, given, set(), catalogue.create_organization,
+                 catalogue.update_organization)  # fmt: skip
+
+
+def facility(ctx: Context, row: int, values: dict[str, Any]) -> str:
+    _ref(ctx, values, "organization", "organization_id")
+    given = set(values)
+    data = _SCHEMAS["facilities"].load(values)
+    if data.get("gln"):
+        ctx.first(("facility", data["gln"]), row, "gln")
+        stmt = select(Facility).where(Facility.gln == data["gln"])
+    else:
+        ctx.first(("facility", data["organization_id"], data["name"]), row, "name")
+        stmt = select(Facility).where(
+            Facility.organization_id == data["organization_id"], Facility.name == data["name"]
+        )
+    found = ctx.session.scalars(stmt.limit(2)).all()
+    if len(found) > 1:
+        raise RowProblem("name", AMBIGUOUS)
+    return _save(ctx, found[0] if found else None, data, given, {"organization_id"},
+                 catalogue.create_facility, catalogue.update_facility)  # fmt: skip
+
+
+def product(ctx: Context, row: int, values: dict[str, Any]) -> str:
+    _ref(ctx, values, "organization", "organization_id")
+    given = set(values)
+    data = _SCHEMAS["products"].load(values)
+    if data.get("gtin"):
+        ctx.first(("product", data["gtin"]), row, "gtin")
+        stmt = select(Product).where(Product.gtin == data["gtin"])
+    else:
+        ctx.first(("product", data["organization_id"], data["name_vi"]), row, "name_vi")
+        stmt = select(Product).where(
+            Product.organization_id == data["organization_id"],
+            Product.name_vi == data["name_vi"],
+        )
+    found = ctx.session.scalars(stmt.limit(2)).all()
+    if len(found) > 1:
+        raise RowProblem("name_vi", AMBIGUOUS)
+    return _save(ctx, found[0] if found else None, data, given, {"organization_id"},
+                 catalogue.create_product, catalogue.update_product)  # fmt: skip
+
+
+def _product_id(ctx: Context, values: dict[str, Any], owner: int | None) -> None:
+    """``gtin`` or ``product`` (a name of the producer's products) -> ``product_id``."""
+    gtin, name = values.pop("gtin", None), values.pop("product", None)
+    if "product_id" in values:
+        return
+    if gtin is not None:
+        try:
+            key = normalize_gtin(str(gtin))
+        except GS1KeyError as error:
+            raise RowProblem("gtin", str(error)) from None
+        values["product_id"] = _one(
+            ctx.session, select(Product.id).where(Product.gtin == key), "gtin",
+            f"product with GTIN {gtin}",
+        )  # fmt: skip
+    elif name is not None:
+        stmt = select(Product.id).where(Product.name_vi == name)
+        if owner is not None:
+            stmt = stmt.where(Product.organization_id == owner)
+        values["product_id"] = _one(ctx.session, stmt, "product", f"product named {name!r}")
+
+
+def batch(ctx: Context, row: int, values: dict[str, Any]) -> str:
+    _ref(ctx, values, "producer", "producer_id")
+    owner = values.get("producer_id", ctx.actor.organization_id)
+    _product_id(ctx, values, owner)
+    if "origin_facility" in values:
+        place = values.pop("origin_facility")
+        producer = values.get("producer_id", ctx.actor.organization_id)
+        values["origin_facility_id"] = _facility_id(ctx, place, "origin_facility", producer)
+    given = set(values)
+    data = _SCHEMAS["batches"].load(values)
+    ctx.first(("batch", data["product_id"], data["lot_code"]), row, "lot_code")
+    existing = ctx.session.scalars(
+        select(Batch).where(
+            Batch.product_id == data["product_id"], Batch.lot_code == data["lot_code"]
+        )
+    ).first()
+    return _save(ctx, existing, data, given, {"product_id", "producer_id", "lot_code"},
+                 catalogue.create_batch, catalogue.update_batch)  # fmt: skip
+
+
+def _facility_id(ctx: Context, value: str, column: str, *owners: int | None) -> int:
+    """A facility by GLN, or by name among the owners' facilities."""
+    if value.isdigit() and len(value) == 13:
+        stmt = select(Facility.id).where(Facility.gln == value)
+    else:
+        stmt = select(Facility.id).where(
+            Facility.name == value, Facility.organization_id.in_([o for o in owners if o])
+        )
+    return int(_one(ctx.session, stmt, column, f"facility {value!r}"))
+
+
+def _batch(ctx: Context, values: dict[str, Any]) -> Batch:
+    if "batch_id" in values:
+        found = ctx.session.get(Batch, values.pop("batch_id"))
+        if found is None:
+            raise RowProblem("batch_id", "no such batch")
+        return found
+    lot = values.pop("lot_code", None)
+    if lot is None:
+        raise RowProblem("lot_code", "a lot code (or batch id) is required")
+    stmt = select(Batch).where(Batch.lot_code == lot)
+    if "gtin" in values or "product_id" in values:
+        _product_id(ctx, values, None)
+        stmt = stmt.where(Batch.product_id == values.pop("product_id"))
+    return _one(ctx.session, stmt, "lot_code", f"batch with lot code {lot!r}")  # type: ignore[no-any-return]
+
+
+def _input(ctx: Context, text: str) -> dict[str, Any]:
+    gtin, _, lot = text.rpartition("/")
+    found = _batch(ctx, {"lot_code": lot, **({"gtin": gtin} if gtin else {})})
+    return {"batch_id": found.id}
+
+
+def event(ctx: Context, row: int, values: dict[str, Any]) -> str:
+    """A stage of a batch: the producers' stage form, loaded by ``StageForm`` and turned into
+    an EPCIS event by the stage form's own service; captured with the others at the end."""
+    found = _batch(ctx, values)
+    if "facility" in values:
+        values["facility_id"] = _facility_id(
+            ctx, values.pop("facility"), "facility", found.producer_id, ctx.actor.organization_id
+        )
+    _ref(ctx, values, "to_organization", "to_organization_id")
+    if "inputs" in values:
+        try:
+            values["inputs"] = [_input(ctx, text) for text in values["inputs"]]
+        except RowProblem as problem:
+            raise RowProblem("inputs", problem.message) from None
+    form = _STAGE_FORM.load(values)
+    ctx.first(("event", found.id, json.dumps(form, sort_keys=True, default=str)), row, "")
+    ctx.events.append(stages.stage_event(ctx.session, ctx.actor, found, form, ctx.public_url))
+    ctx.event_rows.append(row)
+    return "pending"
+
+
+HANDLERS: dict[str, Callable[[Context, int, dict[str, Any]], str]] = {
+    "organizations": organization,
+    "facilities": facility,
+    "products": product,
+    "batches": batch,
+    "events": event,
+}
