@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -27,8 +28,8 @@ def import_command(kind: str, file: Path, dry_run: bool) -> None:
     file: all rows or none. Exits 1 listing every row error."""
     content = file.read_bytes()
     public_url = str(current_app.config["PUBLIC_URL"])
-    with click.progressbar(length=1, label=f"{kind} from {file.name}", file=click.get_text_stream(
-            "stderr")) as bar:  # fmt: skip
+    label = f"{kind} from {file.name}"
+    with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.length = max(total, 1)
@@ -44,9 +45,9 @@ def import_command(kind: str, file: Path, dry_run: bool) -> None:
                     report = engine.execute(session, record, public_url, progress)
         except engine.ImportRejected as rejected:
             report = rejected.report
-        except ServiceError as error:
-            raise click.ClickException(error.detail) from None
-        bar.update(bar.length)
+        except ServiceError as refused:
+            raise click.ClickException(refused.detail) from None
+        bar.update(bar.length or 1)
     counts = report.summary()
     click.echo(
         f"{'Preview' if dry_run else 'Import'} of {counts['rows']} rows: {counts['created']} "

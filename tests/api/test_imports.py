@@ -147,7 +147,7 @@ def test_a_real_sheet_with_wrong_gtins_and_an_unknown_facility(app, client, toke
     assert found == {(3, "Mã GTIN"), (4, "Địa điểm"), (5, "Thời gian")}, preview["errors"]
     messages = {e["row"]: e["message"] for e in preview["errors"]}
     assert "check digit" in messages[3]
-    assert "no facility 'Vườn không tên'" == messages[4]
+    assert messages[4] == "no facility 'Vườn không tên'"
     done = commit(app, client, producer, "events", body)
     assert done["status"] == "failed" and done["error_count"] == 3
     assert count(Event) == 0
@@ -285,7 +285,7 @@ def test_templates_download_and_read_back(app, client, token) -> None:
         book = openpyxl.load_workbook(io.BytesIO(xlsx.data))
         assert book.sheetnames == ["Dữ liệu - Data", "Hướng dẫn - Guide"]
         guide = list(book["Hướng dẫn - Guide"].iter_rows(values_only=True))
-        assert len([r for r in guide[1:] if r[2]]) == len(list(book.active.iter_rows())[0])
+        assert len([r for r in guide[1:] if r[2]]) == len(next(book.active.iter_rows()))
         for body, name in ((csv_file.data, "t.csv"), (xlsx.data, "t.xlsx")):
             preview = upload(client, centre, kind, body, name, dry_run=True).json
             headers = [e for e in preview["errors"] if e["row"] == 1]
@@ -321,5 +321,9 @@ def test_the_import_record_counts_rows_and_drops_the_file(app, client, token, se
     session.rollback()
     record = session.get(Import, done["id"])
     assert record.content is None and record.size == len(ORGS_CSV.encode())
-    assert session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.import_id == record.id)) == 3  # two organisations and the import itself
+    assert (
+        session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.import_id == record.id)
+        )
+        == 3
+    )  # two organisations and the import itself

@@ -60,8 +60,10 @@ class PreviewSchema(Schema):
     valid = fields.Boolean(metadata={"description": "true when a commit would succeed"})
     counts = fields.Nested(CountsSchema)
     error_count = fields.Integer()
-    errors = fields.List(fields.Nested(RowErrorSchema),
-                         metadata={"description": f"the first {engine.MAX_REPORTED_ERRORS}"})  # fmt: skip
+    errors = fields.List(
+        fields.Nested(RowErrorSchema),
+        metadata={"description": f"the first {engine.MAX_REPORTED_ERRORS}"},
+    )
 
 
 class ImportLinksSchema(Schema):

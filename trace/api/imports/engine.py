@@ -182,8 +182,8 @@ def reject(session: Session, record: Import, report: Report | None, message: str
 
 
 def actor_of(record: Import) -> Actor:
-    return Actor(role=Role(record.role), label=record.created_by, token_id=record.created_by_token_id,
-                 organization_id=record.organization_id,
+    return Actor(role=Role(record.role), label=record.created_by,
+                 token_id=record.created_by_token_id, organization_id=record.organization_id,
                  province_code=record.province_code)  # fmt: skip
 
 

@@ -226,7 +226,8 @@ def _batch(ctx: Context, values: dict[str, Any]) -> Batch:
     if "gtin" in values or "product_id" in values:
         _product_id(ctx, values, None)
         stmt = stmt.where(Batch.product_id == values.pop("product_id"))
-    return _one(ctx.session, stmt, "lot_code", f"batch with lot code {lot!r}")  # type: ignore[no-any-return]
+    batch_found: Batch = _one(ctx.session, stmt, "lot_code", f"batch with lot code {lot!r}")
+    return batch_found
 
 
 def _input(ctx: Context, text: str) -> dict[str, Any]:

@@ -54,7 +54,8 @@ def xlsx_template(kind: str) -> bytes:
     guide.append(["Ngày: dd/mm/yyyy hoặc yyyy-mm-dd. Số thập phân: dấu . hoặc ,. Không dùng "
                   "công thức. Tên cột không phân biệt hoa thường và dấu."])  # fmt: skip
     guide.append(["Dates: dd/mm/yyyy or yyyy-mm-dd. Decimals: . or ,. No formulas. Column "
-                  "headers ignore case and accents; API field names are accepted too."])  # fmt: skip
+                  "headers ignore case and accents; API field names are accepted too."
+                  ])  # fmt: skip
     for cell in guide[1]:
         cell.font = Font(bold=True)
     for sheet in (data, guide):
