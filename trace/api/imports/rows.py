@@ -43,6 +43,10 @@ class Context:
     public_url: str
     seen: dict[Any, int] = field(default_factory=dict)
     orgs: dict[str, int] = field(default_factory=dict)
+    # Rows found, held here: the session's identity map keeps only what is referenced.
+    batches: dict[tuple[Any, ...], Batch] = field(default_factory=dict)
+    facilities: dict[tuple[Any, ...], Facility] = field(default_factory=dict)
+    held: list[Any] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     event_rows: list[int] = field(default_factory=list)
 
@@ -204,13 +208,16 @@ def batch(ctx: Context, row: int, values: dict[str, Any]) -> str:
 
 def _facility_id(ctx: Context, value: str, column: str, *owners: int | None) -> int:
     """A facility by GLN, or by name among the owners' facilities."""
-    if value.isdigit() and len(value) == 13:
-        stmt = select(Facility.id).where(Facility.gln == value)
-    else:
-        stmt = select(Facility.id).where(
-            Facility.name == value, Facility.organization_id.in_([o for o in owners if o])
-        )
-    return int(_one(ctx.session, stmt, column, f"facility {value!r}"))
+    key = (value, *owners)
+    if key not in ctx.facilities:
+        if value.isdigit() and len(value) == 13:
+            stmt = select(Facility).where(Facility.gln == value)
+        else:
+            stmt = select(Facility).where(
+                Facility.name == value, Facility.organization_id.in_([o for o in owners if o])
+            )
+        ctx.facilities[key] = _one(ctx.session, stmt, column, f"facility {value!r}")
+    return int(ctx.facilities[key].id)
 
 
 def _batch(ctx: Context, values: dict[str, Any]) -> Batch:
@@ -220,6 +227,10 @@ def _batch(ctx: Context, values: dict[str, Any]) -> Batch:
             raise RowProblem("batch_id", "no such batch")
         return found
     lot = values.pop("lot_code", None)
+    key = (lot, values.get("gtin"), values.get("product_id"))
+    if key in ctx.batches:
+        values.pop("gtin", None), values.pop("product_id", None)
+        return ctx.batches[key]
     if lot is None:
         raise RowProblem("lot_code", "a lot code (or batch id) is required")
     stmt = select(Batch).where(Batch.lot_code == lot)
@@ -227,6 +238,8 @@ def _batch(ctx: Context, values: dict[str, Any]) -> Batch:
         _product_id(ctx, values, None)
         stmt = stmt.where(Batch.product_id == values.pop("product_id"))
     batch_found: Batch = _one(ctx.session, stmt, "lot_code", f"batch with lot code {lot!r}")
+    ctx.batches[key] = batch_found
+    ctx.held.append(batch_found.product)
     return batch_found
 
 
