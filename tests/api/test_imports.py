@@ -327,3 +327,47 @@ def test_the_import_record_counts_rows_and_drops_the_file(app, client, token, se
         )
         == 3
     )  # two organisations and the import itself
+
+
+def test_an_ambiguous_lot_is_an_error_until_the_gtin_is_given(app, client, token, build) -> None:
+    org, _product, _, _ = _chain(build)
+    other = build.product(org, gtin=gtin13(434343))
+    build.batch(other, lot_code="LN-01")
+    producer = token("producer", org)
+    body = "Số lô,Công đoạn,Thời gian\nLN-01,harvesting,12/06/2026 06:30\n"
+    preview = upload(client, producer, "events", body, dry_run=True).json
+    assert preview["errors"] == [{"row": 2, "column": "Số lô",
+                                  "message": "ambiguous: give the GLN, GTIN or id"}]  # fmt: skip
+    body = f"Số lô,GTIN,Công đoạn,Thời gian\nLN-01,{other.gtin},harvesting,12/06/2026 06:30\n"
+    assert upload(client, producer, "events", body, dry_run=True).json["valid"] is True
+
+
+def test_processing_rows_name_their_input_lots(app, client, token, build, session) -> None:
+    org, product, batch, _ = _chain(build)
+    dried = build.product(org, gtin=gtin13(454545), name_vi="Vải sấy")
+    output = build.batch(dried, lot_code="VS-01")
+    body = (
+        "Số lô,Mã GTIN,Công đoạn,Thời gian,Số lượng,Đơn vị tính,Lô nguyên liệu\n"
+        f"VS-01,{dried.gtin},Chế biến,13/06/2026 08:00,300,kg,{product.gtin}/LN-01\n"
+    )
+    done = commit(app, client, token("producer", org), "events", body)
+    assert done["status"] == "done", done["errors"]
+    graph = client.get(f"/api/v1/batches/{output.id}/trace?direction=backward",
+                       headers=token("producer", org)).json  # fmt: skip
+    assert batch.id in {node["batch_id"] for node in graph["nodes"]}
+
+
+def test_facilities_by_organisation_tax_code_then_updated(app, client, token, build,
+                                                         session) -> None:  # fmt: skip
+    org = build.organization(tax_code="2400777001")
+    centre = token("centre", province="24")
+    body = (
+        "Tổ chức (MST),Loại cơ sở,Tên cơ sở,Địa chỉ,Tỉnh,Vĩ độ,Kinh độ\n"
+        f'{org.tax_code},Vườn,Vườn Đồi Cao,xã Lục Ngạn,Bắc Ninh,"21,3891","106,5512"\n'
+    )
+    assert commit(app, client, centre, "facilities", body)["counts"]["created"] == 1
+    moved = body.replace("21,3891", "21,4")
+    assert commit(app, client, centre, "facilities", moved)["counts"]["updated"] == 1
+    session.rollback()
+    place = session.scalars(select(Facility).where(Facility.name == "Vườn Đồi Cao")).one()
+    assert (str(place.latitude), place.organization_id) == ("21.400000", org.id)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trace.api.imports import columns, reading
-from trace.api.imports.rows import HANDLERS, Context, RowProblem
+from trace.api.imports.rows import HANDLERS, Context, RowProblem, prefetch
 from trace.jobs import enqueue
 from trace.models import Import, ImportStatus, Organization, Role
 from trace.services import audit
@@ -235,12 +235,13 @@ def _run(session: Session, actor: Actor, kind: str, name: str, content: bytes, p
     report.rows = len(sheet.rows)
     ctx = Context(session, actor, public_url)
     handler = HANDLERS[kind]
-    for done, (number, cells) in enumerate(sheet.rows, 1):
-        values = {
-            n: columns.convert(by_name[n], cell)
-            for n, cell in zip(names, cells, strict=False)
-            if n and cell
-        }
+    converted = [
+        {n: columns.convert(by_name[n], cell) for n, cell in zip(names, cells, strict=False)
+         if n and cell}
+        for _, cells in sheet.rows
+    ]  # fmt: skip
+    prefetch(ctx, kind, converted)
+    for done, ((number, _), values) in enumerate(zip(sheet.rows, converted, strict=True), 1):
         try:
             report.counts[handler(ctx, number, values)] += 1
         except RowProblem as problem:

@@ -47,8 +47,17 @@ class Context:
     batches: dict[tuple[Any, ...], Batch] = field(default_factory=dict)
     facilities: dict[tuple[Any, ...], Facility] = field(default_factory=dict)
     held: list[Any] = field(default_factory=list)
+    # Natural key -> the stored rows with it, for the sorts of key ``prefetch`` loaded in full.
+    found: dict[tuple[Any, ...], list[Any]] = field(default_factory=dict)
+    complete: set[str] = field(default_factory=set)
     events: list[dict[str, Any]] = field(default_factory=list)
     event_rows: list[int] = field(default_factory=list)
+
+    def lookup(self, key: tuple[Any, ...], stmt: Any) -> list[Any]:
+        """The stored rows with this natural key: prefetched, or queried."""
+        if key[0] in self.complete:
+            return self.found.get(key, [])
+        return list(self.session.scalars(stmt.limit(2)))
 
     def first(self, key: Any, row: int, column: str) -> None:
         """Refuse a second row with the natural key of an earlier one."""
@@ -78,12 +87,16 @@ def _one(session: Session, stmt: Any, column: str, what: str) -> Any:
 def organization_ref(ctx: Context, value: str, column: str) -> int:
     """An organisation named by tax code or GLN (registered before or in an earlier row)."""
     if value not in ctx.orgs:
-        stmt = select(Organization.id).where(
+        stmt = select(Organization).where(
             or_(Organization.tax_code == value, Organization.gln == value)
         )
-        ctx.orgs[value] = _one(
-            ctx.session, stmt, column, f"organisation with tax code or GLN {value!r}"
-        )
+        found = ctx.lookup(("org_ref", value), stmt)
+        if len(found) > 1:
+            raise RowProblem(column, AMBIGUOUS)
+        if not found:
+            raise RowProblem(column, f"no organisation with tax code or GLN {value!r}")
+        ctx.held.append(found[0])
+        ctx.orgs[value] = found[0].id
     return ctx.orgs[value]
 
 
@@ -119,9 +132,11 @@ def organization(ctx: Context, row: int, values: dict[str, Any]) -> str:
     data = _SCHEMAS["organizations"].load(values)
     key_column = "gln" if data.get("gln") else "tax_code"
     ctx.first(("org", data[key_column]), row, key_column)
-    existing = ctx.session.scalars(
-        select(Organization).where(getattr(Organization, key_column) == data[key_column])
-    ).first()
+    found = ctx.lookup(
+        (key_column, data[key_column]),
+        select(Organization).where(getattr(Organization, key_column) == data[key_column]),
+    )
+    existing = found[0] if found else None
     return _save(ctx, existing, data, given, set(), catalogue.create_organization,
                  catalogue.update_organization)  # fmt: skip
 
@@ -151,14 +166,16 @@ def product(ctx: Context, row: int, values: dict[str, Any]) -> str:
     data = _SCHEMAS["products"].load(values)
     if data.get("gtin"):
         ctx.first(("product", data["gtin"]), row, "gtin")
+        key: tuple[Any, ...] = ("gtin", data["gtin"])
         stmt = select(Product).where(Product.gtin == data["gtin"])
     else:
         ctx.first(("product", data["organization_id"], data["name_vi"]), row, "name_vi")
+        key = ("product_name", data["organization_id"], data["name_vi"])
         stmt = select(Product).where(
             Product.organization_id == data["organization_id"],
             Product.name_vi == data["name_vi"],
         )
-    found = ctx.session.scalars(stmt.limit(2)).all()
+    found = ctx.lookup(key, stmt)
     if len(found) > 1:
         raise RowProblem("name_vi", AMBIGUOUS)
     return _save(ctx, found[0] if found else None, data, given, {"organization_id"},
@@ -175,10 +192,10 @@ def _product_id(ctx: Context, values: dict[str, Any], owner: int | None) -> None
             key = normalize_gtin(str(gtin))
         except GS1KeyError as error:
             raise RowProblem("gtin", str(error)) from None
-        values["product_id"] = _one(
-            ctx.session, select(Product.id).where(Product.gtin == key), "gtin",
-            f"product with GTIN {gtin}",
-        )  # fmt: skip
+        products = ctx.lookup(("gtin", key), select(Product).where(Product.gtin == key))
+        if not products:
+            raise RowProblem("gtin", f"no product with GTIN {gtin}")
+        values["product_id"] = products[0].id
     elif name is not None:
         stmt = select(Product.id).where(Product.name_vi == name)
         if owner is not None:
@@ -197,11 +214,13 @@ def batch(ctx: Context, row: int, values: dict[str, Any]) -> str:
     given = set(values)
     data = _SCHEMAS["batches"].load(values)
     ctx.first(("batch", data["product_id"], data["lot_code"]), row, "lot_code")
-    existing = ctx.session.scalars(
+    found = ctx.lookup(
+        ("product_lot", data["product_id"], data["lot_code"]),
         select(Batch).where(
             Batch.product_id == data["product_id"], Batch.lot_code == data["lot_code"]
-        )
-    ).first()
+        ),
+    )
+    existing = found[0] if found else None
     return _save(ctx, existing, data, given, {"product_id", "producer_id", "lot_code"},
                  catalogue.create_batch, catalogue.update_batch)  # fmt: skip
 
@@ -236,8 +255,16 @@ def _batch(ctx: Context, values: dict[str, Any]) -> Batch:
     stmt = select(Batch).where(Batch.lot_code == lot)
     if "gtin" in values or "product_id" in values:
         _product_id(ctx, values, None)
-        stmt = stmt.where(Batch.product_id == values.pop("product_id"))
-    batch_found: Batch = _one(ctx.session, stmt, "lot_code", f"batch with lot code {lot!r}")
+        product_id = values.pop("product_id")
+        stmt = stmt.where(Batch.product_id == product_id)
+        candidates = [b for b in ctx.lookup(("lot", lot), stmt) if b.product_id == product_id]
+    else:
+        candidates = ctx.lookup(("lot", lot), stmt)
+    if len(candidates) > 1:
+        raise RowProblem("lot_code", AMBIGUOUS)
+    if not candidates:
+        raise RowProblem("lot_code", f"no batch with lot code {lot!r}")
+    batch_found: Batch = candidates[0]
     ctx.batches[key] = batch_found
     ctx.held.append(batch_found.product)
     return batch_found
@@ -277,3 +304,70 @@ HANDLERS: dict[str, Callable[[Context, int, dict[str, Any]], str]] = {
     "batches": batch,
     "events": event,
 }
+
+
+def _chunks(values: set[Any], size: int = 500) -> list[list[Any]]:
+    ordered = sorted(values, key=str)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def _gtins(texts: set[Any]) -> set[str]:
+    found = set()
+    for text in texts:
+        try:
+            found.add(normalize_gtin(str(text)))
+        except GS1KeyError:
+            continue
+    return found
+
+
+def prefetch(ctx: Context, kind: str, rows: list[dict[str, Any]]) -> None:
+    """Load at once the stored rows the file's natural keys can name, so that rows are matched
+    without a query each; each sort of key loaded is then answered from memory."""
+    session = ctx.session
+    refs = {v[c] for v in rows for c in ("organization", "producer", "to_organization") if c in v}
+    for chunk in _chunks(refs):
+        for org in session.scalars(select(Organization).where(
+                or_(Organization.tax_code.in_(chunk), Organization.gln.in_(chunk)))):  # fmt: skip
+            for value in {org.tax_code, org.gln} & set(chunk):
+                ctx.found.setdefault(("org_ref", value), []).append(org)
+    ctx.complete.add("org_ref")
+    if kind == "organizations":
+        for column in ("tax_code", "gln"):
+            for chunk in _chunks({v[column] for v in rows if column in v}):
+                for org in session.scalars(
+                    select(Organization).where(getattr(Organization, column).in_(chunk))
+                ):
+                    ctx.found.setdefault((column, getattr(org, column)), []).append(org)
+            ctx.complete.add(column)
+    inputs = [text.rpartition("/") for v in rows for text in v.get("inputs") or ()
+              if isinstance(text, str)]  # fmt: skip
+    if kind in ("products", "batches", "events"):
+        gtins = {v["gtin"] for v in rows if "gtin" in v} | {g for g, _, _ in inputs if g}
+        for chunk in _chunks(_gtins(gtins)):
+            for product in session.scalars(select(Product).where(Product.gtin.in_(chunk))):
+                ctx.found.setdefault(("gtin", product.gtin), []).append(product)
+        ctx.complete.add("gtin")
+    if kind == "products":
+        owners = {
+            ctx.found[("org_ref", v["organization"])][0].id
+            for v in rows
+            if len(ctx.found.get(("org_ref", v.get("organization")), [])) == 1
+        }
+        owners |= {v["organization_id"] for v in rows if isinstance(v.get("organization_id"), int)}
+        for chunk in _chunks(owners):
+            for product in session.scalars(
+                select(Product).where(Product.organization_id.in_(chunk))
+            ):
+                key = ("product_name", product.organization_id, product.name_vi)
+                ctx.found.setdefault(key, []).append(product)
+        ctx.complete.add("product_name")
+    if kind == "events":
+        lots = {v["lot_code"] for v in rows if "lot_code" in v} | {lot for _, _, lot in inputs}
+        for chunk in _chunks(lots):
+            for found in session.scalars(select(Batch).where(Batch.lot_code.in_(chunk))):
+                ctx.found.setdefault(("lot", found.lot_code), []).append(found)
+        ctx.complete.add("lot")
+        products = {b.product_id for key, bs in ctx.found.items() if key[0] == "lot" for b in bs}
+        for chunk in _chunks(products):
+            ctx.held.extend(session.scalars(select(Product).where(Product.id.in_(chunk))))
