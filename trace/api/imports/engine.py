@@ -25,7 +25,14 @@ from trace.jobs import enqueue
 from trace.models import Import, ImportStatus, Organization, Role
 from trace.services import audit
 from trace.services.actors import Actor
-from trace.services.errors import Forbidden, ServiceError, get_or_404, invalid
+from trace.services.errors import (
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    ServiceError,
+    get_or_404,
+    invalid,
+)
 from trace.services.events import capture, stages
 
 JOB_KIND = "import"
@@ -112,6 +119,12 @@ def submit(session: Session, actor: Actor, kind: str, name: str, content: bytes)
         sheet = reading.read(name, content)
     except reading.FileProblem as problem:
         raise invalid("/file", _file_message(problem)) from None
+    _, problems = columns.match_headers(columns.SPECS[kind], sheet.header)
+    if problems:
+        raise InvalidInput(
+            "The file's header row is not right: " + "; ".join(problems) + ".",
+            errors=[FieldError("/file", p) for p in problems],
+        )
     record = new_record(session, actor, kind, name, content, len(sheet.rows))
     job = enqueue(session, JOB_KIND, {"import_id": record.id}, subject=("import", record.id),
                   actor=actor)  # fmt: skip

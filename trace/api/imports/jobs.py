@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trace.api.imports import engine
@@ -27,7 +28,11 @@ def run_import(ctx: JobContext) -> None:
     sqlite = ctx.session.get_bind().dialect.name == "sqlite"
     try:
         with transaction(write=True, bind=ctx.session) as session:
-            record = session.get(Import, import_id)
+            # Locked: a second worker that took the job over (a lease run out during a long
+            # import) waits here, then finds it done.
+            record = session.scalars(
+                select(Import).where(Import.id == import_id).with_for_update()
+            ).first()
             if record is None or record.status is not ImportStatus.QUEUED:
                 raise PermanentJobError(f"Import {import_id} is not waiting to run.")
             engine.execute(session, record, str(ctx.app.config["PUBLIC_URL"]),
