@@ -371,3 +371,16 @@ def test_facilities_by_organisation_tax_code_then_updated(app, client, token, bu
     session.rollback()
     place = session.scalars(select(Facility).where(Facility.name == "Vườn Đồi Cao")).one()
     assert (str(place.latitude), place.organization_id) == ("21.400000", org.id)
+
+
+def test_a_producer_cannot_import_events_of_another_organisations_batch(
+    app, client, token, build, count
+) -> None:
+    _, product, _, _ = _chain(build)
+    neighbour = build.organization(tax_code="2400888010")
+    body = _events_csv(product, ["LN-01,{gtin},Thu hoạch,12/06/2026 06:30,,1250,kg,"])
+    done = commit(app, client, token("producer", neighbour), "events", body)
+    assert done["status"] == "failed"
+    [error] = done["errors"]
+    assert error["row"] == 2 and "belong to another organisation" in error["message"], error
+    assert count(Event) == 0

@@ -17,7 +17,7 @@ from trace.api.imports import columns, engine, templates
 from trace.api.io import dump, public_url
 from trace.api.schemas import StrictSchema
 from trace.db import db
-from trace.services.errors import invalid
+from trace.services.errors import NotFound, invalid
 
 TAG = "Imports"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -131,7 +131,7 @@ def create_import() -> Response:
         report = engine.preview(db.session, actor, kind, name, content, public_url())
         return dump(_preview, {
             "kind": kind, "file_name": name,
-            "sha256": engine.hashlib.sha256(content).hexdigest(),
+            "sha256": engine.digest(content),
             "valid": report.ok, "counts": report.summary(),
             "error_count": len(report.errors), "errors": report.error_list(),
         })  # fmt: skip
@@ -151,8 +151,6 @@ def get_import(import_id: int) -> Response:
 def template(kind: str, fmt: str) -> Response:
     current_actor()
     if kind not in columns.KINDS or fmt not in ("csv", "xlsx"):
-        from trace.services.errors import NotFound
-
         raise NotFound(f"There is no template {kind}.{fmt}: kinds are {', '.join(columns.KINDS)}, "
                        "formats csv and xlsx.")  # fmt: skip
     if fmt == "csv":

@@ -93,6 +93,11 @@ class Report:
         ]
 
 
+def digest(content: bytes) -> str:
+    """The file's SHA-256, as recorded."""
+    return hashlib.sha256(content).hexdigest()
+
+
 def check_kind(kind: str) -> None:
     if kind not in columns.KINDS:
         raise invalid("/kind", f"must be one of {', '.join(columns.KINDS)}")
@@ -139,7 +144,7 @@ def new_record(session: Session, actor: Actor, kind: str, name: str, content: by
     record = Import(
         kind=kind,
         file_name=name[:255] or "upload",
-        sha256=hashlib.sha256(content).hexdigest(),
+        sha256=digest(content),
         size=len(content),
         created_by=actor.label[:100],
         created_by_token_id=actor.token_id,
