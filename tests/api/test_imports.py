@@ -384,3 +384,20 @@ def test_a_producer_cannot_import_events_of_another_organisations_batch(
     [error] = done["errors"]
     assert error["row"] == 2 and "belong to another organisation" in error["message"], error
     assert count(Event) == 0
+
+
+def test_a_preview_in_chunks_still_sees_rows_of_earlier_chunks(app, client, token, build,
+                                                              monkeypatch) -> None:  # fmt: skip
+    from trace.api.imports import engine
+
+    monkeypatch.setattr(engine, "PREVIEW_CHUNK", 1)
+    org, product, _, _ = _chain(build)
+    body = _events_csv(product, [
+        "LN-01,{gtin},Thu hoạch,12/06/2026 06:30,,1250,kg,",
+        "LN-01,{gtin},Đóng gói,12/06/2026 09:30,,1200,kg,",
+        "LN-01,{gtin},Thu hoạch,12/06/2026 06:30,,1000,kg,",
+    ])  # fmt: skip
+    preview = upload(client, token("producer", org), "events", body, dry_run=True).json
+    assert preview["counts"]["created"] == 2
+    [error] = preview["errors"]
+    assert error["row"] == 4 and "already recorded differently" in error["message"]

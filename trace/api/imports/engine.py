@@ -37,6 +37,7 @@ from trace.services.events import capture, stages
 
 JOB_KIND = "import"
 MAX_REPORTED_ERRORS = 1000
+PREVIEW_CHUNK = 10_000
 Progress = Callable[[int, int], None]
 
 # Where a field error lands when the row named the thing otherwise (a tax code, a GTIN…).
@@ -259,7 +260,10 @@ def _run(session: Session, actor: Actor, kind: str, name: str, content: bytes, p
         for _, cells in sheet.rows
     ]  # fmt: skip
     prefetch(ctx, kind, converted)
+    stage_times = capture.StageTimes()
     for done, ((number, _), values) in enumerate(zip(sheet.rows, converted, strict=True), 1):
+        if kind == "events" and dry_run and len(ctx.events) >= PREVIEW_CHUNK:
+            _capture(ctx, report, True, header_of, stage_times)
         try:
             report.counts[handler(ctx, number, values)] += 1
         except RowProblem as problem:
@@ -272,25 +276,33 @@ def _run(session: Session, actor: Actor, kind: str, name: str, content: bytes, p
         if progress is not None and done % 500 == 0:
             progress(done, report.rows)
     if kind == "events":
-        _capture(ctx, report, dry_run, header_of)
+        del converted, sheet  # what capture holds is enough
+        _capture(ctx, report, dry_run, header_of, stage_times)
+    report.counts.pop("pending", None)
     return report
 
 
-def _capture(ctx: Context, report: Report, dry_run: bool, header_of: Mapping[str, str]) -> None:
-    report.counts.pop("pending", None)
-    if not ctx.events:
+def _capture(ctx: Context, report: Report, dry_run: bool, header_of: Mapping[str, str],
+             stage_times: capture.StageTimes) -> None:  # fmt: skip
+    """Capture the events of the rows read so far. A commit captures them all at once (the
+    ledger's head is locked only while they are appended); a preview, storing nothing, in
+    chunks of :data:`PREVIEW_CHUNK` rows, so its memory stays bounded."""
+    rows, ctx.event_rows = ctx.event_rows, []
+    if not rows:
         return
+    document = stages.document_of(ctx.events)
+    ctx.events = []
     try:
         result = capture.capture(
-            ctx.session, ctx.actor, stages.document_of(ctx.events), report_all=True,
-            dry_run=dry_run or not report.ok, distinct_stages=True,
+            ctx.session, ctx.actor, document, report_all=True,
+            dry_run=dry_run or not report.ok, stage_times=stage_times,
         )  # fmt: skip
     except ServiceError as error:
         report.errors.append(RowError(0, "", error.detail))
         return
     for problem in result.errors:
         index = problem.event_index
-        row = ctx.event_rows[index] if index is not None else 0
+        row = rows[index] if index is not None else 0
         parts = problem.pointer.split("/")
         field_name = _EVENT_POINTERS.get(parts[4], "") if len(parts) > 4 else ""
         report.errors.append(RowError(row, _column(field_name, header_of), problem.message))

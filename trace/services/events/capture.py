@@ -240,6 +240,7 @@ def capture(
     report_all: bool = False,
     dry_run: bool = False,
     distinct_stages: bool = False,
+    stage_times: StageTimes | None = None,
 ) -> CaptureResult:
     """Store the events of an EPCIS document; see the module docstring for the rules.
 
@@ -247,7 +248,8 @@ def capture(
     when there is one (all or nothing, every error at once); ``dry_run`` checks everything and
     stores nothing; ``distinct_stages`` refuses a new event of a batch whose stage (bizStep) and
     event time are those of an event stored before, or earlier in the document, with other
-    content: a restatement that must be a correction, never a second record.
+    content: a restatement that must be a correction, never a second record (``stage_times``:
+    the same check shared by several captures).
 
     Events are recorded now. ``record_time`` is for the demo loader only, never the API: it
     dates fixture events shortly after they happened (never later than now). The record time is
@@ -295,7 +297,9 @@ def capture(
     }
 
     state = _custody(session, actor, batches)
-    stages = _StageTimes(session, set(batches.rows)) if distinct_stages else None
+    stages = stage_times or (StageTimes() if distinct_stages else None)
+    if stages is not None:
+        stages.load(session, set(batches.rows))
     fresh: set[str] = set()
     new: list[tuple[_Prepared, set[int]]] = []
     for item in prepared:
@@ -373,12 +377,18 @@ def capture(
     return result
 
 
-class _StageTimes:
+class StageTimes:
     """(batch, bizStep, event time) -> hash ID of the events stored for the batches, and of
-    those this capture adds, for ``distinct_stages``."""
+    those captures add, for ``distinct_stages``; one may serve several captures (an import's
+    chunks), loading each batch's stored events once."""
 
-    def __init__(self, session: Session, batch_ids: set[int]) -> None:
+    def __init__(self) -> None:
         self.known: dict[tuple[int, str | None, dt.datetime], str] = {}
+        self.loaded: set[int] = set()
+
+    def load(self, session: Session, batch_ids: set[int]) -> None:
+        batch_ids = batch_ids - self.loaded
+        self.loaded |= batch_ids
         for chunk in _chunks(sorted(batch_ids)):  # type: ignore[arg-type]
             rows = session.execute(
                 select(EventEpc.batch_id, Event.biz_step, Event.event_time, Event.hash_id)
