@@ -44,6 +44,10 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(worker_command)
 
+    from trace.cli_imports import import_command
+
+    app.cli.add_command(import_command)
+
 
 def explain_missing_schema(app: Flask) -> None:
     """Every command that meets a database without its tables says what to do instead of

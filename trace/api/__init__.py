@@ -21,7 +21,17 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def create_blueprint() -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-    from trace.api import eudr, events, inspection, jobs, labels, passport, portal, registry
+    from trace.api import (
+        eudr,
+        events,
+        imports,
+        inspection,
+        jobs,
+        labels,
+        passport,
+        portal,
+        registry,
+    )
 
     registry.register(bp)
     events.register(bp)
@@ -31,6 +41,7 @@ def create_blueprint() -> Blueprint:
     passport.register(bp)
     eudr.register(bp)
     portal.register(bp)
+    imports.register(bp)
 
     @bp.get("/openapi.json")
     def openapi() -> Response:

@@ -32,6 +32,7 @@ def documented(
     errors: tuple[int, ...] = (401, 403, 404, 422),
     public: bool = False,
     accepted: type[Schema] | Schema | None = None,
+    body_content_type: str = "application/json",
 ) -> Callable[[F], F]:
     """Attach what the OpenAPI document says about a view; behaviour is untouched.
 
@@ -53,6 +54,7 @@ def documented(
             "errors": errors,
             "public": public,
             "accepted": accepted,
+            "body_content_type": body_content_type,
         }
         return view
 
@@ -141,7 +143,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
         if doc["body"] is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": doc["body"]}},
+                "content": {doc["body_content_type"]: {"schema": doc["body"]}},
             }
         ok: dict[str, Any] = {"description": "OK" if doc["status"] < 300 else "Created"}
         if doc["response"] is not None:

@@ -3,6 +3,7 @@
 from trace.models.auth import ApiToken, AuditEntry, Role
 from trace.models.base import MAX_ID, Base
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
+from trace.models.imports import Import, ImportStatus
 from trace.models.jobs import Job, JobStatus
 from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
 from trace.models.passport import Certificate, CertificateKind
@@ -38,6 +39,8 @@ __all__ = [
     "EventEpc",
     "Facility",
     "FacilityKind",
+    "Import",
+    "ImportStatus",
     "Job",
     "JobStatus",
     "LedgerCheckpoint",

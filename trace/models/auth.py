@@ -56,3 +56,5 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
+    # The spreadsheet import that made this change, if one did.
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("data_import.id"), index=True)

@@ -14,6 +14,9 @@ from trace.models import AuditEntry
 from trace.services.actors import Actor
 
 _SKIPPED = {"search_text", "created_at", "updated_at"}
+IMPORT_KEY = "trace.import_id"
+"""``session.info[IMPORT_KEY]``: the spreadsheet import the session's writes belong to; every
+audit entry recorded meanwhile points to it."""
 
 
 def _plain(value: Any) -> Any:
@@ -55,6 +58,7 @@ def record(
         entity_id=str(entity_id),
         before=before,
         after=after,
+        import_id=session.info.get(IMPORT_KEY),
     )
     session.add(entry)
     return entry

@@ -1,7 +1,7 @@
 """eudr plots: facility kind plot, plot geolocation
 
 Revision ID: 0009_eudr_plots
-Revises: 0005_client_signals
+Revises: 0008_imports
 Create Date: 2026-11-30 14:50:00
 
 A facility may be a ``plot`` (a production place for EUDR due diligence); ``plot`` holds its
@@ -21,7 +21,7 @@ from alembic import op
 import trace.db
 
 revision: str = "0009_eudr_plots"
-down_revision: str | None = "0005_client_signals"
+down_revision: str | None = "0008_imports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

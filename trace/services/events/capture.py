@@ -254,8 +254,19 @@ def capture(
     *,
     proceed: bool = False,
     record_time: RecordTime | None = None,
+    report_all: bool = False,
+    dry_run: bool = False,
+    distinct_stages: bool = False,
+    stage_times: StageTimes | None = None,
 ) -> CaptureResult:
     """Store the events of an EPCIS document; see the module docstring for the rules.
+
+    For imports: ``report_all`` collects every problem as ``proceed`` does but stores nothing
+    when there is one (all or nothing, every error at once); ``dry_run`` checks everything and
+    stores nothing; ``distinct_stages`` refuses a new event of a batch whose stage (bizStep) and
+    event time are those of an event stored before, or earlier in the document, with other
+    content: a restatement that must be a correction, never a second record (``stage_times``:
+    the same check shared by several captures).
 
     Events are recorded now. ``record_time`` is for the demo loader only, never the API: it
     dates fixture events shortly after they happened (never later than now). The record time is
@@ -263,6 +274,7 @@ def capture(
     """
     if actor.role is Role.INSPECTOR:
         raise Forbidden("An inspector token may not record events.")
+    proceed = proceed or report_all
     document = with_bare_vocabulary(document)
     problems = validate_document(document)
     if any(p.event_index is None for p in problems) or (problems and not proceed):
@@ -303,6 +315,9 @@ def capture(
 
     readable = _readable(session, actor, stored)
     state = _custody(session, actor, batches)
+    stages = stage_times or (StageTimes() if distinct_stages else None)
+    if stages is not None:
+        stages.load(session, set(batches.rows))
     fresh: set[str] = set()
     new: list[tuple[_Prepared, set[int]]] = []
     for item in prepared:
@@ -357,6 +372,11 @@ def capture(
                 )
             result.errors.append(EpcisProblem(item.index, pointer, refusal))
             continue
+        if stages is not None and not item.corrects:
+            restated = stages.restated(item, batch_ids)
+            if restated is not None:
+                _reject(result, proceed, EpcisProblem(item.index, pointer, restated))
+                continue
         recalled = sorted(
             batches.rows[b][3] for b in batch_ids if batches.rows[b][2] is BatchStatus.RECALLED
         )
@@ -378,10 +398,46 @@ def capture(
         new.append((item, batch_ids))
         result.events.append(CapturedEvent(item.index, event_id, item.hash_id, "created"))
 
-    if new:
+    if new and not dry_run and not (report_all and result.errors):
         _store(session, actor, new, events.namespaces, batch_of, record_time)
     result.events.sort(key=lambda e: e.index)
     return result
+
+
+class StageTimes:
+    """(batch, bizStep, event time) -> hash ID of the events stored for the batches, and of
+    those captures add, for ``distinct_stages``; one may serve several captures (an import's
+    chunks), loading each batch's stored events once."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[int, str | None, dt.datetime], str] = {}
+        self.loaded: set[int] = set()
+
+    def load(self, session: Session, batch_ids: set[int]) -> None:
+        batch_ids = batch_ids - self.loaded
+        self.loaded |= batch_ids
+        for chunk in _chunks(sorted(batch_ids)):  # type: ignore[arg-type]
+            rows = session.execute(
+                select(EventEpc.batch_id, Event.biz_step, Event.event_time, Event.hash_id)
+                .join(Event, Event.id == EventEpc.event_pk)
+                .where(EventEpc.batch_id.in_(chunk), Event.declares_error.is_(False))
+            )
+            for batch_id, step, when, hash_id in rows:
+                self.known[(batch_id, step, when)] = hash_id
+
+    def restated(self, item: _Prepared, batch_ids: set[int]) -> str | None:
+        step = item.document.get("bizStep")
+        keys = [(b, step, item.event_time) for b in sorted(batch_ids)]
+        for key in keys:
+            other = self.known.get(key)
+            if other is not None and other != item.hash_id:
+                return (
+                    f"already recorded differently (stage {step} at {item.event_time.isoformat()}"
+                    f", event {other}): correct it with a correction, not an import"
+                )
+        for key in keys:
+            self.known[key] = item.hash_id
+        return None
 
 
 def _conflict(item: _Prepared, event_id: str, same_id: Event | None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy import select, tuple_
@@ -77,6 +78,13 @@ def _gs1_parts(canonical: str) -> list[str]:
     return canonical[len(GS1_BASE) + 1 :].split("/")
 
 
+T = TypeVar("T")
+
+
+def _chunks(values: list[T], size: int = 500) -> list[list[T]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
 def resolve(session: Session, canonical_uris: Iterable[str]) -> dict[str, Resolved]:
     """Resolve many canonical URIs at once (a few queries, whatever their number)."""
     lots: dict[tuple[str | None, str], str] = {}
@@ -111,25 +119,26 @@ def resolve(session: Session, canonical_uris: Iterable[str]) -> dict[str, Resolv
                 org_ids[int(rest[0])] = uri
 
     found: dict[str, Resolved] = {}
-    if lots:
+    # In chunks: PostgreSQL runs out of stack on a tuple IN of some thousands of pairs.
+    for chunk in _chunks(list(lots)):
         lot_rows = session.execute(
             select(Product.gtin, Batch.lot_code, Batch.id)
             .join(Batch, Batch.product_id == Product.id)
-            .where(tuple_(Product.gtin, Batch.lot_code).in_(list(lots)))
+            .where(tuple_(Product.gtin, Batch.lot_code).in_(chunk))
         )
         for gtin, lot, batch_id in lot_rows:
             found[lots[(gtin, lot)]] = Resolved(batch_id=batch_id)
-    if own_lots:
+    for own_chunk in _chunks(list(own_lots)):
         own_rows = session.execute(
             select(Batch.product_id, Batch.lot_code, Batch.id).where(
-                tuple_(Batch.product_id, Batch.lot_code).in_(list(own_lots))
+                tuple_(Batch.product_id, Batch.lot_code).in_(own_chunk)
             )
         )
         for product_id, lot, batch_id in own_rows:
             found[own_lots[(product_id, lot)]] = Resolved(batch_id=batch_id)
-    if codes:
+    for code_chunk in _chunks(list(codes)):
         for code, batch_id in session.execute(
-            select(Code.code, Code.batch_id).where(Code.code.in_(list(codes)))
+            select(Code.code, Code.batch_id).where(Code.code.in_(code_chunk))
         ):
             found[codes[code]] = Resolved(batch_id=batch_id)
     if glns_414 or facility_ids:

@@ -247,9 +247,23 @@ def record_stage(
     record_time: capture_service.RecordTime | None = None,
 ) -> capture_service.CaptureResult:
     """Capture the stage as an EPCIS event (``record_time``: the demo loader's, see capture)."""
-    batch = get(session, Batch, batch_id)
+    event = stage_event(session, actor, get(session, Batch, batch_id), form, public_url)
+    return capture_service.capture(session, actor, document_for(event), record_time=record_time)
+
+
+def stage_event(
+    session: Session, actor: Actor, batch: Batch, form: Mapping[str, Any], public_url: str
+) -> dict[str, Any]:
+    """The EPCIS event a stage form (loaded by the API's ``StageForm``) stands for, as the
+    actor records it: what :func:`record_stage` captures, and an import's event rows."""
     form = dict(form)
     if form["stage"] in RECEIVING and actor.organization_id is not None:
         form.setdefault("to_organization_id", actor.organization_id)
-    event = build_event(session, batch, form, public_url)
-    return capture_service.capture(session, actor, document_for(event), record_time=record_time)
+    return build_event(session, batch, form, public_url)
+
+
+def document_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several stage events in one EPCIS document, captured together."""
+    document = document_for({})
+    document["epcisBody"]["eventList"] = events
+    return document

@@ -1,0 +1,53 @@
+"""``flask --app wsgi import KIND FILE [--dry-run]``, run as a user would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from tests.conftest import gtin13
+from trace.models import AuditEntry, Import, Product
+
+PRODUCTS = (
+    "Chủ sở hữu,Tên sản phẩm,Nhóm sản phẩm,Mã GTIN,Đơn vị tính,Hạn sử dụng (ngày)\n"
+    "{tax},Nước mắm Phú Quốc 40 độ đạm,gia vị,{gtin},chai,720\n"
+    "{tax},Vải thiều sấy khô,trái cây,,kg,180\n"
+)
+
+
+def test_import_dry_run_then_commit_then_again(app, build, count, session, tmp_path) -> None:
+    org = build.organization()
+    path = tmp_path / "san-pham.csv"
+    path.write_text(PRODUCTS.format(tax=org.tax_code, gtin=gtin13(777)), encoding="utf-8-sig")
+    runner = app.test_cli_runner()
+    preview = runner.invoke(args=["import", "products", str(path), "--dry-run"])
+    assert preview.exit_code == 0, preview.output
+    assert "Preview of 2 rows: 2 created, 0 updated, 0 unchanged" in preview.output
+    assert count(Product) == 0
+
+    done = runner.invoke(args=["import", "products", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "Import of 2 rows: 2 created" in done.output
+    session.rollback()
+    record = session.scalars(select(Import)).one()
+    assert record.file_name == "san-pham.csv" and record.counts["created"] == 2
+    products = session.scalars(select(Product).order_by(Product.name_vi)).all()
+    assert [p.unit for p in products] == ["XBO", "KGM"]
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "product"))
+    assert {e.import_id for e in entries} == {record.id}
+
+    again = runner.invoke(args=["import", "products", str(path)])
+    assert "0 created, 0 updated, 2 unchanged" in again.output
+    assert count(Product) == 2
+
+
+def test_row_errors_exit_non_zero_and_write_nothing(app, build, count, tmp_path: Path) -> None:
+    org = build.organization()
+    path = tmp_path / "bad.csv"
+    path.write_text(PRODUCTS.format(tax=org.tax_code, gtin="8930000000013"), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["import", "products", str(path)])
+    assert result.exit_code == 1
+    assert "row 2, column Mã GTIN:" in result.output and "check digit" in result.output
+    assert "1 error(s): nothing was written." in result.output
+    assert count(Product) == 0 and count(Import) == 0

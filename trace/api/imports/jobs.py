@@ -1,0 +1,45 @@
+"""The background job that commits a submitted import, all or nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trace.api.imports import engine
+from trace.db import transaction
+from trace.jobs import JobContext, PermanentJobError, job_kind
+from trace.models import Import, ImportStatus, Job
+from trace.services.actors import Actor
+
+
+def _authorize(session: Session, actor: Actor, job: Job) -> None:
+    engine.get_import(session, actor, int(job.subject_id or 0))
+
+
+@job_kind(engine.JOB_KIND, authorize=_authorize)
+def run_import(ctx: JobContext) -> None:
+    import_id = int(ctx.params["import_id"])
+    record = ctx.session.get(Import, import_id)
+    if record is None or record.status is not ImportStatus.QUEUED:
+        raise PermanentJobError(f"Import {import_id} is not waiting to run.")
+    total = int((record.counts or {}).get("rows", 0))
+    ctx.progress(0, total)
+    # SQLite: the import holds the write lock, so progress (a write) waits until it is over.
+    sqlite = ctx.session.get_bind().dialect.name == "sqlite"
+    try:
+        with transaction(write=True, bind=ctx.session) as session:
+            # Locked: a second worker that took the job over (a lease run out during a long
+            # import) waits here, then finds it done.
+            record = session.scalars(
+                select(Import).where(Import.id == import_id).with_for_update()
+            ).first()
+            if record is None or record.status is not ImportStatus.QUEUED:
+                raise PermanentJobError(f"Import {import_id} is not waiting to run.")
+            engine.execute(session, record, str(ctx.app.config["PUBLIC_URL"]),
+                           None if sqlite else ctx.progress)  # fmt: skip
+    except engine.ImportRejected as rejected:
+        with transaction(write=True, bind=ctx.session) as session:
+            record = session.get(Import, import_id)
+            if record is not None:
+                engine.reject(session, record, rejected.report, str(rejected))
+        raise PermanentJobError(f"Import {import_id}: {rejected}") from None
