@@ -109,6 +109,13 @@ DEFAULTS: dict[str, Any] = {
     "JOB_LEASE_SECONDS": 60,  # a job whose worker stopped renewing this long is taken again
     "JOB_POLL_SECONDS": 1.0,  # how long an idle worker sleeps between looks at the queue
     "JOB_RETRY_SECONDS": 10,  # first retry after this; doubled for each further attempt
+    # Console (trace.console): a session ends after this long without a request, and in any
+    # case this long after sign-in.
+    "CONSOLE_IDLE_MINUTES": 8 * 60,
+    "CONSOLE_SESSION_HOURS": 7 * 24,
+    # argon2id cost of a password hash (RFC 9106's second recommended option: 64 MiB, 3 passes)
+    "PASSWORD_TIME_COST": 3,
+    "PASSWORD_MEMORY_KIB": 64 * 1024,
 }
 
 
