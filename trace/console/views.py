@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, g, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from trace.console import auth
+from trace.console import auth, throttling
 from trace.console.forms import FormState
 from trace.console.pages import PAGE_SIZE, list_args, render
 from trace.db import db, transaction
@@ -46,15 +46,32 @@ def sign_in_form() -> BaseResponse:
 def sign_in() -> BaseResponse:
     login = request.form.get("login", "").strip()[:200]
     password = request.form.get("password", "")[:1000]
+    keys = throttling.keys_for(login)
     with transaction(write=True) as session:
-        result = signin.sign_in(session, login, password, auth.password_cost(), auth.lifetimes())
-    if result is None:
+        outcome = signin.attempt(
+            session,
+            login,
+            password,
+            cost=auth.password_cost(),
+            lifetimes=auth.lifetimes(),
+            keys=keys,
+            policy=throttling.policy(),
+        )
+    if outcome.secret is None:
         form = FormState(values={"login": login})
-        form.general.append("wrong_password")
-        return _sign_in_page(form)
-    _, secret = result
+        if outcome.checked:
+            form.general.append("wrong_password")
+        if outcome.wait_until is not None:
+            form.general.append("wait")
+            form.values = {**form.values, **throttling.wait_words(outcome.wait_until)}
+        status = 429 if not outcome.checked else 200
+        page = _sign_in_page(form, status)
+        if not outcome.checked:
+            page.headers["Retry-After"] = form.values["wait_seconds"]
+        return page
     response = redirect(auth.safe_next(request.form.get("next")), 303)
-    auth.set_cookie(response, secret)
+    auth.set_cookie(response, outcome.secret)
+    throttling.remember_browser(response, login)
     return response
 
 
