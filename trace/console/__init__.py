@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from trace.console import auth, csrf, nav, pages, views, words
+from trace.console import account, auth, csrf, nav, pages, people, views, welcome, words
 from trace.public.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from trace.services.errors import ServiceError
 
@@ -30,6 +30,9 @@ SECURITY_HEADERS = {
 def create_blueprint() -> Blueprint:
     bp = Blueprint("console", __name__, url_prefix="/console")
     views.register(bp)
+    account.register(bp)
+    people.register(bp)
+    welcome.register(bp)
 
     @bp.before_request
     def _begin() -> None:
@@ -83,4 +86,5 @@ def init_app(app: Flask) -> None:
         batch_status=words.batch_status,
         facility_kind=words.facility_kind,
         role_name=words.role_name,
+        role_options=words.role_options,
     )

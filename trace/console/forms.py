@@ -102,6 +102,20 @@ _KNOWN = {
     "Not a valid string.": lazy_gettext("Enter text."),
     "Unknown field.": lazy_gettext("This field is not expected here."),
     "Must be one of: {choices}.": lazy_gettext("Choose one of the options."),
+    "at least 8 characters": lazy_gettext("At least 8 characters."),
+    "at most 200 characters": lazy_gettext("At most 200 characters."),
+    "mismatch": lazy_gettext("The two passwords are not the same."),
+    "not an email address": lazy_gettext("Enter an email address."),
+    "not a phone number": lazy_gettext("Enter a phone number."),
+    "an email address or a phone number is needed": lazy_gettext(
+        "Enter an email address or a phone number."
+    ),
+    "already has an account": lazy_gettext("This person already has an account."),
+    "a producer belongs to an organisation": lazy_gettext("Choose the organisation."),
+    "a centre user works in a province": lazy_gettext("Choose the centre's organisation."),
+    "give the token a name to recognise it by": lazy_gettext(
+        "Give the token a name to recognise it by."
+    ),
 }
 
 

@@ -25,6 +25,8 @@ NAV: list[NavItem] = [
     NavItem("console.batches", lazy_gettext("Batches")),
     NavItem("console.products", lazy_gettext("Products")),
     NavItem("console.facilities", lazy_gettext("Facilities")),
+    NavItem("console.people", lazy_gettext("People"), frozenset({Role.ADMIN, Role.CENTRE})),
+    NavItem("console.account", lazy_gettext("My account")),
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import LazyString, lazy_gettext
 
 BATCH_STATUS: dict[str, LazyString] = {
@@ -39,3 +41,8 @@ def facility_kind(value: str) -> str:
 
 def role_name(value: str) -> str:
     return str(ROLE.get(value, value))
+
+
+def role_options(roles: list[Any]) -> list[tuple[str, str]]:
+    """``(value, name)`` pairs of roles for a select."""
+    return [(role.value, role_name(role.value)) for role in roles]

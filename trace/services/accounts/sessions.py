@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from trace.models import User, UserSession
 from trace.services import audit
+from trace.services.accounts.users import may_manage_user
 from trace.services.actors import Actor
-from trace.services.errors import get_or_404
+from trace.services.errors import NotFound, get_or_404
 
 #: ``last_seen_at`` is written at most this often (a read must not write on every request)
 TOUCH_EVERY = dt.timedelta(seconds=60)
@@ -100,12 +101,8 @@ def end_all(session: Session, actor: Actor, user_id: int) -> int:
     """End every open session of a user: the user themself, an admin, or a centre for a user
     of its province's organisations. Returns how many were open."""
     user = get_or_404(session, User, user_id)
-    if actor.user_id != user.id:
-        org = user.organization
-        allowed = actor.is_admin or (
-            org is not None and actor.may_manage_province(org.province_code)
-        )
-        actor.require(allowed, "end this person's sessions")
+    if actor.user_id != user.id and not may_manage_user(actor, user):
+        raise NotFound(f"There is no user with id {user_id}.")
     result = session.execute(
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))

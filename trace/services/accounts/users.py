@@ -147,3 +147,15 @@ def create_user(
         },
     )
     return user
+
+
+def may_manage_user(actor: Actor, user: User) -> bool:
+    """An admin manages everyone; a centre officer the producers and centre officers of its
+    province's organisations (never an admin or an inspector)."""
+    if actor.is_admin:
+        return True
+    if actor.role is not Role.CENTRE or user.role in (Role.ADMIN, Role.INSPECTOR):
+        return False
+    org = user.organization
+    province = org.province_code if org is not None else user.province_code
+    return province is not None and actor.may_manage_province(province)
