@@ -152,3 +152,30 @@ def test_names_render_inert_on_every_console_page(
         assert attack not in page, path
         assert "<script>alert" not in page and "<img src=x" not in page, path
     assert "&lt;script&gt;" in page or "&#34;&gt;&lt;img" in page
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_people_tokens_and_links_render_inert(
+    app: Any, make_user: Any, signed_in: Any, build: Any, attack: str
+) -> None:
+    from tests.console.conftest import csrf_of
+
+    centre_org = build.organization(kind="centre", name=f"TT {attack}")
+    officer = make_user("centre", centre_org, name=attack)
+    client = signed_in(officer)
+    token = csrf_of(client.get("/console/account").get_data(as_text=True))
+    created = client.post("/console/account/tokens", data={"csrf_token": token, "name": attack})
+    invited = client.post(
+        "/console/people/invite",
+        data={"csrf_token": token, "name": attack, "email": "new@example.com", "role": "producer",
+              "organization_id": str(centre_org.id)},
+    )  # fmt: skip
+    link = re.search(r"/console/welcome/[\w-]+", invited.get_data(as_text=True))
+    assert link
+    pages = [created, invited, client.get("/console/account"), client.get("/console/people"),
+             app.test_client().get(link.group(0))]  # fmt: skip
+    for response in pages:
+        page = response.get_data(as_text=True)
+        assert response.status_code in (200, 201), response.status_code
+        assert attack not in page
+        assert "<script>alert" not in page and "<img src=x" not in page
