@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install and start the service on its embedded default: SQLite in ./instance, demo data loaded.
-# Prints the demo tokens and public page URLs, then serves on TRACE_BIND (127.0.0.1:5000) with
+# Prints the console's sign-in URL with a demo account per role, the demo tokens and public page
+# URLs, then serves on TRACE_BIND (127.0.0.1:5000) with
 # gunicorn and, beside it, the worker that runs background jobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."

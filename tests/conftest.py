@@ -72,6 +72,9 @@ def migrated_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret",
             "PUBLIC_URL": "https://trace.example.vn",
+            # argon2id at its cheapest: tests sign in hundreds of times (the cost is a setting)
+            "PASSWORD_TIME_COST": 1,
+            "PASSWORD_MEMORY_KIB": 1024,
         }
     )
     app.instance_path = str(tmp_path_factory.mktemp("instance"))

@@ -66,11 +66,12 @@ class NoCookieSessions(SessionInterface):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from trace import public
+    from trace import console, public
     from trace.api import create_blueprint, ledger_public
 
     app.register_blueprint(create_blueprint())
     public.init_app(app)
+    console.init_app(app)
     app.register_blueprint(ledger_public.create_blueprint())
 
     @app.get("/healthz")
@@ -83,11 +84,14 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_errors(app: Flask) -> None:
     from trace.api import handle_http_error, problems
+    from trace.console import pages as console_pages
     from trace.public import errors as public_errors
 
     def _http_error(error: HTTPException) -> Any:
         if request.path.startswith("/api/"):
             return handle_http_error(error)
+        if request.path.startswith("/console/"):
+            return console_pages.from_http_exception(error)
         return public_errors.from_http_exception(error)
 
     app.register_error_handler(HTTPException, _http_error)
@@ -100,6 +104,8 @@ def _register_errors(app: Flask) -> None:
                 500, "Internal server error", "Something went wrong on our side; it is logged."
             )
         try:
+            if request.path.startswith("/console/"):
+                return console_pages.error_page(500, "server_error")
             return public_errors.error_page(500, "server_error")
         except Exception:  # the friendly page itself failed: fall back to the bare one
             log.exception("the error page failed too")

@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(token_group)
+    app.cli.add_command(user_group)
     app.cli.add_command(openapi_command)
     app.cli.add_command(verify_command)
     app.cli.add_command(ledger_group)
@@ -107,7 +108,7 @@ def init_command() -> None:
 def demo_command(as_json: bool) -> None:
     """Load the demo data (idempotent); print a token per role and public page URLs."""
     from trace import migrate
-    from trace.demo import load_demo
+    from trace.demo import load_demo, load_demo_accounts
     from trace.services.registry.tokens import create_token
 
     migrate.upgrade(db.engine)
@@ -139,17 +140,34 @@ def demo_command(as_json: bool) -> None:
                 )[1],
             }
             urls = demo_urls(current_app, session, ids)
+            accounts = (
+                load_demo_accounts(session, producer_org, password_cost(current_app))
+                if producer_org is not None
+                else {}
+            )
     except ServiceError as error:
         raise _fail(error) from None
     public_url = current_app.config["PUBLIC_URL"]
+    console_url = f"{public_url}/console/sign-in"
     if as_json:
         click.echo(
             json.dumps(
-                {"tokens": tokens, "public_url": public_url, "urls": urls}, ensure_ascii=False
+                {
+                    "tokens": tokens,
+                    "public_url": public_url,
+                    "urls": urls,
+                    "accounts": accounts,
+                    "console_url": console_url,
+                },
+                ensure_ascii=False,
             )
         )
         return
     click.echo("Demo data loaded.")
+    click.echo(f"Console (sign in on a phone or a PC): {console_url}")
+    for role, account in accounts.items():
+        click.echo(f"  {role:<9} {account['login']:<24} password: {account['password']}")
+    click.echo("API tokens (Authorization: Bearer …):")
     for role, secret in tokens.items():
         click.echo(f"  {role:<9} token: {secret}")
     click.echo(f"Public URL (TRACE_PUBLIC_URL): {public_url}")
@@ -158,6 +176,13 @@ def demo_command(as_json: bool) -> None:
     click.echo("Public pages:")
     for url in urls:
         click.echo(f"  {url}")
+
+
+def password_cost(app: Flask) -> Any:
+    """The argon2 cost the settings ask for (``TRACE_PASSWORD_TIME_COST``, ``…_MEMORY_KIB``)."""
+    from trace.services.accounts.passwords import Cost
+
+    return Cost(int(app.config["PASSWORD_TIME_COST"]), int(app.config["PASSWORD_MEMORY_KIB"]))
 
 
 def _first_producer(session, ids) -> str:
@@ -216,6 +241,72 @@ def token_create(
     except ServiceError as error:
         raise _fail(error) from None
     click.echo(secret)
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage console accounts."""
+
+
+@user_group.command("create")
+@click.option("--email", help="Sign-in email address.")
+@click.option("--phone", help="Sign-in phone number.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--org", "organization_id", type=int, help="Organisation the person belongs to.")
+@click.option("--province", "province_code", help="Province of a centre user (2-digit code).")
+@click.option("--name", default="", help="The person's name, as the console shows it.")
+@click.option("--language", type=click.Choice(["vi", "en"]), default="vi")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+@with_appcontext
+def user_create(
+    email: str | None,
+    phone: str | None,
+    role: str,
+    organization_id: int | None,
+    province_code: str | None,
+    name: str,
+    language: str,
+    password_stdin: bool,
+) -> None:
+    """Create a console account (the first admin, or for scripts); asks for the password."""
+    import sys
+
+    from trace.services.accounts import passwords, users
+
+    if bool(email) == bool(phone):
+        raise click.UsageError("give one of --email or --phone")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = passwords.problem(password)
+    if problem:
+        raise click.ClickException(f"the password is not usable: {problem}")
+    hashed = passwords.hash_password(password, password_cost(current_app))
+    try:
+        with transaction(write=True) as session:
+            user = users.create_user(
+                session,
+                SYSTEM,
+                role=Role(role),
+                email=email,
+                phone=phone,
+                organization_id=organization_id,
+                province_code=province_code,
+                name=name,
+                password_hash=hashed,
+                language=language,
+            )
+            login = user.login
+    except ServiceError as error:
+        raise _fail(error) from None
+    click.echo(f"Account {login} ({role}) created; sign in at {_console_url()}")
+
+
+def _console_url() -> str:
+    return f"{current_app.config['PUBLIC_URL']}/console/sign-in"
 
 
 @click.command("openapi")

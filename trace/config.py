@@ -125,6 +125,22 @@ DEFAULTS: dict[str, Any] = {
     "PORTAL_MAX_RETRY_SECONDS": 3600,  # the longest wait between attempts
     "PORTAL_MAX_ATTEMPTS": 8,  # transient failures before a record is failed
     "PORTAL_POLL_SECONDS": 5.0,  # how long `portal sync --watch` sleeps when nothing is due
+    # Console (trace.console): a session ends after this long without a request, and in any
+    # case this long after sign-in.
+    "CONSOLE_IDLE_MINUTES": 8 * 60,
+    "CONSOLE_SESSION_HOURS": 7 * 24,
+    # Sign-in throttle (trace.services.accounts.throttle): after SLOW_AFTER failures each try
+    # waits (1 s, doubling, at most 60 s); after LOCK_AFTER the account (CLIENT_LOCK_AFTER: the
+    # client address) is locked for LOCK_MINUTES. Failures are forgotten after FORGET_MINUTES.
+    "SIGNIN_SLOW_AFTER": 3,
+    "SIGNIN_LOCK_AFTER": 10,
+    "SIGNIN_CLIENT_SLOW_AFTER": 10,
+    "SIGNIN_CLIENT_LOCK_AFTER": 30,
+    "SIGNIN_LOCK_MINUTES": 15,
+    "SIGNIN_FORGET_MINUTES": 15,
+    # argon2id cost of a password hash (RFC 9106's second recommended option: 64 MiB, 3 passes)
+    "PASSWORD_TIME_COST": 3,
+    "PASSWORD_MEMORY_KIB": 64 * 1024,
 }
 
 

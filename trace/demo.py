@@ -22,7 +22,16 @@ from trace.api import schemas
 from trace.api.eudr_schemas import PlotSchema
 from trace.api.event_schemas import StageForm
 from trace.config import DEFAULTS
-from trace.models import Batch, Certificate, Facility, Organization, Product
+from trace.models import (
+    Batch,
+    Certificate,
+    Facility,
+    Organization,
+    OrganizationKind,
+    Product,
+    Role,
+)
+from trace.services.accounts import passwords, users
 from trace.services.actors import SYSTEM
 from trace.services.eudr import plots
 from trace.services.events import stages
@@ -210,3 +219,58 @@ def _load_events(
             public_url,
             record_time=plausible_record_time,
         )
+
+
+#: The demo's console accounts: role -> (login, password). Known passwords, for a demo only.
+DEMO_ACCOUNTS: dict[str, tuple[str, str]] = {
+    "admin": ("admin@example.com", "demo-admin-2026"),
+    "centre": ("centre@example.com", "demo-centre-2026"),
+    "producer": ("producer@example.com", "demo-producer-2026"),
+    "inspector": ("inspector@example.com", "demo-inspector-2026"),
+}
+
+
+def load_demo_accounts(
+    session: Session, producer: Organization, cost: passwords.Cost
+) -> dict[str, dict[str, str]]:
+    """One account per role (the producer's in ``producer``, the centre's in its province),
+    with the known demo passwords; an account that exists is given its demo password again and
+    reactivated. Returns ``{role: {"login": …, "password": …}}``."""
+    centre_org = session.scalar(
+        select(Organization.id)
+        .where(
+            Organization.kind == OrganizationKind.CENTRE,
+            Organization.province_code == producer.province_code,
+        )
+        .order_by(Organization.id)
+    )
+    inspection_org = session.scalar(
+        select(Organization.id)
+        .where(Organization.kind == OrganizationKind.INSPECTION_AGENCY)
+        .order_by(Organization.id)
+    )
+    organizations = {
+        "admin": None,
+        "centre": centre_org,
+        "producer": producer.id,
+        "inspector": inspection_org,
+    }
+    accounts: dict[str, dict[str, str]] = {}
+    for role, (login, password) in DEMO_ACCOUNTS.items():
+        hashed = passwords.hash_password(password, cost)
+        user = users.find_by_login(session, login)
+        if user is None:
+            users.create_user(
+                session,
+                SYSTEM,
+                role=Role(role),
+                email=login,
+                organization_id=organizations[role],
+                province_code=producer.province_code if role == "centre" else None,
+                name=f"Demo {role}",
+                password_hash=hashed,
+            )
+        else:
+            user.password_hash, user.active = hashed, True
+        accounts[role] = {"login": login, "password": password}
+    return accounts

@@ -1,5 +1,6 @@
 """Typed SQLAlchemy 2 models, one module per aggregate; importing this registers them all."""
 
+from trace.models.accounts import LinkPurpose, OneTimeLink, SignInThrottle, User, UserSession
 from trace.models.auth import ApiToken, AuditEntry, Role
 from trace.models.base import MAX_ID, Base
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
@@ -45,6 +46,8 @@ __all__ = [
     "JobStatus",
     "LedgerCheckpoint",
     "LedgerHead",
+    "LinkPurpose",
+    "OneTimeLink",
     "Organization",
     "OrganizationKind",
     "Plot",
@@ -61,4 +64,7 @@ __all__ = [
     "Role",
     "Scan",
     "ScanClient",
+    "SignInThrottle",
+    "User",
+    "UserSession",
 ]

@@ -32,6 +32,8 @@ class ApiToken(Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, "role", length=16))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
     province_code: Mapped[str | None] = mapped_column(String(2))
+    #: a personal token acts for this console user (and stops with the user's deactivation)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None]
 
@@ -39,7 +41,7 @@ class ApiToken(Base):
 
 
 class AuditEntry(Base):
-    """Who changed what, when, through which token, with the state before and after."""
+    """Who changed what, when, through which token or user, with the state before and after."""
 
     __tablename__ = "audit_entry"
     __table_args__ = (Index("ix_audit_entry_entity", "entity_type", "entity_id"),)
@@ -47,6 +49,8 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
+    #: the console user who acted (through a session or a personal token)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     actor: Mapped[str] = mapped_column(String(100))
     actor_organization_id: Mapped[int | None] = mapped_column(
         ForeignKey("organization.id"), index=True

@@ -20,6 +20,8 @@ class Actor:
     role: Role
     label: str
     token_id: int | None = None
+    #: the console user acting (through a session, or a personal token of theirs)
+    user_id: int | None = None
     organization_id: int | None = None
     province_code: str | None = None
 

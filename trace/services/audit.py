@@ -51,6 +51,7 @@ def record(
 ) -> AuditEntry:
     entry = AuditEntry(
         token_id=actor.token_id,
+        user_id=actor.user_id,
         actor=actor.label,
         actor_organization_id=actor.organization_id,
         action=action,

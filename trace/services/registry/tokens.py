@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trace.models import ApiToken, Organization, Role
+from trace.models import ApiToken, Organization, Role, User
 from trace.provinces import PROVINCES
 from trace.services import audit
 from trace.services.actors import Actor
-from trace.services.errors import invalid
+from trace.services.errors import NotFound, invalid
 
 TOKEN_BYTES = 32
 TOKEN_PREFIX = "trc_"
@@ -74,6 +76,19 @@ def authenticate(session: Session, secret: str) -> Actor | None:
     )
     if token is None:
         return None
+    if token.user_id is not None:
+        # a personal token acts as its user does now (role, organisation, active or not)
+        user = session.get(User, token.user_id)
+        if user is None or not user.active:
+            return None
+        return Actor(
+            role=user.role,
+            label=f"user:{user.login}"[:100],
+            token_id=token.id,
+            user_id=user.id,
+            organization_id=user.organization_id,
+            province_code=user.province_code,
+        )
     return Actor(
         role=token.role,
         label=f"token:{token.prefix}",
@@ -81,3 +96,57 @@ def authenticate(session: Session, secret: str) -> Actor | None:
         organization_id=token.organization_id,
         province_code=token.province_code,
     )
+
+
+def create_personal_token(session: Session, actor: Actor, name: str) -> tuple[ApiToken, str]:
+    """A signed-in user's own token, scoped like the user; returns the row and the secret
+    (shown once, never stored)."""
+    if actor.user_id is None:
+        raise invalid("/user", "only a signed-in user has personal tokens")
+    name = name.strip()[:200]
+    if not name:
+        raise invalid("/name", "give the token a name to recognise it by")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+    token = ApiToken(
+        token_hash=digest(secret),
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        name=name,
+        role=actor.role,
+        organization_id=actor.organization_id,
+        province_code=actor.province_code,
+        user_id=actor.user_id,
+    )
+    session.add(token)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "create",
+        "api_token",
+        token.id,
+        after={"prefix": token.prefix, "name": name},
+    )
+    return token, secret
+
+
+def personal_tokens(session: Session, actor: Actor) -> Sequence[ApiToken]:
+    """The user's own tokens, newest first (revoked ones too, marked)."""
+    if actor.user_id is None:
+        return []
+    return session.scalars(
+        select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id.desc())
+    ).all()
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
+    """Revoke a token: its owner, or an admin. Another user's token is "not found" to anyone
+    else, so its existence is not revealed."""
+    token = session.get(ApiToken, token_id)
+    if token is None or not (actor.is_admin or (token.user_id and token.user_id == actor.user_id)):
+        raise NotFound(f"There is no token {token_id} of yours.")
+    if token.revoked_at is None:
+        token.revoked_at = dt.datetime.now(dt.UTC)
+        audit.record(
+            session, actor, "revoke", "api_token", token.id, after={"prefix": token.prefix}
+        )
+    return token

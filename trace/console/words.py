@@ -1,0 +1,48 @@
+"""Names of the registry's enum values in the page's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import LazyString, lazy_gettext
+
+BATCH_STATUS: dict[str, LazyString] = {
+    "active": lazy_gettext("Active"),
+    "recalled": lazy_gettext("Recalled"),
+    "closed": lazy_gettext("Closed"),
+}
+
+FACILITY_KIND: dict[str, LazyString] = {
+    "farm": lazy_gettext("Farm"),
+    "orchard": lazy_gettext("Orchard"),
+    "growing_area": lazy_gettext("Growing area"),
+    "packing_house": lazy_gettext("Packing house"),
+    "factory": lazy_gettext("Factory"),
+    "cold_store": lazy_gettext("Cold store"),
+    "warehouse": lazy_gettext("Warehouse"),
+    "shop": lazy_gettext("Shop"),
+}
+
+ROLE: dict[str, LazyString] = {
+    "admin": lazy_gettext("Administrator"),
+    "centre": lazy_gettext("Centre officer"),
+    "producer": lazy_gettext("Producer"),
+    "inspector": lazy_gettext("Inspector"),
+}
+
+
+def batch_status(value: str) -> str:
+    return str(BATCH_STATUS.get(value, value))
+
+
+def facility_kind(value: str) -> str:
+    return str(FACILITY_KIND.get(value, value))
+
+
+def role_name(value: str) -> str:
+    return str(ROLE.get(value, value))
+
+
+def role_options(roles: list[Any]) -> list[tuple[str, str]]:
+    """``(value, name)`` pairs of roles for a select."""
+    return [(role.value, role_name(role.value)) for role in roles]
