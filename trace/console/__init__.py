@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from trace.console import auth, csrf, nav, pages, views, words
+from trace.console import auth, batch_pages, csrf, nav, pages, stage_pages, views, words
 from trace.public.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from trace.services.errors import ServiceError
 
@@ -30,6 +30,8 @@ SECURITY_HEADERS = {
 def create_blueprint() -> Blueprint:
     bp = Blueprint("console", __name__, url_prefix="/console")
     views.register(bp)
+    batch_pages.register(bp)
+    stage_pages.register(bp)
 
     @bp.before_request
     def _begin() -> None:
@@ -83,4 +85,6 @@ def init_app(app: Flask) -> None:
         batch_status=words.batch_status,
         facility_kind=words.facility_kind,
         role_name=words.role_name,
+        error_reason=words.error_reason,
+        document_type=words.document_type,
     )
