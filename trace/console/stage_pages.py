@@ -31,7 +31,7 @@ from trace.epcis import cbv
 from trace.provinces import VIETNAM
 from trace.services.errors import ServiceError
 from trace.services.events import corrections, stages
-from trace.services.events.history import stage_names
+from trace.services.events.history import local_iso, stage_names
 from trace.services.registry.choices import stage_choices
 from trace.units import UNITS
 
@@ -173,6 +173,9 @@ def _correction_page(batch_id: int, event_pk: int, form: forms.FormState,
         form=form,
         event=event,
         stage=stage_names(event.biz_step),
+        when=dt.datetime.fromisoformat(
+            local_iso(event.event_time, event.event_time_zone_offset or "+07:00")
+        ),
         batch_id=batch_id,
         reasons=REASONS,
         again=_again(event.biz_step),

@@ -8,6 +8,7 @@ the write rule (:mod:`custody`), as histories, audits and the public page judge 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from trace.models import ApiToken, AuditEntry, Batch, Event, Organization, User
 from trace.services import lookup
 from trace.services.actors import Actor
 from trace.services.events import custody, visibility
-from trace.services.events.history import HistoryEntry, history
+from trace.services.events.history import HistoryEntry, history, local_iso
 from trace.services.registry import catalogue
 from trace.services.registry.catalogue import get
 
@@ -45,6 +46,14 @@ class RecordedEvent:
     @property
     def event(self) -> Event:
         return self.entry.event
+
+    @property
+    def time(self) -> dt.datetime:
+        """When it happened, in the event's own offset (normally +07:00)."""
+        event = self.entry.event
+        return dt.datetime.fromisoformat(
+            local_iso(event.event_time, event.event_time_zone_offset or "+07:00")
+        )
 
 
 @dataclass
