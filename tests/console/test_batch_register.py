@@ -46,6 +46,9 @@ def test_the_form_offers_own_products_and_proposes_the_expiry(
     assert 'name="lot_code"' in page and 'name="production_date"' in page
     assert 'name="certifications-0"' in page and 'name="origin_facility_id"' in page
     assert own.farm.name in page and foreign.farm.name not in page
+    theirs = text(client.get(f"{NEW}?product_id={foreign.product.id}"))
+    assert foreign.product.name_vi not in theirs
+    assert f'<option value="{foreign.product.id}" selected>' not in theirs
     proposed = (dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()
                 + dt.timedelta(days=10)).isoformat()  # fmt: skip
     assert proposed in page  # today + the product's 10 days of shelf life

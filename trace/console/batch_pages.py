@@ -28,6 +28,7 @@ from trace.units import UNITS
 _batch = BatchSchema()
 #: certification rows the form offers (a blank row is ignored)
 CERTIFICATION_ROWS = 3
+MAX_CERTIFICATION_ROWS = 30
 
 
 def register(bp: Blueprint) -> None:
@@ -73,9 +74,12 @@ def _new_batch_page(form: forms.FormState, actor: Actor, status: int = 200) -> R
         defaults=defaults,
         facilities=choices.facilities(db.session, actor.organization_id),
         units=sorted(UNITS),
-        certification_rows=max(
-            CERTIFICATION_ROWS,
-            1 + max((int(k.split("-")[1]) for k in form.values if _is_cert_row(k)), default=-1),
+        certification_rows=min(
+            MAX_CERTIFICATION_ROWS,
+            max(
+                CERTIFICATION_ROWS,
+                1 + max((int(k.split("-")[1]) for k in form.values if _is_cert_row(k)), default=-1),
+            ),
         ),
     )
 
