@@ -20,9 +20,10 @@ from trace.db import db, transaction
 from trace.models import Role
 from trace.provinces import VIETNAM
 from trace.services.actors import Actor
+from trace.services.batchwork import choices
+from trace.services.batchwork.record import batch_details
 from trace.services.errors import ServiceError
-from trace.services.events.batch_details import batch_details
-from trace.services.registry import catalogue, choices
+from trace.services.registry import catalogue
 from trace.units import UNITS
 
 _batch = BatchSchema()

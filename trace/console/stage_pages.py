@@ -29,10 +29,10 @@ from trace.console.pages import render
 from trace.db import db, transaction
 from trace.epcis import cbv
 from trace.provinces import VIETNAM
+from trace.services.batchwork.choices import stage_choices
 from trace.services.errors import ServiceError
 from trace.services.events import corrections, stages
 from trace.services.events.history import local_iso, stage_names
-from trace.services.registry.choices import stage_choices
 from trace.units import UNITS
 
 _stage_form = StageForm()
