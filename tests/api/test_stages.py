@@ -152,3 +152,20 @@ def test_recalled_batch_may_not_move_on(client, chain, session) -> None:
     assert shipped.status_code == 409
     assert "recalled" in shipped.json["detail"]
     assert post_stage(client, chain, chain["producer"], stage="inspecting").status_code == 201
+
+
+def test_a_producer_records_stages_at_its_own_facilities_only(client, chain, count, token) -> None:
+    """Another organisation's place would put words in its mouth: 422 at /facility_id, and the
+    same stage at the producer's own place is fine. Centres and admin may name any place."""
+    response = post_stage(client, chain, chain["producer"], stage="packing",
+                          facility_id=chain["warehouse"].id)  # fmt: skip
+    assert response.status_code == 422, response.json
+    assert [e["pointer"] for e in response.json["errors"]] == ["/facility_id"]
+    assert "Kho Long Biên" not in response.get_data(as_text=True)
+    assert count(Event) == 0
+    own = post_stage(client, chain, chain["producer"], stage="packing",
+                     facility_id=chain["cold"].id)  # fmt: skip
+    assert own.status_code == 201
+    admin = post_stage(client, chain, token("admin"), stage="storing",
+                       facility_id=chain["warehouse"].id)  # fmt: skip
+    assert admin.status_code == 201

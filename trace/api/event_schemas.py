@@ -243,3 +243,10 @@ class VerificationSchema(Schema):
         metadata={"description": "every finding in ledger order (at most 100 listed)"},
     )
     mismatched_entries = fields.Integer(metadata={"description": "how many entries have a finding"})
+
+
+class CorrectionForm(StrictSchema):
+    """Declaring an event in error: a CBV error reason and, optionally, why in words."""
+
+    reason = fields.String(required=True, validate=validate.OneOf(sorted(cbv.ERROR_REASONS)))
+    explanation = fields.String(validate=validate.Length(min=1, max=500))

@@ -11,7 +11,19 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from trace.console import account, auth, csrf, nav, pages, people, views, welcome, words
+from trace.console import (
+    account,
+    auth,
+    batch_pages,
+    csrf,
+    nav,
+    pages,
+    people,
+    stage_pages,
+    views,
+    welcome,
+    words,
+)
 from trace.public.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from trace.services.errors import ServiceError
 
@@ -33,6 +45,8 @@ def create_blueprint() -> Blueprint:
     account.register(bp)
     people.register(bp)
     welcome.register(bp)
+    batch_pages.register(bp)
+    stage_pages.register(bp)
 
     @bp.before_request
     def _begin() -> None:
@@ -87,4 +101,6 @@ def init_app(app: Flask) -> None:
         facility_kind=words.facility_kind,
         role_name=words.role_name,
         role_options=words.role_options,
+        error_reason=words.error_reason,
+        document_type=words.document_type,
     )

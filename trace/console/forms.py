@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext, lazy_gettext
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from trace.services.errors import ServiceError
@@ -62,6 +62,33 @@ def nested(
         if SEPARATOR not in name:
             tree.setdefault(name, [])
     return _lists(tree)
+
+
+_WHOLE = re.compile(r"^-?\d{1,18}$")
+
+
+def typed(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` (from :func:`nested`) with the whole numbers that ``schema``'s strict integer
+    fields want (a form posts text; the API's JSON carries numbers). Other text is left as it
+    is, so the schema names what is wrong."""
+    result = dict(data)
+    for name, value in data.items():
+        field_obj = schema.fields.get(name)
+        if field_obj is None or field_obj.dump_only:
+            continue
+        result[name] = _typed_value(field_obj, value)
+    return result
+
+
+def _typed_value(field_obj: fields.Field, value: Any) -> Any:
+    if isinstance(field_obj, fields.Integer) and isinstance(value, str) and _WHOLE.match(value):
+        return int(value)
+    if isinstance(field_obj, fields.Nested) and isinstance(value, dict):
+        nested_schema = field_obj.schema
+        return typed(nested_schema, value)
+    if isinstance(field_obj, fields.List) and isinstance(value, list):
+        return [_typed_value(field_obj.inner, item) for item in value]
+    return value
 
 
 def _place(tree: dict[str, Any], path: list[str], value: Any) -> None:

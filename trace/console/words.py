@@ -31,6 +31,37 @@ ROLE: dict[str, LazyString] = {
 }
 
 
+ERROR_REASON: dict[str, LazyString] = {
+    "incorrect_data": lazy_gettext("Some details were wrong"),
+    "did_not_occur": lazy_gettext("This did not happen"),
+}
+
+
+DOCUMENT_TYPE: dict[str, LazyString] = {
+    "bol": lazy_gettext("Bill of lading"),
+    "cert": lazy_gettext("Certificate"),
+    "desadv": lazy_gettext("Delivery note"),
+    "inv": lazy_gettext("Invoice"),
+    "pedigree": lazy_gettext("Pedigree"),
+    "po": lazy_gettext("Purchase order"),
+    "poc": lazy_gettext("Purchase order confirmation"),
+    "prodorder": lazy_gettext("Production order"),
+    "recadv": lazy_gettext("Receiving advice"),
+    "rma": lazy_gettext("Return authorisation"),
+    "testprd": lazy_gettext("Test procedure"),
+    "testres": lazy_gettext("Test result"),
+    "upevt": lazy_gettext("Upstream event"),
+}
+
+
+def document_type(value: str) -> str:
+    return str(DOCUMENT_TYPE.get(value, value))
+
+
+def error_reason(value: str) -> str:
+    return str(ERROR_REASON.get(value, value))
+
+
 def batch_status(value: str) -> str:
     return str(BATCH_STATUS.get(value, value))
 

@@ -524,12 +524,17 @@ def recall_of(session: Session, batch_id: int, status: str) -> RecallInfo | None
 
 def page(session: Session, target: Target) -> PageData:
     """Everything the public page of ``target`` shows (a handful of indexed queries)."""
+    return batch_page(session, target.batch_id)
+
+
+def batch_page(session: Session, batch_id: int) -> PageData:
+    """What the public page shows of a batch (the console shows its producer the same)."""
     batch, product, producer, facility = session.execute(
         select(Batch, Product, Organization, Facility)
         .join(Product, Product.id == Batch.product_id)
         .join(Organization, Organization.id == Batch.producer_id)
         .outerjoin(Facility, Facility.id == Batch.origin_facility_id)
-        .where(Batch.id == target.batch_id)
+        .where(Batch.id == batch_id)
     ).one()
     facility_org = producer
     if facility is not None and facility.organization_id != producer.id:

@@ -24,14 +24,15 @@ from sqlalchemy.orm import Session
 from trace.epcis import cbv
 from trace.epcis.hashing import event_hash_id
 from trace.epcis.validation import EpcisProblem, parse_document, validate_document
-from trace.models import Batch as BatchModel
 from trace.models import (
+    AuditEntry,
     BatchLink,
     BatchStatus,
     Event,
     EventEpc,
     Role,
 )
+from trace.models import Batch as BatchModel
 from trace.models import Organization as OrgModel
 from trace.services import outbox
 from trace.services.actors import Actor
@@ -510,6 +511,8 @@ def _store(
     ]  # fmt: skip
     links = sorted({(i, o, row["id"]) for facts, row in zip(derived, rows, strict=True)
                     for i, o in facts.links})  # fmt: skip
+    if actor.user_id is not None:
+        _audit_user_capture(session, actor, rows, now)
     if epc_rows:
         session.execute(insert(EventEpc.__table__), epc_rows)
         # The batches' stages changed: their national portal records get a new version.
@@ -519,3 +522,28 @@ def _store(
             insert(BatchLink.__table__),
             [{"input_batch_id": i, "output_batch_id": o, "event_pk": e} for i, o, e in links],
         )
+
+
+def _audit_user_capture(
+    session: Session, actor: Actor, rows: Sequence[Mapping[str, Any]], now: dt.datetime
+) -> None:
+    """Events a console user captured (through a session, which has no token) name the user in
+    the audit trail; the ledger row keeps the organisation and token, as for any capture."""
+    session.execute(
+        insert(AuditEntry.__table__),
+        [
+            {
+                "at": now,
+                "token_id": actor.token_id,
+                "user_id": actor.user_id,
+                "actor": actor.label[:100],
+                "actor_organization_id": actor.organization_id,
+                "action": "declare_error" if "errorDeclaration" in row["document"] else "capture",
+                "entity_type": "event",
+                "entity_id": str(row["id"]),
+                "before": None,
+                "after": {"event_id": row["document"]["eventID"], "hash_id": row["hash_id"]},
+            }
+            for row in rows
+        ],
+    )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from trace.epcis import cbv
 from trace.epcis.export import EPCIS_CONTEXT_URL
-from trace.models import Batch, Facility, FacilityKind, Organization
+from trace.models import Batch, Facility, FacilityKind, Organization, Role
 from trace.provinces import VIETNAM
 from trace.services.actors import Actor
 from trace.services.errors import FieldError, Forbidden, InvalidInput
@@ -237,6 +237,21 @@ def document_for(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _require_own_facility(session: Session, actor: Actor, facility_id: int | None) -> None:
+    """A producer records stages at its own facilities: another organisation's place would put
+    words in that organisation's mouth (and tell the producer that the facility exists)."""
+    if facility_id is None or actor.role is not Role.PRODUCER:
+        return
+    facility = session.get(Facility, facility_id)
+    if facility is None or facility.organization_id != actor.organization_id:
+        raise InvalidInput(
+            "Unknown facility.",
+            errors=[
+                FieldError("/facility_id", f"facility {facility_id} is not one of your facilities")
+            ],
+        )
+
+
 def record_stage(
     session: Session,
     actor: Actor,
@@ -259,6 +274,7 @@ def stage_event(
     form = dict(form)
     if form["stage"] in RECEIVING and actor.organization_id is not None:
         form.setdefault("to_organization_id", actor.organization_id)
+    _require_own_facility(session, actor, form.get("facility_id"))
     return build_event(session, batch, form, public_url)
 
 

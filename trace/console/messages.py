@@ -1,0 +1,81 @@
+"""The services' error messages as a person reads them, in the page's language.
+
+The services answer in English for the API (with JSON pointers); a console form shows each
+message next to its field. Messages the producer's forms meet often are reworded here; a
+pointer into the EPCIS document the stage form built (``/epcisBody/…``) names no field of the
+form, so its message goes to the top of the form.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import LazyString, lazy_gettext
+from marshmallow import ValidationError
+
+from trace.services.errors import FieldError, ServiceError
+
+_PATTERNS: list[tuple[re.Pattern[str], LazyString]] = [
+    (re.compile(r"already used by batch \d+ of this product"),
+     lazy_gettext("This lot code is already used for this product.")),
+    (re.compile(r"^facility \d+ (does not belong to producer \d+|does not exist|is not one of "
+                r"your facilities)$"),
+     lazy_gettext("Choose one of your organisation's facilities.")),
+    (re.compile(r"^(a producer registers batches of its own products only|product \d+ does not "
+                r"exist)$"),
+     lazy_gettext("Choose one of your organisation's products.")),
+    (re.compile(r"is archived$"),
+     lazy_gettext("This one is archived: choose another.")),
+    (re.compile(r"^expiry date is before the production date$"),
+     lazy_gettext("The expiry date is before the production date.")),
+    (re.compile(r"^(quantity must be positive|Must be greater than 0\.?)$"),
+     lazy_gettext("Enter a quantity above zero.")),
+    (re.compile(r"^no such other batch$"),
+     lazy_gettext("Choose another batch.")),
+    (re.compile(r"^organisation \d+ does not exist$"),
+     lazy_gettext("Choose an organisation from the list.")),
+    (re.compile(r"needs at least one input batch"),
+     lazy_gettext("Processing needs at least one input batch.")),
+    (re.compile(r"belong to another organisation and organisation|were not shipped to "
+                r"organisation"),
+     lazy_gettext("Your organisation does not hold one of these batches, so it may not record "
+                  "this stage.")),
+    (re.compile(r"is recalled: it may not be shipped or sold"),
+     lazy_gettext("This batch is recalled: it may not be shipped or sold.")),
+    (re.compile(r"recorded by another organisation"),
+     lazy_gettext("Only the organisation that recorded this event may correct it.")),
+    (re.compile(r"already declared in error"),
+     lazy_gettext("This event is already corrected.")),
+]  # fmt: skip
+
+
+def reworded(message: str) -> str:
+    for pattern, text in _PATTERNS:
+        if pattern.search(message):
+            return str(text)
+    return message
+
+
+def readable(error: ValidationError | ServiceError) -> ValidationError | ServiceError:
+    """``error`` with its messages reworded, and pointers into the built EPCIS document moved
+    to the form as a whole."""
+    if isinstance(error, ValidationError):
+        return ValidationError(_reword_tree(error.messages))
+    items = [
+        FieldError(
+            "" if item.pointer.startswith("/epcisBody") else item.pointer, reworded(item.message)
+        )
+        for item in error.errors
+    ]
+    result = ServiceError(reworded(error.detail), errors=items)
+    result.status = error.status
+    return result
+
+
+def _reword_tree(messages: Any) -> Any:
+    if isinstance(messages, dict):
+        return {key: _reword_tree(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [_reword_tree(value) for value in messages]
+    return reworded(str(messages))
