@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from trace.console import auth, csrf, nav, pages, views, words
+from trace.console import auth, csrf, nav, pages, printing, scans, views, words
 from trace.public.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from trace.services.errors import ServiceError
 
@@ -30,6 +30,8 @@ SECURITY_HEADERS = {
 def create_blueprint() -> Blueprint:
     bp = Blueprint("console", __name__, url_prefix="/console")
     views.register(bp)
+    printing.register(bp)
+    scans.register(bp)
 
     @bp.before_request
     def _begin() -> None:
@@ -81,6 +83,7 @@ def init_app(app: Flask) -> None:
         console_nav_current=nav.is_current,
         console_user=auth.current_user,
         batch_status=words.batch_status,
+        code_status=words.code_status,
         facility_kind=words.facility_kind,
         role_name=words.role_name,
     )

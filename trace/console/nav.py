@@ -25,6 +25,7 @@ NAV: list[NavItem] = [
     NavItem("console.batches", lazy_gettext("Batches")),
     NavItem("console.products", lazy_gettext("Products")),
     NavItem("console.facilities", lazy_gettext("Facilities")),
+    NavItem("console.scans", lazy_gettext("Scans")),
 ]
 
 

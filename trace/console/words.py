@@ -29,6 +29,17 @@ ROLE: dict[str, LazyString] = {
 }
 
 
+CODE_STATUS: dict[str, LazyString] = {
+    "issued": lazy_gettext("Issued"),
+    "printed": lazy_gettext("Printed"),
+    "voided": lazy_gettext("Voided"),
+}
+
+
+def code_status(value: str) -> str:
+    return str(CODE_STATUS.get(value, value))
+
+
 def batch_status(value: str) -> str:
     return str(BATCH_STATUS.get(value, value))
 
