@@ -182,8 +182,8 @@ def test_voiding_a_code_and_a_run_with_a_reason(
     page = _page(client, f"/console/print-runs/{run_id}")
     codes = re.findall(r'action="/console/codes/([0-9A-Z]+)/void"', page)
     assert len(codes) == 3
-    response = client.post(f"/console/codes/{codes[0]}/void",
-                           data={"reason": "nhãn bị rách", "csrf_token": csrf_of(page)})  # fmt: skip
+    data = {"reason": "nhãn bị rách", "csrf_token": csrf_of(page)}
+    response = client.post(f"/console/codes/{codes[0]}/void", data=data)
     assert response.status_code == 303
     page = _page(client, f"/console/print-runs/{run_id}")
     assert "nhãn bị rách" in page
@@ -258,7 +258,7 @@ def test_authorisation_of_every_printing_route(
     reads = {
         _labels_path(batch_id): MAY_READ,
         f"/console/print-runs/{run_id}": MAY_READ,
-        "/console/batches/{}/labels/preview.png?{}".format(batch_id, urlencode(FORM)): MAY_PRINT,
+        f"/console/batches/{batch_id}/labels/preview.png?{urlencode(FORM)}": MAY_PRINT,
         f"/console/print-runs/{run_id}/labels.pdf": MAY_PRINT,
     }
     for path, allowed in reads.items():

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.api.inspection_support import add_codes, add_scans
-from trace.models import User
 from trace.services.scan_summary import VIETNAM
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
