@@ -34,7 +34,7 @@ from trace.services.labels import issuance
 from trace.services.labels.preview import sample_sheet
 
 RUNS_PER_PAGE = 20
-CODES_PER_PAGE = 50
+CODES_PER_PAGE = 25
 REFRESH_SECONDS = 2
 _CHUNK = 64 * 1024
 _WHOLE = re.compile(r"^-?\d{1,9}$")
