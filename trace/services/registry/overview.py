@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Executable, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from trace.models import Batch, Code, EventEpc, Facility, Product, Role, Scan
 from trace.services.actors import Actor
@@ -29,7 +30,18 @@ def _scope(actor: Actor, owner_key: str) -> dict[str, Any]:
 def list_batches(
     session: Session, actor: Actor, filters: Mapping[str, Any], limit: int, cursor: str | None
 ) -> tuple[Sequence[Batch], str | None]:
-    return catalogue.list_batches(session, {**filters, **_scope(actor, "producer")}, limit, cursor)
+    rows, next_cursor = catalogue.list_batches(
+        session, {**filters, **_scope(actor, "producer")}, limit, cursor
+    )
+    # The page names each batch's product: one query for all of them, not one per row.
+    product_ids = {batch.product_id for batch in rows}
+    if product_ids:
+        products = {
+            p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))
+        }
+        for batch in rows:
+            set_committed_value(batch, "product", products.get(batch.product_id))
+    return rows, next_cursor
 
 
 def list_products(
