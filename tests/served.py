@@ -6,17 +6,20 @@ Used by the end-to-end test and by ``tests/bench/bench_labels_served.py``.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,8 @@ class Served:
     tokens: dict[str, str]
     process: subprocess.Popen[bytes]
     log: Path
+    #: the demo's console accounts: role -> {"login", "password"}
+    accounts: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def request(
         self, method: str, path: str, role: str = "producer", body: Any = None
@@ -102,7 +107,8 @@ def served(folder: Path, database_url: str, *, gunicorn_workers: int = 2) -> Ite
                    capture_output=True)  # fmt: skip
     demo = subprocess.run([FLASK, "--app", "wsgi", "demo", "--json"], cwd=ROOT, env=env,
                           check=True, capture_output=True, text=True)  # fmt: skip
-    tokens = json.loads(demo.stdout.strip().splitlines()[-1])["tokens"]
+    demo_json = json.loads(demo.stdout.strip().splitlines()[-1])
+    tokens, accounts = demo_json["tokens"], demo_json.get("accounts", {})
     port = free_port()
     env |= {"TRACE_BIND": f"127.0.0.1:{port}", "TRACE_WORKERS": str(gunicorn_workers)}
     log = folder / "served.log"
@@ -111,7 +117,7 @@ def served(folder: Path, database_url: str, *, gunicorn_workers: int = 2) -> Ite
                                    stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)  # fmt: skip
     try:
-        app = Served(f"http://127.0.0.1:{port}", tokens, process, log)
+        app = Served(f"http://127.0.0.1:{port}", tokens, process, log, accounts)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -162,3 +168,45 @@ def printable_batch(app: Served, count: int) -> dict:
             return json.loads(data)
         assert status in (403, 409), (status, data[:500])
     raise AssertionError("no demo batch the producer may print for")
+
+
+class ConsoleSession:
+    """A browser's visit to the served console over HTTP: cookies kept, redirects followed, the
+    CSRF token of the last page sent with each form."""
+
+    _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        self.token = ""
+
+    def _open(self, req: urllib.request.Request) -> tuple[int, str, bytes, dict[str, str]]:
+        try:
+            with self.opener.open(req, timeout=120) as response:
+                return response.status, response.geturl(), response.read(), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, error.geturl(), error.read(), dict(error.headers)
+
+    def get(self, path: str) -> tuple[int, str, bytes, dict[str, str]]:
+        status, url, body, headers = self._open(urllib.request.Request(self.base + path))
+        found = self._CSRF.search(body.decode("utf-8", "replace")) if body[:1] == b"<" else None
+        if found:
+            self.token = found.group(1)
+        return status, url, body, headers
+
+    def post(self, path: str, data: dict[str, str]) -> tuple[int, str, bytes, dict[str, str]]:
+        encoded = urllib.parse.urlencode({**data, "csrf_token": self.token}).encode()
+        req = urllib.request.Request(self.base + path, data=encoded, method="POST")
+        status, url, body, headers = self._open(req)
+        found = self._CSRF.search(body.decode("utf-8", "replace"))
+        if found:
+            self.token = found.group(1)
+        return status, url, body, headers
+
+    def sign_in(self, login: str, password: str) -> None:
+        self.get("/console/sign-in")
+        status, url, body, _ = self.post("/console/sign-in", {"login": login, "password": password})
+        assert status == 200 and not url.endswith("/sign-in"), (status, url, body[:500])

@@ -175,9 +175,12 @@ def _shape(path: str) -> str:
 def _elsewhere() -> set[tuple[str, str]]:
     """Routes whose matrix lives beside their pages' other tests (same rule: every route ×
     role × own/foreign organisation)."""
-    from tests.console import test_producer_authz
+    from tests.console import test_printing, test_producer_authz
 
-    return {(method, _shape(path.split("?")[0])) for method, path, _ in test_producer_authz.ROUTES}
+    producer = {(m, _shape(path.split("?")[0])) for m, path, _ in test_producer_authz.ROUTES}
+    printing = {(m, _shape(path)) for m, path in test_printing.MATRIX_ROUTES}
+    scans = {("GET", "/console/scans")}  # each role's scope: tests/console/test_scans.py
+    return producer | printing | scans
 
 
 def test_every_console_route_is_in_the_table(app: Flask) -> None:

@@ -19,6 +19,8 @@ from trace.console import (
     nav,
     pages,
     people,
+    printing,
+    scans,
     stage_pages,
     views,
     welcome,
@@ -47,6 +49,8 @@ def create_blueprint() -> Blueprint:
     welcome.register(bp)
     batch_pages.register(bp)
     stage_pages.register(bp)
+    printing.register(bp)
+    scans.register(bp)
 
     @bp.before_request
     def _begin() -> None:
@@ -98,6 +102,7 @@ def init_app(app: Flask) -> None:
         console_nav_current=nav.is_current,
         console_user=auth.current_user,
         batch_status=words.batch_status,
+        code_status=words.code_status,
         facility_kind=words.facility_kind,
         role_name=words.role_name,
         role_options=words.role_options,

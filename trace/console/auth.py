@@ -84,7 +84,11 @@ def current_user() -> User | None:
     signed = current_session()
     if signed is None:
         return None
-    return db.session.get(User, signed.user_id)
+    user = g.get("console_user")
+    if user is None or user.id != signed.user_id:
+        # kept on g: the session's identity map holds rows weakly, and a page asks several times
+        user = g.console_user = db.session.get(User, signed.user_id)
+    return cast(User | None, user)
 
 
 def current_actor() -> Actor:

@@ -27,6 +27,7 @@ NAV: list[NavItem] = [
     NavItem("console.facilities", lazy_gettext("Facilities")),
     NavItem("console.people", lazy_gettext("People"), frozenset({Role.ADMIN, Role.CENTRE})),
     NavItem("console.account", lazy_gettext("My account")),
+    NavItem("console.scans", lazy_gettext("Scans")),
 ]
 
 

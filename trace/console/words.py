@@ -62,6 +62,17 @@ def error_reason(value: str) -> str:
     return str(ERROR_REASON.get(value, value))
 
 
+CODE_STATUS: dict[str, LazyString] = {
+    "issued": lazy_gettext("Issued"),
+    "printed": lazy_gettext("Printed"),
+    "voided": lazy_gettext("Voided"),
+}
+
+
+def code_status(value: str) -> str:
+    return str(CODE_STATUS.get(value, value))
+
+
 def batch_status(value: str) -> str:
     return str(BATCH_STATUS.get(value, value))
 

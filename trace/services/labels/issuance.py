@@ -161,6 +161,11 @@ def _require_manager(actor: Actor, batch: Batch, what: str) -> None:
     actor.require(actor.may_manage_organization(producer.id, producer.province_code), what)
 
 
+def require_batch_printer(actor: Actor, batch: Batch) -> None:
+    """Printing a batch's labels (or previewing them): whoever manages its producer."""
+    _require_manager(actor, batch, "print labels for this batch")
+
+
 def require_printer(actor: Actor, run: PrintRun) -> None:
     """Rendering a run's sheets is printing: only whoever may print for its batch."""
     _require_manager(actor, run.batch, "print labels for this batch")
@@ -469,6 +474,17 @@ def list_run_codes(
 # Rendering ----------------------------------------------------------------------------------
 
 
+def label_text(batch: Batch) -> dict[str, Any]:
+    """What every label of a batch shows besides its code (:class:`LabelContent`'s fields)."""
+    return {
+        "product_name": batch.product.name_vi,
+        "lot": batch.lot_code,
+        "production_date": batch.production_date.isoformat(),
+        "expiry_date": batch.expiry_date.isoformat() if batch.expiry_date else None,
+        "producer": batch.producer.name,
+    }
+
+
 def run_labels(session: Session, run: PrintRun, public_url: str) -> Iterator[LabelContent]:
     """The run's labels in sheet order (position order), read from the database in chunks.
 
@@ -476,13 +492,7 @@ def run_labels(session: Session, run: PrintRun, public_url: str) -> Iterator[Lab
     public page of a voided code says so.
     """
     batch = run.batch
-    common: dict[str, Any] = {
-        "product_name": batch.product.name_vi,
-        "lot": batch.lot_code,
-        "production_date": batch.production_date.isoformat(),
-        "expiry_date": batch.expiry_date.isoformat() if batch.expiry_date else None,
-        "producer": batch.producer.name,
-    }
+    common = label_text(batch)
     if not run.serialised:
         code = run.layout["batch_code"]
         label = LabelContent(
