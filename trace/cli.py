@@ -34,6 +34,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(labels_group)
 
     from trace.jobs.cli import worker_command
+    from trace.public.prepare import prepare_command
+
+    app.cli.add_command(prepare_command)
 
     app.cli.add_command(worker_command)
 

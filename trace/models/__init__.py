@@ -5,7 +5,7 @@ from trace.models.base import MAX_ID, Base
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
 from trace.models.jobs import Job, JobStatus
 from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
-from trace.models.public import Report, Scan, ScanClient
+from trace.models.public import BatchCheck, Report, Scan, ScanClient, StoredPage
 from trace.models.recalls import LedgerCheckpoint, Recall, RecallBatch
 from trace.models.registry import (
     Batch,
@@ -24,6 +24,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Batch",
+    "BatchCheck",
     "BatchLink",
     "BatchStatus",
     "Code",
@@ -48,4 +49,5 @@ __all__ = [
     "Role",
     "Scan",
     "ScanClient",
+    "StoredPage",
 ]

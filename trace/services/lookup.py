@@ -245,6 +245,14 @@ def _live_batch_code(session: Session, batch_id: int) -> tuple[Any, ...] | None:
     return tuple(row) if row is not None else None
 
 
+def batch_target(session: Session, batch_id: int) -> Target:
+    """The batch itself (no code), with its freshness."""
+    row = session.execute(_base_query().where(Batch.id == batch_id)).first()
+    if row is None:
+        raise UnknownCode(str(batch_id))
+    return _target(row, None)
+
+
 def find_lot(session: Session, gtin: str, lot: str) -> Target:
     """The batch ``lot`` of the product with ``gtin``, through its live batch-level code."""
     row = session.execute(_base_query().where(Product.gtin == gtin, Batch.lot_code == lot)).first()
@@ -328,6 +336,8 @@ class Verification:
     ok: bool
     checked: int
     problem: str | None = None
+    # When the ledger verifier checked (trace.services.ledgercheck); None: checked at view time.
+    checked_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -483,9 +493,15 @@ def verify_events(session: Session, events: Sequence[Event]) -> Verification:
     return Verification(True, len(events))
 
 
-def _batch_events(session: Session, batch_id: int) -> Sequence[Event]:
+def batch_events(session: Session, batch_id: int) -> Sequence[Event]:
+    """The batch's events in ledger order (what its page shows)."""
     pks = select(EventEpc.event_pk).where(EventEpc.batch_id == batch_id).distinct()
     return session.scalars(select(Event).where(Event.id.in_(pks)).order_by(Event.seq)).all()
+
+
+def verify_batch(session: Session, batch_id: int) -> Verification:
+    """The view-time ledger check of the batch's events (:func:`verify_events`)."""
+    return verify_events(session, batch_events(session, batch_id))
 
 
 def recall_of(session: Session, batch_id: int, status: str) -> RecallInfo | None:
@@ -504,8 +520,11 @@ def recall_of(session: Session, batch_id: int, status: str) -> RecallInfo | None
     return None
 
 
-def page(session: Session, target: Target) -> PageData:
-    """Everything the public page of ``target`` shows (a handful of indexed queries)."""
+def page(session: Session, target: Target, *, verify: bool = True) -> PageData:
+    """Everything the public page of ``target`` shows (a handful of indexed queries).
+
+    ``verify=False`` leaves out the ledger check (``verification`` is then a placeholder): the
+    page takes its mark from the verifier's check, or from :func:`verify_batch`, apart."""
     batch, product, producer, facility = session.execute(
         select(Batch, Product, Organization, Facility)
         .join(Product, Product.id == Batch.product_id)
@@ -553,7 +572,9 @@ def page(session: Session, target: Target) -> PageData:
         origin_facility=_place(facility, facility_org),
         stages=_stages(session, batch.id),
         origins=_origins(session, batch.id),
-        verification=verify_events(session, _batch_events(session, batch.id)),
+        verification=verify_events(session, batch_events(session, batch.id))
+        if verify
+        else Verification(True, 0),
         recall=recall_of(session, batch.id, str(batch.status)),
     )
 

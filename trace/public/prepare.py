@@ -1,0 +1,254 @@
+"""Pages prepared in advance, shared by every worker and node, and the verifier job that makes them.
+
+A first view of a batch used to gather its page data (about fourteen statements), check its
+events against the ledger and render the template: about 40 ms, on every worker, after every
+deploy. Now:
+
+- the rendered page of a batch (its skeleton: the code, form token and language links left as
+  stand-ins, the scan and verification sections as markers) is stored in ``stored_page`` under
+  the batch's freshness token, language, link type and kind of code. The token changes with
+  anything the page shows (an event, a recall, an edit, a voided code), so a stored page is
+  never out of date: a changed batch simply finds no row and renders (then stores) its new page.
+- the "history verified" mark comes from the ledger verifier (:mod:`trace.services.ledgercheck`),
+  read beside the stored page in the same statement, and is spliced in per view; without a
+  recent check the page checks at view time, as before.
+- the recurring job :data:`ledgercheck.JOB_KIND` checks the batches oldest first, stores their
+  pages (Vietnamese and English, for each kind and status of their live codes), and deletes
+  pages of older tokens. ``flask --app wsgi public-prepare`` runs one pass at once.
+
+On PostgreSQL the read and the write go through the driver in autocommit mode
+(:func:`trace.public.pageview.execute`), with statements compiled from the same Core
+statements that SQLite runs through the session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+from flask import Flask, current_app, g, render_template
+from flask.cli import with_appcontext
+from markupsafe import Markup
+from sqlalchemy import bindparam, literal_column, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from trace.db import db, transaction
+from trace.jobs import JobContext, job_kind
+from trace.models import BatchCheck, Code, CodeKind, CodeStatus, StoredPage
+from trace.public import pageview
+from trace.public.i18n import LANGUAGES
+from trace.services import ledgercheck, lookup
+
+log = logging.getLogger(__name__)
+
+SCANS_MARKER = "<!--scans-->"
+VERIFIED_MARKER = "<!--verified-->"
+# Stand-ins for what differs between the codes of one batch, rendered into its skeleton page.
+CODE_SLOT = "__trace_code__"
+TOKEN_SLOT = "__trace_form_token__"
+LANG_SLOT = "__trace_lang_{}__"
+CHUNK = 200  # batches checked and prepared per transaction
+
+
+def store_key(target: lookup.Target, lang: str, mode: str) -> str:
+    kind = target.kind.value if target.kind is not None else "-"
+    has_code = int(target.code is not None)
+    return f"{target.batch_id}|{target.freshness.token}|{lang}|{mode}|{kind}|{has_code}"
+
+
+def page_data(session: Session, target: lookup.Target) -> lookup.PageData:
+    """What the page shows, without the ledger check (the mark is spliced in apart)."""
+    return lookup.page(session, target, verify=False)
+
+
+def render_skeleton(target: lookup.Target, data: lookup.PageData, mode: str) -> str:
+    """The batch page with stand-ins (needs a request context in the page's language)."""
+    has_code = target.code is not None
+    stand_in = dataclasses.replace(target, code=CODE_SLOT) if has_code else target
+    return render_template(
+        "public/batch.html",
+        target=stand_in,
+        data=data,
+        mode=mode,
+        scans_marker=Markup(SCANS_MARKER),
+        verified_marker=Markup(VERIFIED_MARKER),
+        form_token=TOKEN_SLOT if has_code else None,
+        title=CODE_SLOT if has_code else target.lot_code,
+        lang_url=LANG_SLOT.format,
+    )
+
+
+# Reading and writing the store ------------------------------------------------------------------
+
+_ONE = select(literal_column("1").label("one")).subquery()
+READ = select(
+    select(StoredPage.body).where(StoredPage.key == bindparam("key")).scalar_subquery(),
+    BatchCheck.ok,
+    BatchCheck.checked,
+    BatchCheck.problem,
+    BatchCheck.checked_at,
+).select_from(_ONE.outerjoin(BatchCheck, BatchCheck.batch_id == bindparam("batch_id")))
+READ_SQL = str(READ.compile(dialect=postgresql.dialect()))
+
+_ROW: dict[str, Any] = {"key": bindparam("key"), "batch_id": bindparam("batch_id"),
+        "token": bindparam("token"), "body": bindparam("body"),
+        "made_at": bindparam("made_at")}  # fmt: skip
+WRITE_PG: Any = (
+    postgresql.insert(StoredPage)
+    .values(_ROW)
+    .on_conflict_do_nothing()
+    .returning(literal_column("1"))
+)
+WRITE_SQL = str(WRITE_PG.compile(dialect=postgresql.dialect()))
+WRITE_SQLITE = sqlite.insert(StoredPage).values(_ROW).on_conflict_do_nothing()
+
+
+def _on_postgresql() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def read(key: str, batch_id: int) -> tuple[str | None, ledgercheck.Check | None]:
+    """The stored page under ``key`` (``""``: none wanted) and the batch's last check, in one
+    indexed read."""
+    params = {"key": key, "batch_id": batch_id}
+    if _on_postgresql():
+        row = pageview.execute(READ_SQL, params)
+    else:
+        row = db.session.execute(READ, params).one()
+    assert row is not None
+    body, ok, checked, problem, checked_at = row
+    check = None
+    if checked_at is not None:
+        checked_at = checked_at.astimezone(dt.UTC) if checked_at.tzinfo else checked_at
+        if checked_at.tzinfo is None:
+            checked_at = checked_at.replace(tzinfo=dt.UTC)
+        check = ledgercheck.Check(bool(ok), int(checked), problem, checked_at)
+    return body, check
+
+
+def write(key: str, target: lookup.Target, body: str) -> None:
+    """Store a page for the other workers; a failure costs only the next worker a render."""
+    params = {"key": key, "batch_id": target.batch_id, "token": target.freshness.token,
+              "body": body, "made_at": dt.datetime.now(dt.UTC)}  # fmt: skip
+    try:
+        if _on_postgresql():
+            pageview.execute(WRITE_SQL, params)
+        else:
+            with transaction(write=True) as session:
+                session.execute(WRITE_SQLITE, params)
+    except SQLAlchemyError as error:  # the store is an optimisation: the view goes on
+        log.warning("stored page not written: %s", type(error).__name__)
+
+
+def skeleton(target: lookup.Target, lang: str, mode: str, data: Callable[[], Any]) -> str:
+    """The batch's page from the store, or rendered now (and stored)."""
+    key = store_key(target, lang, mode)
+    body, _check = read(key, target.batch_id)
+    if body is None:
+        body = render_skeleton(target, data(), mode)
+        write(key, target, body)
+    return body
+
+
+# The verifier job -------------------------------------------------------------------------------
+
+
+def _targets(session: Session, batch_id: int) -> list[lookup.Target]:
+    """A stand-in target for each kind and status of the batch's live codes."""
+    batch = lookup.batch_target(session, batch_id)
+    kinds = session.execute(
+        select(Code.kind, Code.status)
+        .where(Code.batch_id == batch_id, Code.status != CodeStatus.VOIDED)
+        .distinct()
+    ).all()
+    targets = []
+    for kind, status in kinds:
+        freshness = dataclasses.replace(batch.freshness, code_status=str(status))
+        targets.append(
+            dataclasses.replace(
+                batch,
+                code=CODE_SLOT,
+                kind=CodeKind(kind),
+                status=CodeStatus(status),
+                freshness=freshness,
+            )
+        )
+    return targets
+
+
+def prepare_batch(app: Flask, session: Session, batch_id: int) -> int:
+    """Store the batch's pages (every language, for each kind of live code); returns how many
+    were rendered."""
+    rendered = 0
+    tokens = set()
+    for target in _targets(session, batch_id):
+        tokens.add(target.freshness.token)
+        data = None
+        for lang in LANGUAGES:
+            key = store_key(target, lang, "pip")
+            if session.get(StoredPage, key) is not None:
+                continue
+            data = data or page_data(session, target)
+            with app.test_request_context(f"/?lang={lang}"):
+                g._page_language = lang
+                body = render_skeleton(target, data, "pip")
+            session.add(StoredPage(key=key, batch_id=batch_id,
+                                   token=target.freshness.token, body=body))  # fmt: skip
+            rendered += 1
+    if len(tokens) == 1:
+        ledgercheck.forget_older_pages(session, batch_id, tokens.pop())
+    return rendered
+
+
+def run_pass(
+    app: Flask, progress: Callable[[int, int | None], None] | None = None
+) -> tuple[int, int]:
+    """Check (and prepare the pages of) every batch not checked within the interval, oldest
+    first, in transactions of :data:`CHUNK` batches. Returns (batches checked, pages rendered)."""
+    interval = float(app.config["PUBLIC_VERIFY_SECONDS"])
+    started = dt.datetime.now(dt.UTC)
+    before = started - dt.timedelta(seconds=interval / 2)
+    checked = rendered = 0
+    while True:
+        with transaction(write=True) as session:
+            ids = ledgercheck.due(session, before, CHUNK)
+            if not ids:
+                break
+            ledgercheck.check(session, ids, dt.datetime.now(dt.UTC))
+            for batch_id in ids:
+                rendered += prepare_batch(app, session, batch_id)
+        checked += len(ids)
+        if progress is not None:
+            progress(checked, None)
+    return checked, rendered
+
+
+def _every(app: Flask) -> float:
+    return float(app.config["PUBLIC_VERIFY_SECONDS"])
+
+
+@job_kind(ledgercheck.JOB_KIND, every=_every, max_attempts=1)
+def verify_and_prepare(ctx: JobContext) -> None:
+    """The recurring verifier: one pass (:func:`run_pass`)."""
+    checked, rendered = run_pass(ctx.app, ctx.progress)
+    log.info("ledger check: %s batches checked, %s pages stored", checked, rendered)
+
+
+@click.command("public-prepare")
+@with_appcontext
+def prepare_command() -> None:
+    """Check every batch against the ledger now and store its public pages (what the worker's
+    recurring job does)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    started = time.monotonic()
+    checked, rendered = run_pass(app)
+    click.echo(
+        f"{checked} batches checked, {rendered} pages stored in {time.monotonic() - started:.1f} s"
+    )
