@@ -181,7 +181,9 @@ def test_the_verifier_deletes_pages_of_an_older_freshness(
 ) -> None:
     run_verifier(app)
     session.rollback()
-    old = set(session.scalars(select(StoredPage.token).where(StoredPage.batch_id == chain.batch.id)))
+    old = set(
+        session.scalars(select(StoredPage.token).where(StoredPage.batch_id == chain.batch.id))
+    )
     record(session, chain.batch.id, stage="shipping", time="2026-06-09T05:00:00+07:00",
            facility_id=chain.cold_store.id)  # fmt: skip
     assert "Shipping" in page(other(), chain.code)  # rendered at once, not the stored page
@@ -191,5 +193,7 @@ def test_the_verifier_deletes_pages_of_an_older_freshness(
     finally:
         app.config["PUBLIC_VERIFY_SECONDS"] = 120.0
     session.rollback()
-    now = set(session.scalars(select(StoredPage.token).where(StoredPage.batch_id == chain.batch.id)))
+    now = set(
+        session.scalars(select(StoredPage.token).where(StoredPage.batch_id == chain.batch.id))
+    )
     assert now and not now & old
