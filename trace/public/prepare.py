@@ -27,7 +27,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -160,18 +160,21 @@ def skeleton(target: lookup.Target, lang: str, mode: str, data: Callable[[], Any
 # The verifier job -------------------------------------------------------------------------------
 
 
-def _targets(session: Session, batch_id: int) -> list[lookup.Target]:
-    """A stand-in target for each kind and status of the batch's live codes."""
-    batch = lookup.batch_target(session, batch_id)
-    kinds = session.execute(
-        select(Code.kind, Code.status)
-        .where(Code.batch_id == batch_id, Code.status != CodeStatus.VOIDED)
+def _variants(session: Session, batch_ids: Sequence[int]) -> dict[int, list[lookup.Target]]:
+    """For each batch, a stand-in target for each kind and status of its live codes (what the
+    freshness token of a view through such a code is made of)."""
+    batches = lookup.batch_targets(session, batch_ids)
+    variants: dict[int, list[lookup.Target]] = {batch_id: [] for batch_id in batches}
+    for batch_id, kind, status in session.execute(
+        select(Code.batch_id, Code.kind, Code.status)
+        .where(Code.batch_id.in_(batch_ids), Code.status != CodeStatus.VOIDED)
         .distinct()
-    ).all()
-    targets = []
-    for kind, status in kinds:
+    ):
+        batch = batches.get(batch_id)
+        if batch is None:
+            continue
         freshness = dataclasses.replace(batch.freshness, code_status=str(status))
-        targets.append(
+        variants[batch_id].append(
             dataclasses.replace(
                 batch,
                 code=CODE_SLOT,
@@ -180,30 +183,42 @@ def _targets(session: Session, batch_id: int) -> list[lookup.Target]:
                 freshness=freshness,
             )
         )
-    return targets
+    return variants
 
 
-def prepare_batch(app: Flask, session: Session, batch_id: int) -> int:
-    """Store the batch's pages (every language, for each kind of live code); returns how many
-    were rendered."""
+def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> int:
+    """Store the batches' pages not stored yet (every language, for each kind of live code)
+    and delete those of an older freshness; returns how many pages were rendered."""
+    variants = _variants(session, batch_ids)
+    wanted = {
+        store_key(target, lang, "pip"): target
+        for targets in variants.values()
+        for target in targets
+        for lang in LANGUAGES
+    }
+    stored = set(session.scalars(select(StoredPage.key).where(StoredPage.key.in_(list(wanted)))))
+    data: dict[int, lookup.PageData] = {}
     rendered = 0
-    tokens = set()
-    for target in _targets(session, batch_id):
-        tokens.add(target.freshness.token)
-        data = None
-        for lang in LANGUAGES:
-            key = store_key(target, lang, "pip")
-            if session.get(StoredPage, key) is not None:
-                continue
-            data = data or page_data(session, target)
-            with app.test_request_context(f"/?lang={lang}"):
-                g._page_language = lang
-                body = render_skeleton(target, data, "pip")
-            session.add(StoredPage(key=key, batch_id=batch_id,
-                                   token=target.freshness.token, body=body))  # fmt: skip
-            rendered += 1
-    if len(tokens) == 1:
-        ledgercheck.forget_older_pages(session, batch_id, tokens.pop())
+    for key, target in wanted.items():
+        if key in stored:
+            continue
+        lang = key.split("|")[2]
+        if target.batch_id not in data:
+            data[target.batch_id] = page_data(session, target)
+        with app.test_request_context(f"/?lang={lang}"):
+            g._page_language = lang
+            body = render_skeleton(target, data[target.batch_id], "pip")
+        session.add(StoredPage(key=key, batch_id=target.batch_id,
+                               token=target.freshness.token, body=body))  # fmt: skip
+        rendered += 1
+    current = {(t.batch_id, t.freshness.token) for targets in variants.values() for t in targets}
+    for batch_id, token in session.execute(
+        select(StoredPage.batch_id, StoredPage.token)
+        .where(StoredPage.batch_id.in_(batch_ids))
+        .distinct()
+    ).all():
+        if (batch_id, token) not in current:
+            ledgercheck.forget_pages(session, batch_id, token)
     return rendered
 
 
@@ -222,8 +237,7 @@ def run_pass(
             if not ids:
                 break
             ledgercheck.check(session, ids, dt.datetime.now(dt.UTC))
-            for batch_id in ids:
-                rendered += prepare_batch(app, session, batch_id)
+            rendered += prepare_batches(app, session, ids)
         checked += len(ids)
         if progress is not None:
             progress(checked, None)

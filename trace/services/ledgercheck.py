@@ -13,13 +13,14 @@ checks at view time, as before). Runs as the recurring job :data:`JOB_KIND`.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from trace.models import Batch, BatchCheck, StoredPage
+from trace.models import Batch, BatchCheck, Event, EventEpc, StoredPage
 from trace.services import lookup
 
 JOB_KIND = "ledger_check"
@@ -66,23 +67,39 @@ def due(session: Session, before: dt.datetime, limit: int) -> list[int]:
 
 
 def check(session: Session, batch_ids: Sequence[int], now: dt.datetime) -> list[Check]:
-    """Check these batches' events against the ledger and record each result."""
+    """Check these batches' events against the ledger (all together: a few queries, whatever
+    the number of batches) and record each batch's result."""
+    pairs = session.execute(
+        select(EventEpc.batch_id, EventEpc.event_pk)
+        .where(EventEpc.batch_id.in_(batch_ids))
+        .distinct()
+    ).all()
+    events = {
+        e.id: e for e in session.scalars(select(Event).where(Event.id.in_({p for _, p in pairs})))
+    }
+    of_batch: dict[int, list[Event]] = defaultdict(list)
+    for batch_id, event_pk in pairs:
+        if batch_id is not None and event_pk in events:
+            of_batch[batch_id].append(events[event_pk])
+    chain, derived = lookup.event_problems(session, list(events.values()))
+    rows = {r.batch_id: r for r in session.scalars(
+        select(BatchCheck).where(BatchCheck.batch_id.in_(batch_ids)))}  # fmt: skip
     results = []
     for batch_id in batch_ids:
-        verification = lookup.verify_events(session, lookup.batch_events(session, batch_id))
-        row = session.get(BatchCheck, batch_id)
+        mine = of_batch.get(batch_id, [])
+        problem = lookup.first_problem(mine, chain, derived)
+        row = rows.get(batch_id)
         if row is None:
             row = BatchCheck(batch_id=batch_id)
             session.add(row)
-        row.checked_at, row.ok = now, verification.ok
-        row.checked, row.problem = verification.checked, (verification.problem or None)
+        row.checked_at, row.ok, row.checked, row.problem = now, problem is None, len(mine), problem
         results.append(Check(row.ok, row.checked, row.problem, now))
     session.flush()
     return results
 
 
-def forget_older_pages(session: Session, batch_id: int, token: str) -> None:
-    """Delete the batch's stored pages of any freshness but ``token`` (unreachable anyway)."""
+def forget_pages(session: Session, batch_id: int, token: str) -> None:
+    """Delete the batch's stored pages of an older freshness ``token`` (unreachable anyway)."""
     session.execute(
-        delete(StoredPage).where(StoredPage.batch_id == batch_id, StoredPage.token != token)
+        delete(StoredPage).where(StoredPage.batch_id == batch_id, StoredPage.token == token)
     )

@@ -245,12 +245,10 @@ def _live_batch_code(session: Session, batch_id: int) -> tuple[Any, ...] | None:
     return tuple(row) if row is not None else None
 
 
-def batch_target(session: Session, batch_id: int) -> Target:
-    """The batch itself (no code), with its freshness."""
-    row = session.execute(_base_query().where(Batch.id == batch_id)).first()
-    if row is None:
-        raise UnknownCode(str(batch_id))
-    return _target(row, None)
+def batch_targets(session: Session, batch_ids: Sequence[int]) -> dict[int, Target]:
+    """The batches themselves (no code), with their freshness, by id."""
+    rows = session.execute(_base_query().where(Batch.id.in_(batch_ids))).all()
+    return {target.batch_id: target for target in (_target(row, None) for row in rows)}
 
 
 def find_lot(session: Session, gtin: str, lot: str) -> Target:
@@ -469,28 +467,55 @@ def verify_events(session: Session, events: Sequence[Event]) -> Verification:
     rows) is what its document says (:func:`ledger.derived_mismatches`)."""
     if not events:
         return Verification(True, 0)
-    wanted = {e.seq - 1 for e in events if e.seq > 1}
-    previous = dict(
-        session.execute(select(Event.seq, Event.chain_hash).where(Event.seq.in_(wanted))).all()
-    )
-    previous[0] = ledger.GENESIS
+    problem = first_problem(events, *event_problems(session, events))
+    return Verification(problem is None, len(events), problem)
+
+
+Problems = dict[int, str]  # by event id: what is wrong with the entry
+
+
+def event_problems(session: Session, events: Sequence[Event]) -> tuple[Problems, Problems]:
+    """What is wrong with each of these ledger entries: (its hash or chain link, what the page
+    reads of it), by event id. A few queries whatever the number of events, so the verifier
+    checks many batches' events at once."""
+    previous: dict[int, str] = {0: ledger.GENESIS}
+    wanted = sorted({e.seq - 1 for e in events if e.seq > 1})
+    for start in range(0, len(wanted), 5000):
+        previous.update(
+            session.execute(
+                select(Event.seq, Event.chain_hash).where(
+                    Event.seq.in_(wanted[start : start + 5000])
+                )
+            ).tuples().all()
+        )
     ordered = sorted(events, key=lambda e: e.seq)
+    chain: Problems = {}
     for event in ordered:
         if event.seq - 1 not in previous:
-            return Verification(False, len(events), f"entry {event.seq - 1} is missing")
-        if ledger.stored_hash(event) != event.hash_id:
-            return Verification(False, len(events), f"entry {event.seq} was changed")
-        digest = ledger.entry_digest(event.hash_id, event.document)
-        if ledger.next_chain_hash(previous[event.seq - 1], digest) != event.chain_hash:
-            return Verification(False, len(events), f"entry {event.seq} is out of its chain")
-    mismatches = ledger.derived_mismatches(session, ordered)
-    for event in ordered:
-        if event.id in mismatches:
-            first = mismatches[event.id][0]
-            return Verification(
-                False, len(events), f"entry {event.seq}: {first.what} does not match its record"
-            )
-    return Verification(True, len(events))
+            chain[event.id] = f"entry {event.seq - 1} is missing"
+        elif ledger.stored_hash(event) != event.hash_id:
+            chain[event.id] = f"entry {event.seq} was changed"
+        else:
+            digest = ledger.entry_digest(event.hash_id, event.document)
+            if ledger.next_chain_hash(previous[event.seq - 1], digest) != event.chain_hash:
+                chain[event.id] = f"entry {event.seq} is out of its chain"
+    seq_of = {e.id: e.seq for e in ordered}
+    derived = {
+        event_id: f"entry {seq_of[event_id]}: {found[0].what} does not match its record"
+        for event_id, found in ledger.derived_mismatches(session, ordered).items()
+    }
+    return chain, derived
+
+
+def first_problem(events: Sequence[Event], chain: Problems, derived: Problems) -> str | None:
+    """The first problem among ``events``: a broken hash or chain link before anything else,
+    in ledger order, then a mismatch of what the page reads."""
+    ordered = sorted(events, key=lambda e: e.seq)
+    for problems in (chain, derived):
+        for event in ordered:
+            if event.id in problems:
+                return problems[event.id]
+    return None
 
 
 def batch_events(session: Session, batch_id: int) -> Sequence[Event]:
