@@ -1,6 +1,7 @@
 """Public lookup page benchmark: gunicorn + PostgreSQL under wrk, beside a Flask hello world.
 
-Run from the checkout: ``scripts/bench.sh public`` (installs wrk first). Needs PostgreSQL on
+Run from the checkout: ``scripts/bench.sh public`` (installs wrk first); ``--sqlite`` measures
+the quick start's default instead (SQLite, the demo data set). Needs PostgreSQL on
 127.0.0.1:5432 (user postgres, trust auth) and Debian's ``wrk``. It creates the database
 ``trace_bench``, fills it with bulk SQL (``INSERT … SELECT generate_series``), and drops it at
 the end.
@@ -416,6 +417,48 @@ def phase(
     return max(runs["hot mix"], key=lambda r: r["rps"])
 
 
+def sqlite_phase(work: Path, seconds: int, warmup: int) -> None:
+    """The quick start's default: SQLite with the demo data set (``flask init``, ``flask demo``),
+    every code of it in the mix; hot (after the warm-up) and from fresh workers, beside hello
+    world."""
+    import sqlite3
+
+    database = work / "bench.sqlite3"
+    env = {
+        **os.environ,
+        "TRACE_DATABASE_URL": f"sqlite:///{database}",
+        "TRACE_SECRET_KEY": "bench-secret",
+        "TRACE_PUBLIC_URL": "https://trace.example.vn",
+    }
+    flask = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
+    for command in ("init", "demo"):
+        subprocess.run([*flask, command], cwd=ROOT, env=env, check=True, capture_output=True)
+    prepare(env)
+    with sqlite3.connect(database) as conn:
+        codes = [c for (c,) in conn.execute("SELECT code FROM code WHERE status != 'voided'")]
+    paths = work / "paths-sqlite.txt"
+    paths.write_text("\n".join(f"/q/{code}" for code in codes) + "\n")
+    print(f"sqlite: the demo data set, {len(codes)} codes", flush=True)
+    lua = work / "mix.lua"
+    runs: dict[str, list[dict[str, float]]] = {"hello world": [], "hot": [], "fresh workers": []}
+    for _ in range(ROUNDS):
+        runs["hello world"].append(
+            measure("hello:app", PORT_HELLO, dict(os.environ), work, lua, paths, seconds, warmup)
+        )
+        show("hello world", runs["hello world"][-1])
+        runs["hot"].append(measure("wsgi:app", PORT_APP, env, ROOT, lua, paths, seconds, warmup))
+        show("lookup page, hot", runs["hot"][-1])
+        runs["fresh workers"].append(
+            measure("wsgi:app", PORT_APP, env, ROOT, lua, paths, seconds, 0)
+        )
+        show("lookup page, fresh workers", runs["fresh workers"][-1])
+    hello = max(runs["hello world"], key=lambda r: r["rps"])
+    for name in ("hot", "fresh workers"):
+        page = max(runs[name], key=lambda r: r["rps"])
+        print(f"  sqlite {name}: throughput ratio {page['rps'] / hello['rps']:.2f} best against "
+              f"best (goal >= 0.3); p99 {page['p99_us'] / 1000:.1f} ms", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=100_000)
@@ -429,12 +472,20 @@ def main() -> None:
         help="batches of the cold mix (large phase; 0: no cold mix)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the trace_bench database")
+    parser.add_argument(
+        "--sqlite",
+        action="store_true",
+        help="only SQLite with the demo data set (the quick start's default)",
+    )
     args = parser.parse_args()
     print(f"gunicorn {GUNICORN}; wrk -t2 -c32 -d{args.seconds}s over 1,000 codes")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "hello.py").write_text(HELLO)
         (work / "mix.lua").write_text(LUA)
+        if args.sqlite:
+            sqlite_phase(work, args.seconds, args.warmup)
+            return
         try:
             small = phase("small", MIX_BATCHES, 1_000, work, args.seconds, args.warmup)
             large = phase(
