@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,7 +26,7 @@ from tests.public.test_page import visible
 from tests.public.test_recall_lifecycle import BANNER_EN, issue
 from trace import create_app
 from trace.db import db
-from trace.models import BatchCheck, StoredPage
+from trace.models import BatchCheck, Facility, StoredPage
 from trace.public import cache as render_cache
 from trace.public import live, prepare
 from trace.services import ledgercheck
@@ -49,6 +50,13 @@ def other(app: Flask) -> Iterator[Callable[[], Flask]]:
     for each in made:
         live.stop(each)
         db.engine_for(each).dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry was written a moment ago: without the margin (which covers edits still
+    committing while a page's data is read), pages made now count as made after it."""
+    monkeypatch.setattr(prepare, "MADE_MARGIN", dt.timedelta(0))
 
 
 def run_verifier(app: Flask) -> tuple[int, int]:
@@ -118,6 +126,12 @@ def test_a_recall_through_one_worker_shows_on_the_next_view_from_another(
     assert BANNER_EN not in page(worker_b, chain.code)  # seen, remembered, stored
     reason = "Phát hiện dư lượng thuốc bảo vệ thực vật vượt ngưỡng"
     issue(worker_a.test_client(), token("inspector"), [chain.batch.id], reason, False)
+    state = live._ours(worker_b)
+    if state is not None:  # PostgreSQL: worker B learns of it by NOTIFY, a few ms later
+        deadline = time.monotonic() + 2
+        while state.get(chain.code) is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert state.get(chain.code) is None, "no notification within 2 s"
     after = page(worker_b, chain.code)
     assert BANNER_EN in after and reason in after
 
@@ -197,3 +211,26 @@ def test_the_verifier_deletes_pages_of_an_older_freshness(
         session.scalars(select(StoredPage.token).where(StoredPage.batch_id == chain.batch.id))
     )
     assert now and not now & old
+
+
+def test_an_edit_of_a_place_the_page_shows_makes_stored_pages_stale(
+    app: Flask, chain: Chain, session: Session, other: Callable[[], Flask]
+) -> None:
+    """The orchard of the harvest stage is not in the batch's freshness token: its edit must
+    not leave the stored page (or the verifier's next pass) showing the old name."""
+    run_verifier(app)
+    assert "Vườn vải Phượng Sơn" in page(other(), chain.code)
+    session.rollback()
+    session.execute(
+        update(Facility)
+        .where(Facility.id == chain.orchard.id)
+        .values(name="Vườn vải Kiên Thành", updated_at=dt.datetime.now(dt.UTC))
+    )
+    session.commit()
+    shown = page(other(), chain.code)
+    assert "Vườn vải Kiên Thành" in shown and "Vườn vải Phượng Sơn" not in shown
+    app.config["PUBLIC_VERIFY_SECONDS"] = 0
+    try:
+        assert run_verifier(app)[1] == 3  # made again: all but the one the view above stored
+    finally:
+        app.config["PUBLIC_VERIFY_SECONDS"] = 120.0

@@ -34,14 +34,23 @@ import click
 from flask import Flask, current_app, g, render_template
 from flask.cli import with_appcontext
 from markupsafe import Markup
-from sqlalchemy import bindparam, literal_column, select
+from sqlalchemy import bindparam, func, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from trace.db import db, transaction
 from trace.jobs import JobContext, job_kind
-from trace.models import BatchCheck, Code, CodeKind, CodeStatus, StoredPage
+from trace.models import (
+    BatchCheck,
+    Code,
+    CodeKind,
+    CodeStatus,
+    Facility,
+    Organization,
+    Product,
+    StoredPage,
+)
 from trace.public import pageview
 from trace.public.i18n import LANGUAGES
 from trace.services import ledgercheck, lookup
@@ -88,8 +97,19 @@ def render_skeleton(target: lookup.Target, data: lookup.PageData, mode: str) -> 
 # Reading and writing the store ------------------------------------------------------------------
 
 _ONE = select(literal_column("1").label("one")).subquery()
+_EDITS = union_all(
+    select(func.max(Organization.updated_at).label("at")),
+    select(func.max(Facility.updated_at).label("at")),
+    select(func.max(Product.updated_at).label("at")),
+).subquery()
+# The latest edit of an organisation, facility or product (indexed): a page shows more of them
+# than its freshness token covers (the places of its stages, the farms and producers of its
+# inputs), so a stored page is only used if it was made after the latest such edit.
+REGISTRY_EDITED = select(func.max(_EDITS.c.at)).scalar_subquery()
 READ = select(
-    select(StoredPage.body).where(StoredPage.key == bindparam("key")).scalar_subquery(),
+    select(StoredPage.body)
+    .where(StoredPage.key == bindparam("key"), StoredPage.made_at >= REGISTRY_EDITED)
+    .scalar_subquery(),
     BatchCheck.ok,
     BatchCheck.checked,
     BatchCheck.problem,
@@ -100,14 +120,32 @@ READ_SQL = str(READ.compile(dialect=postgresql.dialect()))
 _ROW: dict[str, Any] = {"key": bindparam("key"), "batch_id": bindparam("batch_id"),
         "token": bindparam("token"), "body": bindparam("body"),
         "made_at": bindparam("made_at")}  # fmt: skip
+_REPLACE: dict[str, Any] = {
+    "body": bindparam("body"),
+    "token": bindparam("token"),
+    "made_at": bindparam("made_at"),
+}
 WRITE_PG: Any = (
     postgresql.insert(StoredPage)
     .values(_ROW)
-    .on_conflict_do_nothing()
+    .on_conflict_do_update(index_elements=["key"], set_=_REPLACE)
     .returning(literal_column("1"))
 )
 WRITE_SQL = str(WRITE_PG.compile(dialect=postgresql.dialect()))
-WRITE_SQLITE = sqlite.insert(StoredPage).values(_ROW).on_conflict_do_nothing()
+WRITE_SQLITE = (
+    sqlite.insert(StoredPage)
+    .values(_ROW)
+    .on_conflict_do_update(index_elements=["key"], set_=_REPLACE)
+)
+# A page counts as made this long before its data was read: an edit whose transaction had
+# begun (and stamped ``updated_at``) but not committed when the data was read must not look
+# older than the page.
+MADE_MARGIN = dt.timedelta(seconds=30)
+
+
+def made_now() -> dt.datetime:
+    """The ``made_at`` of a page whose data is read from now on."""
+    return dt.datetime.now(dt.UTC) - MADE_MARGIN
 
 
 def _on_postgresql() -> bool:
@@ -133,10 +171,11 @@ def read(key: str, batch_id: int) -> tuple[str | None, ledgercheck.Check | None]
     return body, check
 
 
-def write(key: str, target: lookup.Target, body: str) -> None:
-    """Store a page for the other workers; a failure costs only the next worker a render."""
+def write(key: str, target: lookup.Target, body: str, made_at: dt.datetime) -> None:
+    """Store a page for the other workers (``made_at``: :func:`made_now` before its data was
+    read); a failure costs only the next worker a render."""
     params = {"key": key, "batch_id": target.batch_id, "token": target.freshness.token,
-              "body": body, "made_at": dt.datetime.now(dt.UTC)}  # fmt: skip
+              "body": body, "made_at": made_at}  # fmt: skip
     try:
         if _on_postgresql():
             pageview.execute(WRITE_SQL, params)
@@ -152,8 +191,9 @@ def skeleton(target: lookup.Target, lang: str, mode: str, data: Callable[[], Any
     key = store_key(target, lang, mode)
     body, _check = read(key, target.batch_id)
     if body is None:
+        made_at = made_now()
         body = render_skeleton(target, data(), mode)
-        write(key, target, body)
+        write(key, target, body, made_at)
     return body
 
 
@@ -186,6 +226,10 @@ def _variants(session: Session, batch_ids: Sequence[int]) -> dict[int, list[look
     return variants
 
 
+def _rows(session: Session, keys: list[str]) -> dict[str, StoredPage]:
+    return {r.key: r for r in session.scalars(select(StoredPage).where(StoredPage.key.in_(keys)))}
+
+
 def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> int:
     """Store the batches' pages not stored yet (every language, for each kind of live code)
     and delete those of an older freshness; returns how many pages were rendered."""
@@ -196,7 +240,15 @@ def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> i
         for target in targets
         for lang in LANGUAGES
     }
-    stored = set(session.scalars(select(StoredPage.key).where(StoredPage.key.in_(list(wanted)))))
+    made_at = made_now()
+    stored = set(
+        session.scalars(
+            select(StoredPage.key).where(
+                StoredPage.key.in_(list(wanted)), StoredPage.made_at >= REGISTRY_EDITED
+            )
+        )
+    )
+    outdated = {k: row for k, row in _rows(session, list(wanted)).items() if k not in stored}
     data: dict[int, lookup.PageData] = {}
     rendered = 0
     for key, target in wanted.items():
@@ -208,8 +260,11 @@ def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> i
         with app.test_request_context(f"/?lang={lang}"):
             g._page_language = lang
             body = render_skeleton(target, data[target.batch_id], "pip")
-        session.add(StoredPage(key=key, batch_id=target.batch_id,
-                               token=target.freshness.token, body=body))  # fmt: skip
+        row = outdated.get(key)
+        if row is None:
+            row = StoredPage(key=key, batch_id=target.batch_id, token=target.freshness.token)
+            session.add(row)
+        row.body, row.made_at = body, made_at
         rendered += 1
     current = {(t.batch_id, t.freshness.token) for targets in variants.values() for t in targets}
     for batch_id, token in session.execute(

@@ -228,8 +228,9 @@ def _skeleton(target: lookup.Target, lang: str, mode: str) -> str:
         body, check = prepare.read(stored_key, target.batch_id)
         cache().put(("check", target.batch_id), _check_ttl(), check)
         if body is None:
+            made_at = prepare.made_now()
             body = prepare.render_skeleton(target, _data(target), mode)
-            prepare.write(stored_key, target, body)
+            prepare.write(stored_key, target, body, made_at)
         return body
 
     return cached(key, make)

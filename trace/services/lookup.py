@@ -486,9 +486,7 @@ def event_problems(session: Session, events: Sequence[Event]) -> tuple[Problems,
                 select(Event.seq, Event.chain_hash).where(
                     Event.seq.in_(wanted[start : start + 5000])
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     ordered = sorted(events, key=lambda e: e.seq)
     chain: Problems = {}

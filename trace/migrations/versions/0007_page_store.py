@@ -3,6 +3,13 @@
 Revision ID: 0007_page_store
 Revises: 0005_client_signals
 Create Date: 2026-11-30 14:27:06.377827
+
+``stored_page``: public pages rendered once for every worker and node, keyed by the batch's
+freshness token (trace.public.prepare); valid while no organisation, facility or product was
+edited after they were made (hence the ``updated_at`` indexes: the latest edit is read with every
+stored page). ``batch_check``: the ledger verifier's last result per batch
+(trace.services.ledgercheck). Neither sends a notification: they change what is stored, not
+what a page shows.
 """
 
 from collections.abc import Sequence
@@ -43,10 +50,14 @@ def upgrade() -> None:
     with op.batch_alter_table("stored_page", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_stored_page_batch_id"), ["batch_id"], unique=False)
 
-    # ### end Alembic commands ###
+    for table in ("organization", "facility", "product"):
+        op.create_index(f"ix_{table}_updated_at", table, ["updated_at"], unique=False)
 
 
 def downgrade() -> None:
+    for table in ("organization", "facility", "product"):
+        op.drop_index(f"ix_{table}_updated_at", table_name=table)
+
     with op.batch_alter_table("stored_page", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stored_page_batch_id"))
 
@@ -55,4 +66,3 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_batch_check_checked_at"))
 
     op.drop_table("batch_check")
-    # ### end Alembic commands ###
