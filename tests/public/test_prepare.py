@@ -103,19 +103,31 @@ def test_the_verifier_checks_every_batch_and_the_page_states_when(
 
 
 def test_a_stored_page_is_served_by_a_worker_that_never_rendered_it(
-    app: Flask, chain: Chain, other: Callable[[], Flask], monkeypatch: pytest.MonkeyPatch
+    app: Flask,
+    chain: Chain,
+    other: Callable[[], Flask],
+    monkeypatch: pytest.MonkeyPatch,
+    unit_code: Callable[..., str],
 ) -> None:
+    """The verifier's pages are found under the key a view computes (the same freshness token
+    on either path), for batch-level and unit codes, in both languages."""
+    unit = unit_code(chain.batch)
     run_verifier(app)
-    first = other().test_client().get(f"/q/{chain.code}", headers=EN)
 
     def no_render(*_args: Any, **_kwargs: Any) -> str:
         raise AssertionError("rendered instead of read from the store")
 
-    monkeypatch.setattr(prepare, "render_skeleton", no_render)
-    second = other().test_client().get(f"/q/{chain.code}", headers=EN)
-    assert second.status_code == 200
-    assert visible(second.data) == visible(first.data)
-    assert "Harvesting" in visible(second.data)
+    with monkeypatch.context() as patched:
+        patched.setattr(prepare, "render_skeleton", no_render)
+        worker = other().test_client()
+        pages = {(code, lang): worker.get(f"/q/{code}?lang={lang}")
+                 for code in (chain.code, unit) for lang in ("vi", "en")}  # fmt: skip
+    assert all(r.status_code == 200 for r in pages.values())
+    for code in (chain.code, unit):  # each in its own language, whole
+        english, vietnamese = visible(pages[(code, "en")].data), visible(pages[(code, "vi")].data)
+        assert "Journey" in english and "Quantity:" in english and "Hành trình" not in english
+        assert "Hành trình" in vietnamese and "Journey" not in vietnamese
+        assert code in english and "History verified" in english
 
 
 def test_a_recall_through_one_worker_shows_on_the_next_view_from_another(

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, render_template
 from flask.cli import with_appcontext
 from markupsafe import Markup
 from sqlalchemy import bindparam, func, literal_column, select, union_all
@@ -257,8 +257,8 @@ def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> i
         lang = key.split("|")[2]
         if target.batch_id not in data:
             data[target.batch_id] = page_data(session, target)
-        with app.test_request_context(f"/?lang={lang}"):
-            g._page_language = lang
+        # A context of its own per page: the language (and Flask-Babel's locale) is kept in g.
+        with app.app_context(), app.test_request_context(f"/?lang={lang}"):
             body = render_skeleton(target, data[target.batch_id], "pip")
         row = outdated.get(key)
         if row is None:
