@@ -20,8 +20,10 @@ for _ in $(seq "${TRACE_JOB_WORKERS:-1}"); do
     .venv/bin/flask --app wsgi worker &
     pids+=($!)
 done
-# The access log leaves out the client address: no raw IPs in logs.
-.venv/bin/gunicorn --bind "${TRACE_BIND:-127.0.0.1:5000}" --workers "${TRACE_WORKERS:-2}" \
+# gunicorn.conf.py: the hooks that start and stop each worker's public-page threads. The access
+# log leaves out the client address: no raw IPs in logs.
+.venv/bin/gunicorn -c gunicorn.conf.py --bind "${TRACE_BIND:-127.0.0.1:5000}" \
+    --workers "${TRACE_WORKERS:-2}" \
     --access-logfile - --access-logformat '%(t)s "%(r)s" %(s)s %(b)s %(M)sms' wsgi:app &
 pids+=($!)
 wait -n

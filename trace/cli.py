@@ -42,6 +42,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(portal_group)
 
     from trace.jobs.cli import worker_command
+    from trace.public.prepare import prepare_command
+
+    app.cli.add_command(prepare_command)
 
     app.cli.add_command(worker_command)
 

@@ -90,6 +90,8 @@ DEFAULTS: dict[str, Any] = {
     # PostgreSQL: each process remembers resolved codes and their scan tallies, told of changes
     # by NOTIFY (trace.public.live), and writes scans in batches. False: read every view.
     "PUBLIC_LIVE": True,
+    # The ledger verifier's interval (job worker): pages state a check up to 5 minutes old.
+    "PUBLIC_VERIFY_SECONDS": 120.0,
     "PUBLIC_LIVE_ENTRIES": 20000,  # codes remembered per process
     "PUBLIC_SCAN_FLUSH_SECONDS": 1.0,  # buffered scans are written this often
     "PUBLIC_SCAN_STATS_SECONDS": 30.0,  # a remembered scan count catches up with other processes

@@ -320,3 +320,28 @@ def test_a_run_voided_before_rendering_fails_its_job_for_good(app, client, world
     job = session.scalars(select(Job)).one()
     assert job.status is JobStatus.FAILED and job.attempts == 1 and "voided" in job.error
     assert client.get(run["links"]["labels_pdf"], headers=headers).status_code == 409
+
+
+def test_a_recurring_job_is_queued_at_start_and_again_after_each_run(app, session, build) -> None:
+    """The ledger verifier: a serving worker queues it when none is pending; once run (every
+    batch checked), its next run is queued an interval later, and only one is ever pending."""
+    from trace.models import BatchCheck
+    from trace.services.ledgercheck import JOB_KIND
+
+    queue.load_kinds()
+    batch = build.batch(build.product(build.organization()))
+    session.rollback()
+    with write_intent():
+        first = queue.schedule_recurring(session, app, wait=False)
+        again = queue.schedule_recurring(session, app, wait=False)
+        session.commit()
+    assert [j.kind for j in first] == [JOB_KIND] and again == []  # one pending at a time
+    worker = Worker(app)
+    assert worker.run(once=True) == 1
+    session.rollback()
+    session.expire_all()  # the jobs queued above are in this session's identity map
+    assert session.get(BatchCheck, batch.id) is not None
+    jobs = session.scalars(select(Job).where(Job.kind == JOB_KIND).order_by(Job.id)).all()
+    assert [j.status for j in jobs] == [JobStatus.DONE, JobStatus.QUEUED]
+    interval = dt.timedelta(seconds=float(app.config["PUBLIC_VERIFY_SECONDS"]))
+    assert jobs[1].run_after - jobs[0].finished_at >= interval - dt.timedelta(seconds=1)

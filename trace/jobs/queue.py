@@ -28,7 +28,7 @@ from trace.models import Job, JobStatus
 DEFAULT_MAX_ATTEMPTS = 3
 MAX_ERROR_CHARS = 4000
 # Modules that register job kinds; the worker imports them before it claims anything.
-KIND_MODULES = ("trace.services.labels.jobs", "trace.api.imports.jobs")
+KIND_MODULES = ("trace.services.labels.jobs", "trace.api.imports.jobs", "trace.public.prepare")
 
 
 class PermanentJobError(Exception):
@@ -62,6 +62,7 @@ class JobKind:
     handler: Handler
     authorize: Authorizer | None
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    every: Callable[[Flask], float] | None = None  # recurring: seconds between runs
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -72,13 +73,16 @@ def job_kind(
     *,
     authorize: Authorizer | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    every: Callable[[Flask], float] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` for jobs of kind ``name``; ``authorize`` raises when an actor may
     not read such a job (by default, ``None``, only admin may): it should be the rule of the job's
-    subject. :func:`trace.services.jobs.get_job` applies it."""
+    subject. :func:`trace.services.jobs.get_job` applies it. ``every``: a recurring kind, run
+    again that many seconds (from the app's settings) after each run
+    (:func:`schedule_recurring`)."""
 
     def register(handler: Handler) -> Handler:
-        _KINDS[name] = JobKind(name, handler, authorize, max_attempts)
+        _KINDS[name] = JobKind(name, handler, authorize, max_attempts, every)
         return handler
 
     return register
@@ -115,8 +119,10 @@ def enqueue(
     subject: tuple[str, int] | None = None,
     actor: Enqueuer | None = None,
     max_attempts: int | None = None,
+    run_after: dt.datetime | None = None,
 ) -> Job:
-    """Queue a job in the caller's transaction; it runs once that transaction commits."""
+    """Queue a job in the caller's transaction; it runs once that transaction commits (and
+    ``run_after`` has come, if given)."""
     registered = kind_of(kind)
     if registered is None:
         raise ValueError(f"unknown job kind {kind!r}")
@@ -129,9 +135,34 @@ def enqueue(
         run_after=_now(),
         created_by_token_id=actor.token_id if actor else None,
     )
+    if run_after is not None:
+        job.run_after = run_after
     session.add(job)
     session.flush()
     return job
+
+
+def schedule_recurring(
+    session: Session, app: Flask, *, now: dt.datetime | None = None, wait: bool = True
+) -> list[Job]:
+    """Queue the next run of each recurring kind that has no run queued or running: its
+    interval from ``now`` (at once when not ``wait``: a worker starting up). Two workers doing
+    this together may queue two runs; each later run queues one only if none is pending, so
+    the runs fall back to one chain."""
+    now = now or _now()
+    queued = []
+    for kind in _KINDS.values():
+        if kind.every is None:
+            continue
+        pending = session.scalar(
+            select(Job.id)
+            .where(Job.kind == kind.name, Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
+            .limit(1)
+        )
+        if pending is None:
+            delay = dt.timedelta(seconds=kind.every(app) if wait else 0)
+            queued.append(enqueue(session, kind.name, {}, run_after=now + delay))
+    return queued
 
 
 def latest_job(session: Session, kind: str, subject: tuple[str, int]) -> Job | None:

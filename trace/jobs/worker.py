@@ -58,6 +58,8 @@ class Worker:
         """Process jobs; returns how many were processed. ``burst``: stop when none is due;
         ``once``: after one job (or none due)."""
         processed = 0
+        if not (burst or once):  # a serving worker keeps the recurring jobs going
+            self._record(queue.schedule_recurring, self.app, wait=False)
         while not self.stopping:
             claimed = self._claim()
             if claimed is None:
@@ -66,6 +68,9 @@ class Worker:
                 self._stopping.wait(self.poll_seconds)
                 continue
             self._process(claimed)
+            kind = queue.kind_of(claimed.kind)
+            if kind is not None and kind.every is not None:
+                self._record(queue.schedule_recurring, self.app)
             processed += 1
             if once:
                 break

@@ -10,7 +10,7 @@ from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
 from trace.models.passport import Certificate, CertificateKind
 from trace.models.plots import Plot, PlotGeometry
 from trace.models.portal import PortalKind, PortalRecord, PortalStatus
-from trace.models.public import Report, Scan, ScanClient
+from trace.models.public import BatchCheck, Report, Scan, ScanClient, StoredPage
 from trace.models.recalls import LedgerCheckpoint, Recall, RecallBatch
 from trace.models.registry import (
     Batch,
@@ -29,6 +29,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Batch",
+    "BatchCheck",
     "BatchLink",
     "BatchStatus",
     "Certificate",
@@ -65,6 +66,7 @@ __all__ = [
     "Scan",
     "ScanClient",
     "SignInThrottle",
+    "StoredPage",
     "User",
     "UserSession",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trace.models.base import Base, utcnow
@@ -66,3 +66,33 @@ class Report(Base):
     resolved_at: Mapped[dt.datetime | None]
     resolution: Mapped[str | None] = mapped_column(String(2000))
     resolved_by_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
+
+
+class BatchCheck(Base):
+    """The last run of the ledger verifier over one batch (:mod:`trace.services.ledgercheck`):
+    when, whether the batch's events and what the page shows of them still match the ledger,
+    how many events, and the first problem found. The public page states the time of a
+    successful check while it is recent; a failed check takes the mark off."""
+
+    __tablename__ = "batch_check"
+
+    batch_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    checked_at: Mapped[dt.datetime] = mapped_column(index=True)
+    ok: Mapped[bool]
+    checked: Mapped[int]
+    problem: Mapped[str | None] = mapped_column(String(500))
+
+
+class StoredPage(Base):
+    """A rendered part of a public page, shared by every worker and node: the page of a batch
+    in one language and form, keyed by the batch's freshness token, so a change of what the
+    page shows (an event, a recall, an edit, a voided code) makes the row unreachable at once.
+    Rows of an older token are deleted by the verifier."""
+
+    __tablename__ = "stored_page"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(index=True)
+    token: Mapped[str] = mapped_column(String(24))
+    body: Mapped[str] = mapped_column(Text)
+    made_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

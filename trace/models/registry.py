@@ -61,6 +61,8 @@ class BatchStatus(enum.StrEnum):
 
 class Organization(Timestamped, Archivable, Base):
     __tablename__ = "organization"
+    # The latest edit of the registry is read with every stored public page (trace.public.prepare).
+    __table_args__ = (Index("ix_organization_updated_at", "updated_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[OrganizationKind] = mapped_column(str_enum(OrganizationKind, "organization_kind"))
@@ -82,6 +84,7 @@ class Facility(Timestamped, Archivable, Base):
     __table_args__ = (
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+        Index("ix_facility_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,7 +104,10 @@ class Facility(Timestamped, Archivable, Base):
 
 class Product(Timestamped, Archivable, Base):
     __tablename__ = "product"
-    __table_args__ = (CheckConstraint("ocop_stars BETWEEN 1 AND 5", name="ocop_stars_range"),)
+    __table_args__ = (
+        CheckConstraint("ocop_stars BETWEEN 1 AND 5", name="ocop_stars_range"),
+        Index("ix_product_updated_at", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)

@@ -44,6 +44,15 @@ class RenderCache:
                 self._entries.popitem(last=False)
         return value
 
+    def put(self, key: Hashable, ttl: float, value: Any) -> None:
+        if ttl <= 0:
+            return
+        with self._lock:
+            self._entries[key] = (time.monotonic() + ttl, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

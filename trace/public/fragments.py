@@ -11,7 +11,12 @@ for translation like any other (``trace/translations/babel.cfg`` covers ``public
 
 from __future__ import annotations
 
+import datetime as dt
+
+from markupsafe import escape
+
 from trace.public.i18n import format_moment, format_number, translations
+from trace.services.lookup import Verification
 from trace.services.scans import ScanStats
 
 
@@ -63,3 +68,58 @@ def scans_section(stats: ScanStats, lang: str) -> str:
         text = gettext(NEVER)
     parts.append(f'<section class="card" id="scans">\n<p>{text}</p>\n</section>\n')
     return "".join(parts)
+
+
+VERIFIED = _("History verified")
+CHECKED_NOW = ngettext(
+    "The %(num)s record below is sealed in a tamper-evident ledger; it was checked just now and "
+    "has not been changed since it was recorded.",
+    "The %(num)s records below are sealed in a tamper-evident ledger; they were checked just now "
+    "and have not been changed since they were recorded.",
+    2,
+)
+CHECKED_AT = ngettext(
+    "The %(num)s record below is sealed in a tamper-evident ledger; it was checked at %(when)s "
+    "and had not been changed since it was recorded.",
+    "The %(num)s records below are sealed in a tamper-evident ledger; they were checked at "
+    "%(when)s and had not been changed since they were recorded.",
+    2,
+)
+NO_STAGES = _("No stages recorded yet")
+NO_STAGES_TEXT = _("The producer has not recorded any stage of this lot yet.")
+NOT_VERIFIED = _("History could not be verified")
+NOT_VERIFIED_TEXT = _(
+    "Some records of this product no longer match what was originally recorded. Treat them with "
+    "caution and report the problem below."
+)
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
+
+
+def checked_moment(moment: dt.datetime) -> str:
+    """A check's time as the page states it: ``10:42, 30/11/2026`` (Vietnam time)."""
+    return moment.astimezone(VIETNAM).strftime("%H:%M, %d/%m/%Y")
+
+
+def verified_section(v: Verification, lang: str) -> str:
+    """The "history verified" mark: checked at view time ("just now") or by the ledger
+    verifier (with its time), nothing recorded yet, or the warning of a failed check."""
+    catalog = translations(lang)
+    gettext, ngettext_ = catalog.ugettext, catalog.ungettext
+    if v.ok and v.checked:
+        singular, plural, _n = CHECKED_NOW if v.checked_at is None else CHECKED_AT
+        values: dict[str, object] = {"num": v.checked}
+        if v.checked_at is not None:
+            values["when"] = checked_moment(v.checked_at)
+        title, text = gettext(VERIFIED), ngettext_(singular, plural, v.checked) % values
+        mark = f'<p class="mark">✓ {escape(title)}</p>'
+    elif v.ok:
+        mark = f'<p class="mark">{escape(gettext(NO_STAGES))}</p>'
+        text = gettext(NO_STAGES_TEXT)
+    else:
+        mark = f'<p class="mark error">✗ {escape(gettext(NOT_VERIFIED))}</p>'
+        text = gettext(NOT_VERIFIED_TEXT)
+    state = "ok" if v.ok else "bad"
+    return (
+        f'<section class="card {state}" id="verified">\n{mark}\n'
+        f'<p class="small">{escape(text)}</p>\n</section>'
+    )

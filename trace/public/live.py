@@ -12,7 +12,9 @@
 - **Scans** go to a :class:`~trace.public.scanbuffer.ScanBuffer`.
 
 A view that finds its code here does no database work at all. The state belongs to one process:
-it is created on the first page view (after gunicorn forks) and never crosses a fork.
+a gunicorn worker starts it when it has loaded the app and stops it when it exits
+(``gunicorn.conf.py``: :func:`start`, :func:`stop`); elsewhere (the development server, tests)
+the first page view starts it. It never crosses a fork.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine
 
-from trace.db import transaction
+from trace.db import db, transaction
 from trace.public.changes import ChangeFeed, watch_local_writes
 from trace.public.scanbuffer import ScanBuffer, ScanRow, Writer
 from trace.services import lookup, scans
@@ -260,6 +262,12 @@ def _start(app: Flask, engine: Engine) -> LiveState:
         live.feed.start()
         live.feed.wait_until_listening(FIRST_CONNECT_SECONDS)
         return live
+
+
+def start(app: Flask) -> LiveState | None:
+    """Start this process's live state now (a gunicorn worker's ``post_worker_init`` hook,
+    ``gunicorn.conf.py``), rather than on the first page view; ``None`` where there is none."""
+    return state(app, db.engine_for(app))
 
 
 def _ours(app: Flask) -> LiveState | None:

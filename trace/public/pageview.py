@@ -197,6 +197,11 @@ def _postgresql(
 
 
 def _execute(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The code's statements (resolve, scan statistics), through :func:`execute`."""
+    return execute(sql, params)
+
+
+def execute(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
     """One statement on a pooled connection in autocommit mode, through the driver's own cursor
     (no SQLAlchemy result machinery: the row is a plain tuple).
 

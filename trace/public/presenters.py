@@ -41,7 +41,15 @@ def page_json(
     data: lookup.PageData,
     stats: scans.ScanStats | None,
     public_url: str,
+    verification: lookup.Verification,
 ) -> dict[str, Any]:
+    verified: dict[str, Any] = {
+        "ok": verification.ok,
+        "checked": verification.checked,
+        "problem": verification.problem,
+    }
+    if verification.checked_at is not None:  # by the ledger verifier, not at this view
+        verified["checked_at"] = verification.checked_at
     body: dict[str, Any] = {
         "code": target.code,
         "kind": str(target.kind) if target.kind else None,
@@ -53,7 +61,7 @@ def page_json(
         "origin_facility": asdict(data.origin_facility) if data.origin_facility else None,
         "stages": [asdict(stage) for stage in data.stages],
         "origins": [asdict(origin) for origin in data.origins],
-        "history_verified": asdict(data.verification),
+        "history_verified": verified,
         "recall": asdict(data.recall) if data.recall else None,
         "certificates": data.certificates,
         "eudr": data.eudr,

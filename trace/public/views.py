@@ -11,23 +11,22 @@ a scan; HEAD requests and prefetches (``Purpose``/``Sec-Purpose: prefetch``) are
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, render_template, request
-from markupsafe import Markup, escape
+from markupsafe import escape
 from werkzeug.http import http_date
 
 from trace.db import db
 from trace.gs1 import DigitalLink, DigitalLinkError, parse_digital_link_path
 from trace.models import Batch
-from trace.public import client, fragments, pageview, resolver
-from trace.public.cache import cached
+from trace.public import client, fragments, pageview, prepare, resolver
+from trace.public.cache import cache, cached
 from trace.public.i18n import LANGUAGES, lang_url, page_language
 from trace.public.presenters import JSON, facility_json, json_response, page_json, product_json
-from trace.services import lookup, scans
+from trace.services import ledgercheck, lookup, scans
 from trace.services.passport import DPP_LINK_TYPE, passport
 
 
@@ -173,19 +172,38 @@ def _not_modified(etag: str, last_modified: dt.datetime) -> bool:
 
 def _data(target: lookup.Target) -> lookup.PageData:
     key = ("data", target.batch_id, target.freshness.token)
-    return cached(key, lambda: lookup.page(db.session, target))
+    return cached(key, lambda: prepare.page_data(db.session, target))
+
+
+CHECK_SECONDS = 30.0  # how long a process reuses a batch's verifier check it has read
+
+
+def _check(batch_id: int) -> ledgercheck.Check | None:
+    return cache().get_or_make(
+        ("check", batch_id), _check_ttl(), lambda: prepare.read("", batch_id)[1]
+    )
+
+
+def _verification(target: lookup.Target) -> lookup.Verification:
+    """The verifier's check while it is at most :data:`ledgercheck.MAX_AGE` old (a process
+    reuses what it read for :data:`CHECK_SECONDS`), else a check at view time (reused while
+    the batch is unchanged, for at most ``PUBLIC_CACHE_SECONDS``)."""
+    check = _check(target.batch_id)
+    if check is not None and check.current(dt.datetime.now(dt.UTC)):
+        return check.verification
+    key = ("verify", target.batch_id, target.freshness.token)
+    return cached(key, lambda: lookup.verify_batch(db.session, target.batch_id))
 
 
 def _json_body(target: lookup.Target, stats: scans.ScanStats | None) -> dict[str, Any]:
-    return page_json(target, _data(target), stats, current_app.config["PUBLIC_URL"])
+    return page_json(
+        target, _data(target), stats, current_app.config["PUBLIC_URL"], _verification(target)
+    )
 
 
-SCANS_MARKER = "<!--scans-->"
-SCANS_MARKER_BYTES = SCANS_MARKER.encode()
-# Stand-ins for what differs between the codes of one batch, rendered into its skeleton page.
-CODE_SLOT = "__trace_code__"
-TOKEN_SLOT = "__trace_form_token__"
-LANG_SLOT = "__trace_lang_{}__"
+SCANS_MARKER_BYTES = prepare.SCANS_MARKER.encode()
+VERIFIED_MARKER_BYTES = prepare.VERIFIED_MARKER.encode()
+CODE_SLOT, TOKEN_SLOT, LANG_SLOT = prepare.CODE_SLOT, prepare.TOKEN_SLOT, prepare.LANG_SLOT
 
 
 def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode: str) -> bytes:
@@ -205,6 +223,12 @@ def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode:
     key = ("html", target.code_id, request.environ.get("PATH_INFO"), fresh, lang, mode, period)
     # Kept encoded: encoding 12 KB of Vietnamese text on every view costs more than the splice.
     page: bytes = cached(key, lambda: _fill(_skeleton(target, lang, mode), target).encode())
+    verification = _verification(target)
+    mark = cached(
+        ("verified", lang, verification),
+        lambda: fragments.verified_section(verification, lang).encode(),
+    )
+    page = page.replace(VERIFIED_MARKER_BYTES, mark, 1)
     if stats is not None:
         section = fragments.scans_section(stats, lang).encode()
         page = page.replace(SCANS_MARKER_BYTES, section, 1)
@@ -212,23 +236,26 @@ def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode:
 
 
 def _skeleton(target: lookup.Target, lang: str, mode: str) -> str:
+    """The batch's page with stand-ins: from this process's cache, else from the pages stored
+    for every worker (read with the batch's verifier check), else rendered now and stored."""
     has_code = target.code is not None
     key = ("skeleton", target.batch_id, target.freshness.token, lang, mode, target.kind, has_code)
 
     def make() -> str:
-        stand_in = dataclasses.replace(target, code=CODE_SLOT) if has_code else target
-        return render_template(
-            "public/batch.html",
-            target=stand_in,
-            data=_data(target),
-            mode=mode,
-            scans_marker=Markup(SCANS_MARKER),
-            form_token=TOKEN_SLOT if has_code else None,
-            title=CODE_SLOT if has_code else target.lot_code,
-            lang_url=LANG_SLOT.format,
-        )
+        stored_key = prepare.store_key(target, lang, mode)
+        body, check = prepare.read(stored_key, target.batch_id)
+        cache().put(("check", target.batch_id), _check_ttl(), check)
+        if body is None:
+            made_at = prepare.made_now()
+            body = prepare.render_skeleton(target, _data(target), mode)
+            prepare.write(stored_key, target, body, made_at)
+        return body
 
     return cached(key, make)
+
+
+def _check_ttl() -> float:
+    return min(CHECK_SECONDS, float(current_app.config["PUBLIC_CACHE_SECONDS"]))
 
 
 def _fill(skeleton: str, target: lookup.Target) -> str:

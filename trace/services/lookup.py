@@ -256,6 +256,12 @@ def _live_batch_code(session: Session, batch_id: int) -> tuple[Any, ...] | None:
     return tuple(row) if row is not None else None
 
 
+def batch_targets(session: Session, batch_ids: Sequence[int]) -> dict[int, Target]:
+    """The batches themselves (no code), with their freshness, by id."""
+    rows = session.execute(_base_query().where(Batch.id.in_(batch_ids))).all()
+    return {target.batch_id: target for target in (_target(row, None) for row in rows)}
+
+
 def find_lot(session: Session, gtin: str, lot: str) -> Target:
     """The batch ``lot`` of the product with ``gtin``, through its live batch-level code."""
     row = session.execute(_base_query().where(Product.gtin == gtin, Batch.lot_code == lot)).first()
@@ -339,6 +345,8 @@ class Verification:
     ok: bool
     checked: int
     problem: str | None = None
+    # When the ledger verifier checked (trace.services.ledgercheck); None: checked at view time.
+    checked_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -477,33 +485,66 @@ def verify_events(session: Session, events: Sequence[Event]) -> Verification:
     rows) is what its document says (:func:`ledger.derived_mismatches`)."""
     if not events:
         return Verification(True, 0)
-    wanted = {e.seq - 1 for e in events if e.seq > 1}
-    previous = dict(
-        session.execute(select(Event.seq, Event.chain_hash).where(Event.seq.in_(wanted))).all()
-    )
-    previous[0] = ledger.GENESIS
+    problem = first_problem(events, *event_problems(session, events))
+    return Verification(problem is None, len(events), problem)
+
+
+Problems = dict[int, str]  # by event id: what is wrong with the entry
+
+
+def event_problems(session: Session, events: Sequence[Event]) -> tuple[Problems, Problems]:
+    """What is wrong with each of these ledger entries: (its hash or chain link, what the page
+    reads of it), by event id. A few queries whatever the number of events, so the verifier
+    checks many batches' events at once."""
+    previous: dict[int, str] = {0: ledger.GENESIS}
+    wanted = sorted({e.seq - 1 for e in events if e.seq > 1})
+    for start in range(0, len(wanted), 5000):
+        previous.update(
+            session.execute(
+                select(Event.seq, Event.chain_hash).where(
+                    Event.seq.in_(wanted[start : start + 5000])
+                )
+            ).all()
+        )
     ordered = sorted(events, key=lambda e: e.seq)
+    chain: Problems = {}
     for event in ordered:
         if event.seq - 1 not in previous:
-            return Verification(False, len(events), f"entry {event.seq - 1} is missing")
-        if ledger.stored_hash(event) != event.hash_id:
-            return Verification(False, len(events), f"entry {event.seq} was changed")
-        digest = ledger.entry_digest(event.hash_id, event.document)
-        if ledger.next_chain_hash(previous[event.seq - 1], digest) != event.chain_hash:
-            return Verification(False, len(events), f"entry {event.seq} is out of its chain")
-    mismatches = ledger.derived_mismatches(session, ordered)
-    for event in ordered:
-        if event.id in mismatches:
-            first = mismatches[event.id][0]
-            return Verification(
-                False, len(events), f"entry {event.seq}: {first.what} does not match its record"
-            )
-    return Verification(True, len(events))
+            chain[event.id] = f"entry {event.seq - 1} is missing"
+        elif ledger.stored_hash(event) != event.hash_id:
+            chain[event.id] = f"entry {event.seq} was changed"
+        else:
+            digest = ledger.entry_digest(event.hash_id, event.document)
+            if ledger.next_chain_hash(previous[event.seq - 1], digest) != event.chain_hash:
+                chain[event.id] = f"entry {event.seq} is out of its chain"
+    seq_of = {e.id: e.seq for e in ordered}
+    derived = {
+        event_id: f"entry {seq_of[event_id]}: {found[0].what} does not match its record"
+        for event_id, found in ledger.derived_mismatches(session, ordered).items()
+    }
+    return chain, derived
 
 
-def _batch_events(session: Session, batch_id: int) -> Sequence[Event]:
+def first_problem(events: Sequence[Event], chain: Problems, derived: Problems) -> str | None:
+    """The first problem among ``events``: a broken hash or chain link before anything else,
+    in ledger order, then a mismatch of what the page reads."""
+    ordered = sorted(events, key=lambda e: e.seq)
+    for problems in (chain, derived):
+        for event in ordered:
+            if event.id in problems:
+                return problems[event.id]
+    return None
+
+
+def batch_events(session: Session, batch_id: int) -> Sequence[Event]:
+    """The batch's events in ledger order (what its page shows)."""
     pks = select(EventEpc.event_pk).where(EventEpc.batch_id == batch_id).distinct()
     return session.scalars(select(Event).where(Event.id.in_(pks)).order_by(Event.seq)).all()
+
+
+def verify_batch(session: Session, batch_id: int) -> Verification:
+    """The view-time ledger check of the batch's events (:func:`verify_events`)."""
+    return verify_events(session, batch_events(session, batch_id))
 
 
 def recall_of(session: Session, batch_id: int, status: str) -> RecallInfo | None:
@@ -522,12 +563,15 @@ def recall_of(session: Session, batch_id: int, status: str) -> RecallInfo | None
     return None
 
 
-def page(session: Session, target: Target) -> PageData:
-    """Everything the public page of ``target`` shows (a handful of indexed queries)."""
-    return batch_page(session, target.batch_id)
+def page(session: Session, target: Target, *, verify: bool = True) -> PageData:
+    """Everything the public page of ``target`` shows (a handful of indexed queries).
+
+    ``verify=False`` leaves out the ledger check (``verification`` is then a placeholder): the
+    page takes its mark from the verifier's check, or from :func:`verify_batch`, apart."""
+    return batch_page(session, target.batch_id, verify=verify)
 
 
-def batch_page(session: Session, batch_id: int) -> PageData:
+def batch_page(session: Session, batch_id: int, *, verify: bool = True) -> PageData:
     """What the public page shows of a batch (the console shows its producer the same)."""
     batch, product, producer, facility = session.execute(
         select(Batch, Product, Organization, Facility)
@@ -583,7 +627,9 @@ def batch_page(session: Session, batch_id: int) -> PageData:
         origin_facility=_place(facility, facility_org),
         stages=_stages(session, batch.id),
         origins=_origins(session, batch.id),
-        verification=verify_events(session, _batch_events(session, batch.id)),
+        verification=verify_events(session, batch_events(session, batch.id))
+        if verify
+        else Verification(True, 0),
         recall=recall_of(session, batch.id, str(batch.status)),
         certificates=certificates_section(session, product, batch, today()),
         eudr=_eudr(session, batch.id),

@@ -1,7 +1,7 @@
 """Spreadsheet imports: the import record, and audit entries pointing to it
 
 Revision ID: 0008_imports
-Revises: 0006_accounts
+Revises: 0007_page_store
 Create Date: 2026-11-30 14:26:16.396628
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import trace.db
 
 revision: str = "0008_imports"
-down_revision: str | None = "0006_accounts"
+down_revision: str | None = "0007_page_store"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

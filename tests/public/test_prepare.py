@@ -1,0 +1,248 @@
+"""Pages prepared in advance and the ledger verifier's "checked at" mark (trace.public.prepare,
+trace.services.ledgercheck): a page is served from the store by a worker that never rendered it,
+a change made through one worker shows on the next view from another at once, and tampering with
+the database directly takes the mark off at the verifier's next pass, within the stated five
+minutes.
+
+Each test runs two apps on the test database, as two workers (or nodes) would: their data is
+committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from tests.public.conftest import Chain, record
+from tests.public.test_page import visible
+from tests.public.test_recall_lifecycle import BANNER_EN, issue
+from trace import create_app
+from trace.db import db
+from trace.models import BatchCheck, Facility, StoredPage
+from trace.public import cache as render_cache
+from trace.public import live, prepare
+from trace.services import ledgercheck
+
+pytestmark = pytest.mark.committed
+
+EN = {"Accept-Language": "en"}
+CHECKED_AT = re.compile(r"checked at (\d\d:\d\d, \d\d/\d\d/\d{4})")
+
+
+@pytest.fixture
+def other(app: Flask) -> Iterator[Callable[[], Flask]]:
+    """``other()``: another app on the test database (another worker, with its own caches)."""
+    made: list[Flask] = []
+
+    def make() -> Flask:
+        made.append(create_app({**app.config, "TESTING": True}))
+        return made[-1]
+
+    yield make
+    for each in made:
+        live.stop(each)
+        db.engine_for(each).dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry was written a moment ago: without the margin (which covers edits still
+    committing while a page's data is read), pages made now count as made after it."""
+    monkeypatch.setattr(prepare, "MADE_MARGIN", dt.timedelta(0))
+
+
+def run_verifier(app: Flask) -> tuple[int, int]:
+    with app.app_context():
+        return prepare.run_pass(app)
+
+
+def page(app: Flask, code: str) -> str:
+    response = app.test_client().get(f"/q/{code}", headers=EN)
+    assert response.status_code == 200
+    return visible(response.data)
+
+
+def later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Every process's caches see ``seconds`` more pass (their clock is time.monotonic)."""
+    now = render_cache.time.monotonic() + seconds
+    monkeypatch.setattr(render_cache.time, "monotonic", lambda: now)
+
+
+def test_the_verifier_checks_every_batch_and_the_page_states_when(
+    app: Flask, chain: Chain, session: Session, other: Callable[[], Flask]
+) -> None:
+    before = dt.datetime.now(dt.UTC)
+    checked, rendered = run_verifier(app)
+    assert checked == 2  # the lychee lot and the juice
+    assert rendered == 4  # each lot's batch-level code, in Vietnamese and English
+    session.rollback()
+    rows = session.scalars(select(BatchCheck)).all()
+    assert {(r.batch_id, r.ok, r.checked) for r in rows} == {
+        (chain.batch.id, True, 3),  # its two stages and the juice made from it
+        (chain.juice.id, True, 1),
+    }
+    text_ = page(other(), chain.code)
+    assert "History verified" in text_
+    stated = CHECKED_AT.search(text_)
+    assert stated is not None, text_
+    shown = dt.datetime.strptime(stated.group(1), "%H:%M, %d/%m/%Y")
+    vietnam = before.astimezone(dt.timezone(dt.timedelta(hours=7))).replace(tzinfo=None)
+    assert abs(shown - vietnam) < dt.timedelta(minutes=2)
+    body = other().test_client().get(f"/q/{chain.code}", headers={"Accept": "application/json"})
+    assert body.json["history_verified"]["ok"] is True
+    assert body.json["history_verified"]["checked_at"]
+    assert run_verifier(app) == (0, 0)  # all checked within the interval: nothing due
+
+
+def test_a_stored_page_is_served_by_a_worker_that_never_rendered_it(
+    app: Flask,
+    chain: Chain,
+    other: Callable[[], Flask],
+    monkeypatch: pytest.MonkeyPatch,
+    unit_code: Callable[..., str],
+) -> None:
+    """The verifier's pages are found under the key a view computes (the same freshness token
+    on either path), for batch-level and unit codes, in both languages."""
+    unit = unit_code(chain.batch)
+    run_verifier(app)
+
+    def no_render(*_args: Any, **_kwargs: Any) -> str:
+        raise AssertionError("rendered instead of read from the store")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(prepare, "render_skeleton", no_render)
+        worker = other().test_client()
+        pages = {(code, lang): worker.get(f"/q/{code}?lang={lang}")
+                 for code in (chain.code, unit) for lang in ("vi", "en")}  # fmt: skip
+    assert all(r.status_code == 200 for r in pages.values())
+    for code in (chain.code, unit):  # each in its own language, whole
+        english, vietnamese = visible(pages[(code, "en")].data), visible(pages[(code, "vi")].data)
+        assert "Journey" in english and "Quantity:" in english and "Hành trình" not in english
+        assert "Hành trình" in vietnamese and "Journey" not in vietnamese
+        assert code in english and "History verified" in english
+
+
+def test_a_recall_through_one_worker_shows_on_the_next_view_from_another(
+    app: Flask, chain: Chain, other: Callable[[], Flask], token: Callable[..., dict[str, str]]
+) -> None:
+    run_verifier(app)
+    worker_a, worker_b = other(), other()
+    assert BANNER_EN not in page(worker_b, chain.code)  # seen, remembered, stored
+    reason = "Phát hiện dư lượng thuốc bảo vệ thực vật vượt ngưỡng"
+    issue(worker_a.test_client(), token("inspector"), [chain.batch.id], reason, False)
+    state = live._ours(worker_b)
+    if state is not None:  # PostgreSQL: worker B learns of it by NOTIFY, a few ms later
+        deadline = time.monotonic() + 2
+        while state.get(chain.code) is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert state.get(chain.code) is None, "no notification within 2 s"
+    after = page(worker_b, chain.code)
+    assert BANNER_EN in after and reason in after
+
+
+def _tamper(session: Session) -> None:
+    session.rollback()  # SQLite: a snapshot older than the verifier's writes cannot write
+    session.execute(
+        text("UPDATE event SET document = :doc WHERE seq = 1"),
+        {"doc": '{"type": "ObjectEvent", "eventTime": "2026-06-08T05:30:00+07:00"}'},
+    )
+    session.commit()
+
+
+def test_tampering_takes_the_mark_off_at_the_next_check(
+    app: Flask,
+    chain: Chain,
+    session: Session,
+    other: Callable[[], Flask],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app.config["PUBLIC_VERIFY_SECONDS"] = 0  # every batch is due at every pass
+    try:
+        run_verifier(app)
+        worker = other()
+        assert CHECKED_AT.search(page(worker, chain.code))
+        _tamper(session)  # behind the services' back: no freshness changes
+        assert run_verifier(app)[0] == 2
+    finally:
+        app.config["PUBLIC_VERIFY_SECONDS"] = 120.0
+    session.rollback()
+    row = session.get(BatchCheck, chain.batch.id)
+    assert row is not None and row.ok is False and "entry 1" in (row.problem or "")
+    fresh = page(other(), chain.code)
+    assert "History could not be verified" in fresh and "History verified" not in fresh
+    # The worker that read the good check before reads the batch's check again within
+    # CHECK_SECONDS (30 s), well inside the five minutes the page promises.
+    later(monkeypatch, 31)
+    again = page(worker, chain.code)
+    assert "History could not be verified" in again and not CHECKED_AT.search(again)
+
+
+def test_a_check_older_than_five_minutes_states_nothing(
+    app: Flask, chain: Chain, session: Session, other: Callable[[], Flask]
+) -> None:
+    """Without a recent check (the verifier stopped), the page checks at view time again."""
+    run_verifier(app)
+    session.rollback()
+    session.execute(
+        update(BatchCheck).values(
+            checked_at=dt.datetime.now(dt.UTC) - ledgercheck.MAX_AGE - dt.timedelta(seconds=5)
+        )
+    )
+    session.commit()
+    _tamper(session)
+    stale = page(other(), chain.code)
+    assert "History could not be verified" in stale and not CHECKED_AT.search(stale)
+
+
+def test_the_verifier_deletes_pages_of_an_older_freshness(
+    app: Flask, chain: Chain, session: Session, other: Callable[[], Flask]
+) -> None:
+    run_verifier(app)
+    session.rollback()
+    old = set(
+        session.scalars(select(StoredPage.token).where(StoredPage.batch_id == chain.batch.id))
+    )
+    record(session, chain.batch.id, stage="shipping", time="2026-06-09T05:00:00+07:00",
+           facility_id=chain.cold_store.id)  # fmt: skip
+    assert "Shipping" in page(other(), chain.code)  # rendered at once, not the stored page
+    app.config["PUBLIC_VERIFY_SECONDS"] = 0
+    try:
+        run_verifier(app)
+    finally:
+        app.config["PUBLIC_VERIFY_SECONDS"] = 120.0
+    session.rollback()
+    now = set(
+        session.scalars(select(StoredPage.token).where(StoredPage.batch_id == chain.batch.id))
+    )
+    assert now and not now & old
+
+
+def test_an_edit_of_a_place_the_page_shows_makes_stored_pages_stale(
+    app: Flask, chain: Chain, session: Session, other: Callable[[], Flask]
+) -> None:
+    """The orchard of the harvest stage is not in the batch's freshness token: its edit must
+    not leave the stored page (or the verifier's next pass) showing the old name."""
+    run_verifier(app)
+    assert "Vườn vải Phượng Sơn" in page(other(), chain.code)
+    session.rollback()
+    session.execute(
+        update(Facility)
+        .where(Facility.id == chain.orchard.id)
+        .values(name="Vườn vải Kiên Thành", updated_at=dt.datetime.now(dt.UTC))
+    )
+    session.commit()
+    shown = page(other(), chain.code)
+    assert "Vườn vải Kiên Thành" in shown and "Vườn vải Phượng Sơn" not in shown
+    app.config["PUBLIC_VERIFY_SECONDS"] = 0
+    try:
+        assert run_verifier(app)[1] == 3  # made again: all but the one the view above stored
+    finally:
+        app.config["PUBLIC_VERIFY_SECONDS"] = 120.0

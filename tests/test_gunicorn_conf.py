@@ -1,0 +1,44 @@
+"""gunicorn.conf.py: each worker starts its public-page threads when it has loaded the app, and
+stops them (buffered scans written) when it exits."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from flask import Flask
+
+from trace import create_app
+from trace.db import db
+from trace.public import live
+
+CONF = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
+
+
+def test_worker_hooks_start_and_stop_the_live_state(app: Flask) -> None:
+    if db.engine_for(app).dialect.name != "postgresql":
+        pytest.skip("the live state runs on PostgreSQL: this runs in CI's PostgreSQL pass")
+    hooks = runpy.run_path(str(CONF))
+    served = create_app({**app.config, "TESTING": True})
+    worker = SimpleNamespace(wsgi=served)
+    try:
+        assert live._ours(served) is None
+        hooks["post_worker_init"](worker)
+        state = live._ours(served)
+        assert state is not None and state.listening  # before any request
+        hooks["worker_exit"](None, worker)
+        assert live._ours(served) is None
+    finally:
+        live.stop(served)
+        db.engine_for(served).dispose()
+
+
+def test_the_hooks_do_nothing_without_postgresql(tmp_path: Path) -> None:
+    hooks = runpy.run_path(str(CONF))
+    served = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3", "SECRET_KEY": "x"})
+    worker = SimpleNamespace(wsgi=served)
+    hooks["post_worker_init"](worker)
+    assert live._ours(served) is None
+    hooks["worker_exit"](None, worker)

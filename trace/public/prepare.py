@@ -1,0 +1,323 @@
+"""Pages prepared in advance, shared by every worker and node, and the verifier job that makes them.
+
+A first view of a batch used to gather its page data (about fourteen statements), check its
+events against the ledger and render the template: about 40 ms, on every worker, after every
+deploy. Now:
+
+- the rendered page of a batch (its skeleton: the code, form token and language links left as
+  stand-ins, the scan and verification sections as markers) is stored in ``stored_page`` under
+  the batch's freshness token, language, link type and kind of code. The token changes with
+  anything the page shows (an event, a recall, an edit, a voided code), so a stored page is
+  never out of date: a changed batch simply finds no row and renders (then stores) its new page.
+- the "history verified" mark comes from the ledger verifier (:mod:`trace.services.ledgercheck`),
+  read beside the stored page in the same statement, and is spliced in per view; without a
+  recent check the page checks at view time, as before.
+- the recurring job :data:`ledgercheck.JOB_KIND` checks the batches oldest first, stores their
+  pages (Vietnamese and English, for each kind and status of their live codes), and deletes
+  pages of older tokens. ``flask --app wsgi public-prepare`` runs one pass at once.
+
+On PostgreSQL the read and the write go through the driver in autocommit mode
+(:func:`trace.public.pageview.execute`), with statements compiled from the same Core
+statements that SQLite runs through the session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+from flask import Flask, current_app, render_template
+from flask.cli import with_appcontext
+from markupsafe import Markup
+from sqlalchemy import bindparam, func, literal_column, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from trace.db import db, transaction
+from trace.jobs import JobContext, job_kind
+from trace.models import (
+    BatchCheck,
+    Code,
+    CodeKind,
+    CodeStatus,
+    Facility,
+    Organization,
+    Product,
+    StoredPage,
+)
+from trace.public import pageview
+from trace.public.i18n import LANGUAGES
+from trace.services import ledgercheck, lookup
+
+log = logging.getLogger(__name__)
+
+SCANS_MARKER = "<!--scans-->"
+VERIFIED_MARKER = "<!--verified-->"
+# Stand-ins for what differs between the codes of one batch, rendered into its skeleton page.
+CODE_SLOT = "__trace_code__"
+TOKEN_SLOT = "__trace_form_token__"
+LANG_SLOT = "__trace_lang_{}__"
+CHUNK = 200  # batches checked and prepared per transaction
+
+
+def store_key(target: lookup.Target, lang: str, mode: str) -> str:
+    kind = target.kind.value if target.kind is not None else "-"
+    has_code = int(target.code is not None)
+    return f"{target.batch_id}|{target.freshness.token}|{lang}|{mode}|{kind}|{has_code}"
+
+
+def page_data(session: Session, target: lookup.Target) -> lookup.PageData:
+    """What the page shows, without the ledger check (the mark is spliced in apart)."""
+    return lookup.page(session, target, verify=False)
+
+
+def render_skeleton(target: lookup.Target, data: lookup.PageData, mode: str) -> str:
+    """The batch page with stand-ins (needs a request context in the page's language)."""
+    has_code = target.code is not None
+    stand_in = dataclasses.replace(target, code=CODE_SLOT) if has_code else target
+    return render_template(
+        "public/batch.html",
+        target=stand_in,
+        data=data,
+        mode=mode,
+        scans_marker=Markup(SCANS_MARKER),
+        verified_marker=Markup(VERIFIED_MARKER),
+        form_token=TOKEN_SLOT if has_code else None,
+        title=CODE_SLOT if has_code else target.lot_code,
+        lang_url=LANG_SLOT.format,
+    )
+
+
+# Reading and writing the store ------------------------------------------------------------------
+
+_ONE = select(literal_column("1").label("one")).subquery()
+_EDITS = union_all(
+    select(func.max(Organization.updated_at).label("at")),
+    select(func.max(Facility.updated_at).label("at")),
+    select(func.max(Product.updated_at).label("at")),
+).subquery()
+# The latest edit of an organisation, facility or product (indexed): a page shows more of them
+# than its freshness token covers (the places of its stages, the farms and producers of its
+# inputs), so a stored page is only used if it was made after the latest such edit.
+REGISTRY_EDITED = select(func.max(_EDITS.c.at)).scalar_subquery()
+READ = select(
+    select(StoredPage.body)
+    .where(StoredPage.key == bindparam("key"), StoredPage.made_at >= REGISTRY_EDITED)
+    .scalar_subquery(),
+    BatchCheck.ok,
+    BatchCheck.checked,
+    BatchCheck.problem,
+    BatchCheck.checked_at,
+).select_from(_ONE.outerjoin(BatchCheck, BatchCheck.batch_id == bindparam("batch_id")))
+READ_SQL = str(READ.compile(dialect=postgresql.dialect()))
+
+_ROW: dict[str, Any] = {"key": bindparam("key"), "batch_id": bindparam("batch_id"),
+        "token": bindparam("token"), "body": bindparam("body"),
+        "made_at": bindparam("made_at")}  # fmt: skip
+_REPLACE: dict[str, Any] = {
+    "body": bindparam("body"),
+    "token": bindparam("token"),
+    "made_at": bindparam("made_at"),
+}
+WRITE_PG: Any = (
+    postgresql.insert(StoredPage)
+    .values(_ROW)
+    .on_conflict_do_update(index_elements=["key"], set_=_REPLACE)
+    .returning(literal_column("1"))
+)
+WRITE_SQL = str(WRITE_PG.compile(dialect=postgresql.dialect()))
+WRITE_SQLITE = (
+    sqlite.insert(StoredPage)
+    .values(_ROW)
+    .on_conflict_do_update(index_elements=["key"], set_=_REPLACE)
+)
+# A page counts as made this long before its data was read: an edit whose transaction had
+# begun (and stamped ``updated_at``) but not committed when the data was read must not look
+# older than the page.
+MADE_MARGIN = dt.timedelta(seconds=30)
+
+
+def made_now() -> dt.datetime:
+    """The ``made_at`` of a page whose data is read from now on."""
+    return dt.datetime.now(dt.UTC) - MADE_MARGIN
+
+
+def _on_postgresql() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def read(key: str, batch_id: int) -> tuple[str | None, ledgercheck.Check | None]:
+    """The stored page under ``key`` (``""``: none wanted) and the batch's last check, in one
+    indexed read."""
+    params = {"key": key, "batch_id": batch_id}
+    if _on_postgresql():
+        row = pageview.execute(READ_SQL, params)
+    else:
+        row = db.session.execute(READ, params).one()
+    assert row is not None
+    body, ok, checked, problem, checked_at = row
+    check = None
+    if checked_at is not None:
+        checked_at = checked_at.astimezone(dt.UTC) if checked_at.tzinfo else checked_at
+        if checked_at.tzinfo is None:
+            checked_at = checked_at.replace(tzinfo=dt.UTC)
+        check = ledgercheck.Check(bool(ok), int(checked), problem, checked_at)
+    return body, check
+
+
+def write(key: str, target: lookup.Target, body: str, made_at: dt.datetime) -> None:
+    """Store a page for the other workers (``made_at``: :func:`made_now` before its data was
+    read); a failure costs only the next worker a render."""
+    params = {"key": key, "batch_id": target.batch_id, "token": target.freshness.token,
+              "body": body, "made_at": made_at}  # fmt: skip
+    try:
+        if _on_postgresql():
+            pageview.execute(WRITE_SQL, params)
+        else:
+            with transaction(write=True) as session:
+                session.execute(WRITE_SQLITE, params)
+    except SQLAlchemyError as error:  # the store is an optimisation: the view goes on
+        log.warning("stored page not written: %s", type(error).__name__)
+
+
+def skeleton(target: lookup.Target, lang: str, mode: str, data: Callable[[], Any]) -> str:
+    """The batch's page from the store, or rendered now (and stored)."""
+    key = store_key(target, lang, mode)
+    body, _check = read(key, target.batch_id)
+    if body is None:
+        made_at = made_now()
+        body = render_skeleton(target, data(), mode)
+        write(key, target, body, made_at)
+    return body
+
+
+# The verifier job -------------------------------------------------------------------------------
+
+
+def _variants(session: Session, batch_ids: Sequence[int]) -> dict[int, list[lookup.Target]]:
+    """For each batch, a stand-in target for each kind and status of its live codes (what the
+    freshness token of a view through such a code is made of)."""
+    batches = lookup.batch_targets(session, batch_ids)
+    variants: dict[int, list[lookup.Target]] = {batch_id: [] for batch_id in batches}
+    for batch_id, kind, status in session.execute(
+        select(Code.batch_id, Code.kind, Code.status)
+        .where(Code.batch_id.in_(batch_ids), Code.status != CodeStatus.VOIDED)
+        .distinct()
+    ):
+        batch = batches.get(batch_id)
+        if batch is None:
+            continue
+        freshness = dataclasses.replace(batch.freshness, code_status=str(status))
+        variants[batch_id].append(
+            dataclasses.replace(
+                batch,
+                code=CODE_SLOT,
+                kind=CodeKind(kind),
+                status=CodeStatus(status),
+                freshness=freshness,
+            )
+        )
+    return variants
+
+
+def _rows(session: Session, keys: list[str]) -> dict[str, StoredPage]:
+    return {r.key: r for r in session.scalars(select(StoredPage).where(StoredPage.key.in_(keys)))}
+
+
+def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> int:
+    """Store the batches' pages not stored yet (every language, for each kind of live code)
+    and delete those of an older freshness; returns how many pages were rendered."""
+    variants = _variants(session, batch_ids)
+    wanted = {
+        store_key(target, lang, "pip"): target
+        for targets in variants.values()
+        for target in targets
+        for lang in LANGUAGES
+    }
+    made_at = made_now()
+    stored = set(
+        session.scalars(
+            select(StoredPage.key).where(
+                StoredPage.key.in_(list(wanted)), StoredPage.made_at >= REGISTRY_EDITED
+            )
+        )
+    )
+    outdated = {k: row for k, row in _rows(session, list(wanted)).items() if k not in stored}
+    data: dict[int, lookup.PageData] = {}
+    rendered = 0
+    for key, target in wanted.items():
+        if key in stored:
+            continue
+        lang = key.split("|")[2]
+        if target.batch_id not in data:
+            data[target.batch_id] = page_data(session, target)
+        # A context of its own per page: the language (and Flask-Babel's locale) is kept in g.
+        with app.app_context(), app.test_request_context(f"/?lang={lang}"):
+            body = render_skeleton(target, data[target.batch_id], "pip")
+        row = outdated.get(key)
+        if row is None:
+            row = StoredPage(key=key, batch_id=target.batch_id, token=target.freshness.token)
+            session.add(row)
+        row.body, row.made_at = body, made_at
+        rendered += 1
+    current = {(t.batch_id, t.freshness.token) for targets in variants.values() for t in targets}
+    for batch_id, token in session.execute(
+        select(StoredPage.batch_id, StoredPage.token)
+        .where(StoredPage.batch_id.in_(batch_ids))
+        .distinct()
+    ).all():
+        if (batch_id, token) not in current:
+            ledgercheck.forget_pages(session, batch_id, token)
+    return rendered
+
+
+def run_pass(
+    app: Flask, progress: Callable[[int, int | None], None] | None = None
+) -> tuple[int, int]:
+    """Check (and prepare the pages of) every batch not checked within the interval, oldest
+    first, in transactions of :data:`CHUNK` batches. Returns (batches checked, pages rendered)."""
+    interval = float(app.config["PUBLIC_VERIFY_SECONDS"])
+    started = dt.datetime.now(dt.UTC)
+    before = started - dt.timedelta(seconds=interval / 2)
+    checked = rendered = 0
+    while True:
+        with transaction(write=True) as session:
+            ids = ledgercheck.due(session, before, CHUNK)
+            if not ids:
+                break
+            ledgercheck.check(session, ids, dt.datetime.now(dt.UTC))
+            rendered += prepare_batches(app, session, ids)
+        checked += len(ids)
+        if progress is not None:
+            progress(checked, None)
+    return checked, rendered
+
+
+def _every(app: Flask) -> float:
+    return float(app.config["PUBLIC_VERIFY_SECONDS"])
+
+
+@job_kind(ledgercheck.JOB_KIND, every=_every, max_attempts=1)
+def verify_and_prepare(ctx: JobContext) -> None:
+    """The recurring verifier: one pass (:func:`run_pass`)."""
+    checked, rendered = run_pass(ctx.app, ctx.progress)
+    log.info("ledger check: %s batches checked, %s pages stored", checked, rendered)
+
+
+@click.command("public-prepare")
+@with_appcontext
+def prepare_command() -> None:
+    """Check every batch against the ledger now and store its public pages (what the worker's
+    recurring job does)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    started = time.monotonic()
+    checked, rendered = run_pass(app)
+    click.echo(
+        f"{checked} batches checked, {rendered} pages stored in {time.monotonic() - started:.1f} s"
+    )
