@@ -93,6 +93,6 @@ class StoredPage(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     batch_id: Mapped[int] = mapped_column(index=True)
-    token: Mapped[str] = mapped_column(String(24))
+    token: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
     made_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

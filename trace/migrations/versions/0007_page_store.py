@@ -42,7 +42,7 @@ def upgrade() -> None:
         "stored_page",
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.Column("token", sa.String(length=24), nullable=False),
+        sa.Column("token", sa.String(length=40), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("made_at", trace.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_stored_page")),
