@@ -1,26 +1,26 @@
 """Issue 12's browser test: Debian's chromium, driven by Playwright, at 390×844 and 1280×800,
 against the app as served (``scripts/run.sh``: gunicorn and the job worker, the demo data).
 
-The demo producer signs in, a batch is registered and its harvesting and packing recorded,
-500 serialised labels are previewed, generated and downloaded, every QR code of the PDF is
+The demo producer signs in, registers a batch on the console's pages as a person on a phone
+would (the batch list's "Register a batch": its one product already chosen, then lot code,
+production date and quantity), records its harvesting and then its packing with "Record a
+stage" (the time and the facility left at their defaults; the batch page shows each event's
+hash ID), previews, generates and downloads 500 serialised labels, every QR code of the PDF is
 decoded, and one is opened: the public page shows the two stages. JavaScript is off: every step
-works without it. Screenshots of each step are kept in ``TRACE_TEST_ARTIFACTS`` (else a folder
-under pytest's tmp), with the PDF.
-
-Registering the batch and recording its stages go through the API with the demo producer's
-token for now: their console pages are another engineer's work (issue 12, items 2 and 3); the
-lead switches these two steps to the pages when both are merged.
+works without it, and no page scrolls sideways. Screenshots of each step are kept in
+``TRACE_TEST_ARTIFACTS`` (else a folder under pytest's tmp), with the PDF.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import secrets
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pypdfium2 as pdfium
 import pytest
@@ -28,6 +28,7 @@ import pytest
 from tests.qr import read_qr
 from tests.served import Served, served, throwaway_database
 from trace.labels.sheets import TEMPLATES
+from trace.provinces import VIETNAM
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -45,19 +46,6 @@ def artifacts(tmp_path: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     print(f"screenshots and PDFs in {folder}")
     return folder
-
-
-def _register_batch_with_two_stages(app: Served, template_batch_id: str, lot: str) -> int:
-    """Through the API with the demo producer's token (see the module's docstring)."""
-    model = app.json("GET", f"/api/v1/batches/{template_batch_id}")
-    batch = app.json("POST", "/api/v1/batches", body={
-        "product_id": model["product_id"], "producer_id": model["producer_id"],
-        "lot_code": lot, "quantity": "500", "production_date": "2026-11-29",
-    })  # fmt: skip
-    for stage, hour in (("harvesting", "06"), ("packing", "10")):
-        app.json("POST", f"/api/v1/batches/{batch['id']}/events",
-                 body={"stage": stage, "time": f"2026-11-29T{hour}:00:00+07:00"})  # fmt: skip
-    return int(batch["id"])
 
 
 def _decode_all(data: bytes) -> list[str]:
@@ -111,15 +99,40 @@ def _journey(app: Served, browser: Any, name: str, size: tuple[int, int], folder
         shot("home")
 
         page.goto(app.base + "/console/batches")
-        first = page.get_attribute("a[href$='/labels']", "href")
-        assert first, "the demo producer has no batch"
-        template_batch = re.search(r"/batches/(\d+)/", first).group(1)  # type: ignore[union-attr]
+        page.click("a.button[href='/console/batches/new']")
+        # the demo producer has one product: the form opens with it chosen
+        assert page.input_value("#f-product_id"), "no product chosen"
         lot = f"PW-{name.upper()}-{secrets.token_hex(3).upper()}"
-        batch_id = _register_batch_with_two_stages(app, template_batch, lot)
+        page.fill("#f-lot_code", lot)
+        produced = (dt.datetime.now(VIETNAM).date() - dt.timedelta(days=1)).isoformat()
+        page.fill("#f-production_date", produced)
+        page.fill("#f-quantity", "500")
+        shot("batch-form")
+        page.click("form[action='/console/batches/new'] button")
+        found = re.fullmatch(r"/console/batches/(\d+)", urlsplit(page.url).path)
+        assert found, page.url
+        batch_id = int(found.group(1))
+        assert "Đã đăng ký lô hàng." in page.inner_text("main") and lot in page.inner_text("h1")
+        shot("batch-registered")
+
+        for stage, shown in (("harvesting", "Thu hoạch"), ("packing", "Đóng gói")):
+            page.click(f"a.button[href='/console/batches/{batch_id}/stage']")
+            shot(f"{stage}-choice")
+            page.click(f"a.choice[href$='stage={stage}']")
+            assert page.input_value("#f-time"), "the time has no default"
+            shot(f"{stage}-form")
+            page.click("form[action$='/stage'] button[name=save]:not(.offscreen)")
+            assert urlsplit(page.url).path == f"/console/batches/{batch_id}", page.url
+            recorded = parse_qs(urlsplit(page.url).query)["recorded"][0]
+            notice = page.inner_text("[role=status]")
+            assert f"Đã ghi: {shown}" in notice, notice
+            assert page.inner_text("[role=status] .hash") == recorded
+            assert re.fullmatch(r"ni:///sha-256;[0-9a-f]{64}\?ver=CBV2\.0", recorded), recorded
+            shot(f"{stage}-recorded")
 
         page.goto(f"{app.base}/console/batches?q={lot}")
         assert lot in page.inner_text("main") and "2 sự kiện" in page.inner_text("main")
-        shot("batch-registered")
+        shot("batch-list")
         page.click(f"a[href='/console/batches/{batch_id}/labels']")
         page.check("input[name=serialised][value=true]")
         page.select_option("#f-template", TEMPLATE.name)
@@ -172,4 +185,4 @@ def test_the_producers_day_in_a_browser(tmp_path: Path, artifacts: Path) -> None
         finally:
             browser.close()
     shots = sorted(p.name for p in artifacts.glob("*.png"))
-    assert len(shots) == 2 * 9, shots
+    assert len(shots) == 2 * 17, shots
