@@ -79,7 +79,7 @@ def seed(app, plot_count: int, blend: int) -> int:  # type: ignore[no-untyped-de
         def lot(batch_id: int, product: int, producer: int, quantity: int) -> dict:
             return {"id": batch_id, "product_id": product, "producer_id": producer,
                     "lot_code": f"B{batch_id:07d}", "quantity": quantity, "unit": "KGM",
-                    "production_date": dt.date(2026, 1, 1), "certifications": [],
+                    "production_date": dt.date(2026, 1, 1),
                     "status": "active", "search_text": "", "created_at": now,
                     "updated_at": now}  # fmt: skip
 

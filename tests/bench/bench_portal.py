@@ -66,7 +66,7 @@ def seed(app, records: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
             {"id": i, "product_id": 1 + i % products, "producer_id": 1 + (i % products) % orgs,
              "lot_code": f"B{i:07d}", "quantity": 1000, "unit": "KGM",
              "production_date": dt.date(2026, 6, 1), "origin_facility_id": None,
-             "certifications": [], "status": "active", "search_text": "", "created_at": now,
+             "status": "active", "search_text": "", "created_at": now,
              "updated_at": now}
             for i in range(1, batches + 1)
         ])  # fmt: skip

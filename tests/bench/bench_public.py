@@ -139,11 +139,11 @@ SELECT n, n, 'Vải thiều Lục Ngạn ' || n, 'Luc Ngan lychee ' || n, 'fruit
        4, '', now(), now()
 FROM generate_series(1, 100) n;
 INSERT INTO batch (id, product_id, producer_id, lot_code, quantity, unit, production_date,
-                   expiry_date, origin_facility_id, certifications, status, search_text,
-                   created_at, updated_at)
+                   expiry_date, origin_facility_id, status, search_text, created_at,
+                   updated_at)
 SELECT n, 1 + n % 100, 1 + n % 100, 'LN' || lpad(n::text, 7, '0'), 1000, 'KGM',
        date '2026-01-01' + (n % 300), date '2026-02-01' + (n % 300), 1 + n % 100,
-       '["VietGAP"]', 'active', '', now(), now()
+       'active', '', now(), now()
 FROM generate_series(1, %(batches)s) n;
 """
 

@@ -78,10 +78,10 @@ def fill_registry(engine: Engine, batches: int, products: int = 100) -> None:
         conn.execute(
             text("""
             INSERT INTO batch (id, product_id, producer_id, lot_code, quantity, unit,
-                               production_date, origin_facility_id, certifications, status,
-                               search_text, created_at, updated_at)
+                               production_date, origin_facility_id, status, search_text,
+                               created_at, updated_at)
             SELECT g, 1 + g % :products, 1, 'L' || g, 100, 'KGM', date '2026-06-01', 1,
-                   '[]'::jsonb, 'active', 'l' || g, now(), now()
+                   'active', 'l' || g, now(), now()
             FROM generate_series(1, CAST(:batches AS integer)) AS g
             """),
             {"batches": batches, "products": products},

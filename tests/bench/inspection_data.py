@@ -73,7 +73,7 @@ def batches(conn: Connection, count: int, orgs: int = 20) -> None:
         {"id": i, "product_id": 1 + i % orgs, "producer_id": 1 + i % orgs,
          "lot_code": f"B{i:07d}", "quantity": 1000, "unit": "KGM",
          "production_date": dt.date(2026, 6, 1), "origin_facility_id": 1 + i % orgs,
-         "certifications": [], "status": "active", "search_text": "", "created_at": now,
+         "status": "active", "search_text": "", "created_at": now,
          "updated_at": now}
         for i in range(1, count + 1)
     ])  # fmt: skip
