@@ -62,7 +62,8 @@ def test_the_form_defaults_to_now_in_vietnam_and_the_last_facility(client: Any, 
     page = text(client.get(stage_url(own.batch.id, "packing")))
     now = dt.datetime.now(dt.timezone(dt.timedelta(hours=7)))
     assert f'value="{now:%Y-%m-%dT}' in page  # today's date, Vietnam time
-    assert re.search(r'<option value="\d+" selected>', page) is None  # nothing used yet
+    # nothing recorded yet: the place the batch comes from
+    assert re.findall(r'<option value="(\d+)" selected>', page) == [str(own.farm.id)]
     assert record(client, own.batch.id, "packing", facility_id=own.packing.id).status_code == 303
     page = text(client.get(stage_url(own.batch.id, "storing")))
     assert f'<option value="{own.packing.id}" selected>' in page

@@ -354,3 +354,18 @@ def test_report_hashes_are_of_the_address(
     session.rollback()
     hashes = session.scalars(select(func.count(Report.client_hash.distinct()))).one()
     assert hashes == 1
+
+
+def test_the_warning_says_what_it_rests_on_in_both_languages(
+    client: FlaskClient, chain: Chain, unit_code: Callable[..., str]
+) -> None:
+    """Only distinct clients raise it: the text no longer claims "several places"."""
+    code = unit_code(chain.batch)
+    _raise_warning(client, code, "198.51.100")
+    english = _page(client, code, "198.51.100.1")
+    assert "scanned by many different people. A genuine label" in english
+    assert "several places" not in english
+    vietnamese = client.get(f"/q/{code}?lang=vi", environ_base={"REMOTE_ADDR": "198.51.100.1"})
+    text = vietnamese.get_data(as_text=True)
+    assert "Tem này có thể là tem sao chép" in text
+    assert "đã được nhiều người khác nhau quét." in text and "nhiều nơi" not in text

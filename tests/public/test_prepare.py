@@ -246,3 +246,24 @@ def test_an_edit_of_a_place_the_page_shows_makes_stored_pages_stale(
         assert run_verifier(app)[1] == 3  # made again: all but the one the view above stored
     finally:
         app.config["PUBLIC_VERIFY_SECONDS"] = 120.0
+
+
+def test_a_deploy_that_changes_the_page_finds_no_page_stored_before_it(
+    app: Flask, chain: Chain, other: Callable[[], Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored pages outlive a deploy: one made by the previous release's templates must not be
+    served by the new one (the copy warning's text changed in this very release)."""
+    run_verifier(app)
+    rendered: list[str] = []
+    real = prepare.render_skeleton
+
+    def counting(*args: Any, **kwargs: Any) -> str:
+        rendered.append("x")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prepare, "render_skeleton", counting)
+    assert chain.code in page(other(), chain.code)
+    assert rendered == []  # the stored page, as made by this release
+    monkeypatch.setattr(prepare, "release", lambda: "next-release")
+    assert chain.code in page(other(), chain.code)
+    assert rendered == ["x"]  # made again by the new release, not read from the store

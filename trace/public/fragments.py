@@ -32,7 +32,7 @@ def ngettext(singular: str, plural: str, n: int) -> tuple[str, str, int]:
 
 COPY_TITLE = _("This label may be a copy")
 COPY_TEXT = _(
-    "This unit's code has been scanned by many different people or in several places. A genuine "
+    "This unit's code has been scanned by many different people. A genuine "
     "label is usually scanned only by its buyer. Check the packaging carefully and report it below "
     "if in doubt."
 )

@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -69,7 +72,26 @@ CHUNK = 200  # batches checked and prepared per transaction
 def store_key(target: lookup.Target, lang: str, mode: str) -> str:
     kind = target.kind.value if target.kind is not None else "-"
     has_code = int(target.code is not None)
-    return f"{target.batch_id}|{target.freshness.token}|{lang}|{mode}|{kind}|{has_code}"
+    return f"{target.batch_id}|{target.freshness.token}|{lang}|{mode}|{kind}|{has_code}|{release()}"
+
+
+@functools.cache
+def release() -> str:
+    """A digest of what a stored page is made of beyond its data: the public templates, the
+    page's fixed texts and the message catalogues. A deploy that changes any of them finds
+    none of the pages stored before it (the verifier's next pass makes them again)."""
+    package = Path(__file__).resolve().parent.parent
+    files = sorted(
+        [
+            *(package / "templates" / "public").rglob("*.html"),
+            *(package / "translations").rglob("*.mo"),
+            package / "public" / "fragments.py",
+        ]
+    )
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def page_data(session: Session, target: lookup.Target) -> lookup.PageData:

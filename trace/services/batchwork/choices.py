@@ -123,10 +123,14 @@ def stage_choices(session: Session, actor: Actor, batch_id: int) -> StageChoices
     batch = get(session, Batch, batch_id)
     visibility.require_batch_reader(session, actor, batch_id)
     org = actor.organization_id
+    places = facilities(session, org)
+    last = last_facility_id(session, org)
+    if last is None and batch.origin_facility_id in {f.id for f in places}:
+        last = batch.origin_facility_id  # nothing recorded yet: where the batch comes from
     return StageChoices(
         batch=batch,
-        facilities=facilities(session, org),
+        facilities=places,
         partners=partners(session, org),
         inputs=input_batches(session, org, batch_id),
-        last_facility_id=last_facility_id(session, org),
+        last_facility_id=last,
     )
