@@ -69,9 +69,6 @@ DEFAULTS: dict[str, Any] = {
     # disconnect error), and no request pays the extra round trip.
     "DATABASE_PRE_PING": False,
     "SQLITE_BUSY_TIMEOUT_MS": 15000,
-    "API_PAGE_SIZE": 50,
-    "API_MAX_PAGE_SIZE": 500,
-    "JSON_SORT_KEYS": False,
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     # Inspection: an event recorded this many hours after it happened is flagged as late.
     "LATE_ENTRY_HOURS": 72,
