@@ -34,6 +34,18 @@ def link_in(response: Any) -> str:
     return found.group(1)
 
 
+def invited(officer: Any, build: Any, email: str) -> str:
+    """The welcome link of a producer the officer invites into a new organisation."""
+    coop = build.organization()
+    return link_in(
+        post(
+            officer,
+            "/console/people/invite",
+            {"email": email, "role": "producer", "organization_id": str(coop.id)},
+        )
+    )
+
+
 def welcome(
     app: Any, path: str, password: str = "mật khẩu mới 2026", confirm: str | None = None
 ) -> tuple[Any, Any]:
@@ -76,14 +88,7 @@ def test_a_centre_invites_a_producer_who_sets_a_password_and_is_signed_in(
 
 
 def test_a_link_works_once(app: Any, centre: User, signed_in: Any, build: Any) -> None:
-    coop = build.organization()
-    path = link_in(
-        post(
-            signed_in(centre),
-            "/console/people/invite",
-            {"email": "x@example.com", "role": "producer", "organization_id": str(coop.id)},
-        )
-    )
+    path = invited(signed_in(centre), build, "x@example.com")
     assert welcome(app, path)[1].status_code == 303
     _, again = welcome(app, path, "another password 1")
     assert again.status_code == 404
@@ -94,14 +99,7 @@ def test_a_link_works_once(app: Any, centre: User, signed_in: Any, build: Any) -
 def test_a_link_expires_after_72_hours(
     app: Any, centre: User, signed_in: Any, build: Any, session: Session
 ) -> None:
-    coop = build.organization()
-    path = link_in(
-        post(
-            signed_in(centre),
-            "/console/people/invite",
-            {"email": "y@example.com", "role": "producer", "organization_id": str(coop.id)},
-        )
-    )
+    path = invited(signed_in(centre), build, "y@example.com")
     link = session.scalar(select(OneTimeLink))
     assert link.expires_at - link.created_at == dt.timedelta(hours=72)
     session.execute(
@@ -115,14 +113,7 @@ def test_a_link_expires_after_72_hours(
 def test_the_passwords_must_match_and_be_long_enough(
     app: Any, centre: User, signed_in: Any, build: Any
 ) -> None:
-    coop = build.organization()
-    path = link_in(
-        post(
-            signed_in(centre),
-            "/console/people/invite",
-            {"email": "z@example.com", "role": "producer", "organization_id": str(coop.id)},
-        )
-    )
+    path = invited(signed_in(centre), build, "z@example.com")
     _, differ = welcome(app, path, "long enough 1", "long enough 2")
     assert differ.status_code == 422 and "không giống nhau" in differ.get_data(as_text=True)
     _, short = welcome(app, path, "short")

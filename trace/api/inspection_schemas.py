@@ -13,6 +13,7 @@ from trace.api.refs import (
     Itself,
     NamedRefSchema,
     OrgRefSchema,
+    PlaceSchema,
     ProductRefSchema,
     RecallRefSchema,
     RecordedBySchema,
@@ -187,14 +188,9 @@ class RecallSummarySchema(RecallSchema):
         exclude = ("batches",)
 
 
-class ReceiverSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
+class ReceiverSchema(PlaceSchema):
     kind = fields.String()
     gln = fields.String(allow_none=True)
-    organization_id = fields.Integer()
-    province_code = fields.String()
-    address = fields.String()
     phone = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     batches = fields.Integer()
