@@ -9,8 +9,11 @@ file (its SHA-256 checked) through :func:`~trace.api.imports.engine.submit`.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from trace.services.errors import NotFound
 
 JOB_KIND = "import_preview"
 UPLOADS = "uploads"
+KEEP_STAGED = dt.timedelta(days=1)
 
 
 def staged_path(app: Flask, name: str) -> Path:
@@ -36,9 +40,15 @@ def staged_path(app: Flask, name: str) -> Path:
 
 
 def stage(app: Flask, content: bytes) -> str:
-    """Keep an uploaded file where every node's worker can read it; returns its name."""
+    """Keep an uploaded file where every node's worker can read it; returns its name. Files
+    staged more than :data:`KEEP_STAGED` ago (previews never imported) are removed."""
     folder = results_dir(app) / UPLOADS
     folder.mkdir(parents=True, exist_ok=True)
+    too_old = time.time() - KEEP_STAGED.total_seconds()
+    for old in folder.glob("*.upload"):
+        with contextlib.suppress(OSError):  # another node may be removing it too
+            if old.stat().st_mtime < too_old:
+                old.unlink()
     name = f"{secrets.token_hex(16)}.upload"
     with (folder / name).open("xb") as handle:
         handle.write(content)
@@ -72,6 +82,8 @@ def run_preview(ctx: JobContext) -> None:
         report = engine.preview(session, actor_for(user), str(params["kind"]),
                                 str(params["file_name"]), content,
                                 str(ctx.app.config["PUBLIC_URL"]), ctx.progress)  # fmt: skip
+    if not report.ok:  # nothing can be imported from it: the file is not needed any more
+        staged_path(ctx.app, str(params["staged"])).unlink(missing_ok=True)
     result = {
         "valid": report.ok,
         "counts": report.summary(),
