@@ -92,6 +92,7 @@ def users_page() -> Response:
         provinces=sorted(PROVINCES.items()),
         organizations=directory.organizations(db.session, actor, filters.province_code),
         recent_days=directory.RECENT_DAYS,
+        province_names=PROVINCES,
         roles=list(Role),
     )
 
@@ -104,6 +105,7 @@ def user_page(user_id: int) -> Response:
         "console/admin/user.html",
         person=person,
         tokens=directory.user_tokens(db.session, actor, user_id),
+        province_names=PROVINCES,
         ended=request.args.get("ended"),
     )
 
