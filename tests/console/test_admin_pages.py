@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.console.conftest import csrf_of
-from trace.models import ApiToken, AuditEntry, User
+from trace.models import ApiToken, AuditEntry, Job, JobStatus, User
+from trace.public import live
 from trace.services import audit
 from trace.services.accounts.users import actor_for
 from trace.services.registry.tokens import create_personal_token
@@ -268,3 +269,36 @@ def test_names_render_inert_on_the_people_pages(
         page = text_of(admin.get(path))
         assert "<script>alert(1)" not in page, page[page.find("<script>alert") - 300 :][:400]
         assert "&lt;script&gt;alert(1)" in page
+
+
+def _line(page: str, key: str) -> str:
+    return page.split(f'id="status-{key}"')[1].split("</li>")[0]
+
+
+def test_the_status_warns_of_failed_and_long_waiting_jobs(
+    people: dict[str, User], signed_in: Any, session: Session
+) -> None:
+    admin = signed_in(people["admin"])
+    assert ">OK<" in _line(text_of(admin.get("/console/admin/status?lang=en")), "jobs")
+    session.rollback()
+    now = dt.datetime.now(dt.UTC)
+    session.add(Job(kind="render_labels", params={}, status=JobStatus.FAILED, finished_at=now,
+                    error="boom"))  # fmt: skip
+    session.add(Job(kind="render_labels", params={}, run_after=now - dt.timedelta(minutes=9)))
+    session.commit()
+    jobs = _line(text_of(admin.get("/console/admin/status?lang=en")), "jobs")
+    assert "Warning" in jobs and "failed in 24 hours: 1" in jobs and "oldest waiting 9" in jobs
+
+
+def test_the_status_asks_the_live_state_on_postgresql(
+    app: Any, people: dict[str, User], signed_in: Any, session: Session
+) -> None:
+    admin = signed_in(people["admin"])
+    if session.get_bind().dialect.name != "postgresql":
+        live_line = _line(text_of(admin.get("/console/admin/status?lang=en")), "live")
+        assert ">OK<" in live_line and "Not used" in live_line
+        return
+    live.start(app)
+    live_line = _line(text_of(admin.get("/console/admin/status?lang=en")), "live")
+    assert ">OK<" in live_line and "Listening for changes" in live_line
+    assert "Scans not yet written: 0" in live_line

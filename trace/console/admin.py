@@ -224,7 +224,7 @@ ACTIONS = ("create", "update", "archive", "capture", "correct", "print", "void",
 def status_page() -> Response:
     config = current_app.config
     wanted = db.session.get_bind().dialect.name == "postgresql" and bool(config["PUBLIC_LIVE"])
-    found = live.health(current_app._get_current_object())  # type: ignore[attr-defined]
+    found = live.health(current_app)
     lines = status.report(
         db.session,
         auth.current_actor(),
