@@ -298,3 +298,16 @@ def test_anonymous_visitors_are_sent_to_sign_in(app: Any, world: dict[str, Any],
         token = csrf_of(client.get("/console/sign-in").get_data(as_text=True))
         response = client.post(filled, data={"csrf_token": token})
     assert response.status_code in {302, 303} and "/console/sign-in" in response.location
+
+
+def test_an_unexpected_failure_of_the_preview_says_so_plainly(
+    app: Any, producer: User, signed_in: Any, own: dict[str, Any], monkeypatch: Any
+) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("internal detail /srv/secret")
+
+    monkeypatch.setattr(engine, "preview", broken)
+    client = signed_in(producer)
+    _, page = previewed(app, client, "batches", batches_csv(own["product"].gtin))
+    assert 'role="alert"' in page and "Có lỗi không lường trước" in page
+    assert "internal detail" not in page and "Traceback" not in page and "/commit" not in page

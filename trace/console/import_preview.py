@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import secrets
 import time
 from pathlib import Path
@@ -22,11 +23,21 @@ from sqlalchemy.orm import Session
 
 from trace.api.imports import engine
 from trace.db import transaction
-from trace.jobs import JobContext, PermanentJobError, enqueue, job_kind, results_dir
+from trace.jobs import (
+    JobContext,
+    JobInterrupted,
+    JobLost,
+    PermanentJobError,
+    enqueue,
+    job_kind,
+    results_dir,
+)
 from trace.models import Job, User
 from trace.services.accounts.users import actor_for
 from trace.services.actors import Actor
 from trace.services.errors import NotFound
+
+log = logging.getLogger(__name__)
 
 JOB_KIND = "import_preview"
 UPLOADS = "uploads"
@@ -78,10 +89,16 @@ def run_preview(ctx: JobContext) -> None:
         content = staged_path(ctx.app, str(params["staged"])).read_bytes()
     except (OSError, NotFound):
         raise PermanentJobError("the uploaded file is gone: upload it again") from None
-    with transaction(write=False, bind=ctx.session) as session:
-        report = engine.preview(session, actor_for(user), str(params["kind"]),
-                                str(params["file_name"]), content,
-                                str(ctx.app.config["PUBLIC_URL"]), ctx.progress)  # fmt: skip
+    try:
+        with transaction(write=False, bind=ctx.session) as session:
+            report = engine.preview(session, actor_for(user), str(params["kind"]),
+                                    str(params["file_name"]), content,
+                                    str(ctx.app.config["PUBLIC_URL"]), ctx.progress)  # fmt: skip
+    except (JobInterrupted, JobLost):
+        raise
+    except Exception as error:  # the uploader sees a plain sentence; the log has the detail
+        log.exception("import preview job %s failed", ctx.job_id)
+        raise PermanentJobError("an unexpected error") from error
     if not report.ok:  # nothing can be imported from it: the file is not needed any more
         staged_path(ctx.app, str(params["staged"])).unlink(missing_ok=True)
     result = {

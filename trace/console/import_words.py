@@ -44,6 +44,12 @@ _PATTERNS: list[tuple[re.Pattern[str], Say]] = [
      lambda m: gettext("This is required.")),
     (re.compile(r"^the file is empty$"),
      lambda m: gettext("The file is empty.")),
+    (re.compile(r"an unexpected error$"),
+     lambda m: gettext("An unexpected error stopped the check; it was logged. Try again later.")),
+    (re.compile(r"^the uploaded file is gone"),
+     lambda m: gettext("The uploaded file is gone: upload it again.")),
+    (re.compile(r"^the uploader's account is not active$"),
+     lambda m: gettext("The account that uploaded the file is deactivated.")),
 ]  # fmt: skip
 
 

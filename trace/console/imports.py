@@ -139,6 +139,13 @@ def template(kind: str, fmt: str) -> Response:
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
 
 
+def failure_of(job: Job) -> str:
+    """Why a job failed, in one sentence: the recorded error's first line (never the
+    traceback frames the worker keeps after it)."""
+    lines = (job.error or "").strip().splitlines()
+    return say(lines[0]) if lines else ""
+
+
 def _preview_job(job_id: int) -> Job:
     job = get_job(db.session, auth.current_actor(), job_id)
     if job.kind != import_preview.JOB_KIND:
@@ -169,7 +176,7 @@ def _preview_view(job: Job, problem: str | None = None, status: int = 200) -> Re
         shown=len(errors),
         kind_names=kind_names(),
         problem=problem,
-        failure=say(job.error or "") if job.status is JobStatus.FAILED else None,
+        failure=failure_of(job) if job.status is JobStatus.FAILED else None,
     )
 
 
@@ -233,7 +240,5 @@ def import_page(import_id: int) -> Response:
         errors=errors,
         error_count=int(stored.get("count", 0)),
         kind_names=kind_names(),
-        failure=say(job.error or "")
-        if job is not None and job.status is JobStatus.FAILED
-        else None,
+        failure=failure_of(job) if job is not None and job.status is JobStatus.FAILED else None,
     )
