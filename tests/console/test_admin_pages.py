@@ -302,3 +302,28 @@ def test_the_status_asks_the_live_state_on_postgresql(
     live_line = _line(text_of(admin.get("/console/admin/status?lang=en")), "live")
     assert ">OK<" in live_line and "Listening for changes" in live_line
     assert "Scans not yet written: 0" in live_line
+
+
+def test_a_time_range_pages_by_time_without_gaps_or_repeats(
+    people: dict[str, User], signed_in: Any, session: Session
+) -> None:
+    session.rollback()
+    actor = actor_for(people["producer"])
+    start = dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.UTC)
+    for i in range(70):  # recorded out of time order, some at the same moment
+        entry = audit.record(session, actor, "update", "batch", 2000 + i)
+        entry.at = start + dt.timedelta(minutes=(i * 37) % 70 // 2)
+    session.commit()
+    admin = signed_in(people["admin"])
+    seen: list[int] = []
+    path = "/console/admin/audit?since=2026-03-01&until=2026-03-01"
+    for _page in range(3):
+        page = text_of(admin.get(path))
+        seen += [int(x) for x in re.findall(r"batch (\d+)</a>", page)]
+        older = re.search(r'class="button" href="(/console/admin/audit\?[^"]*before=[^"]*)"', page)
+        if not older:
+            break
+        path = older.group(1).replace("&amp;", "&")
+    assert sorted(seen) == list(range(2000, 2070))  # every entry once
+    moments = {2000 + i: (i * 37) % 70 // 2 for i in range(70)}
+    assert [moments[x] for x in seen] == sorted((moments[x] for x in seen), reverse=True)

@@ -50,10 +50,11 @@ class AuditEntry(Base):
         Index("ix_audit_entry_user_keyset", "user_id", "id"),
         Index("ix_audit_entry_org_keyset", "actor_organization_id", "id"),
         Index("ix_audit_entry_action_keyset", "action", "id"),
+        Index("ix_audit_entry_at_keyset", "at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
     #: the console user who acted (through a session or a personal token)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

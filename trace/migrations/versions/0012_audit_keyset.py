@@ -1,5 +1,5 @@
-"""The admin's audit log: composite indexes for newest-first pages per user, organisation and
-action (they replace the single-column user and organisation indexes)
+"""The admin's audit log: composite indexes for newest-first pages per user, organisation,
+action and time (they replace the single-column user, organisation and time indexes)
 
 Revision ID: 0012_audit_keyset
 Revises: 0011_portal_outbox
@@ -25,10 +25,14 @@ def upgrade() -> None:
             "ix_audit_entry_org_keyset", ["actor_organization_id", "id"], unique=False
         )
         batch_op.create_index("ix_audit_entry_action_keyset", ["action", "id"], unique=False)
+        batch_op.drop_index(batch_op.f("ix_audit_entry_at"))
+        batch_op.create_index("ix_audit_entry_at_keyset", ["at", "id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("audit_entry", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_entry_at_keyset")
+        batch_op.create_index(batch_op.f("ix_audit_entry_at"), ["at"], unique=False)
         batch_op.drop_index("ix_audit_entry_action_keyset")
         batch_op.drop_index("ix_audit_entry_org_keyset")
         batch_op.drop_index("ix_audit_entry_user_keyset")

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from trace.models import AuditEntry
@@ -32,7 +32,7 @@ def entries(
     """A page of entries with ids below ``before_id``, newest first, and the id the next page
     continues before (``None`` at the end)."""
     require_admin(actor)
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    stmt = select(AuditEntry)
     if filters.user_id is not None:
         stmt = stmt.where(AuditEntry.user_id == filters.user_id)
     if filters.organization_id is not None:
@@ -45,8 +45,18 @@ def entries(
         stmt = stmt.where(AuditEntry.at >= filters.since)
     if filters.until is not None:
         stmt = stmt.where(AuditEntry.at < filters.until)
-    if before_id is not None:
-        stmt = stmt.where(AuditEntry.id < before_id)
+    if filters.since is None and filters.until is None:
+        stmt = stmt.order_by(AuditEntry.id.desc())
+        if before_id is not None:
+            stmt = stmt.where(AuditEntry.id < before_id)
+    else:
+        # Within a time range, by time (index (at, id)): ordered by id, the database would walk
+        # every newer entry to reach an older range, not knowing that ids grow with time.
+        stmt = stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        at = session.scalar(select(AuditEntry.at).where(AuditEntry.id == before_id))
+        if at is not None:
+            # a row value, so the continuation is part of the index condition
+            stmt = stmt.where(tuple_(AuditEntry.at, AuditEntry.id) < tuple_(at, before_id))
     rows = list(session.scalars(stmt.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
