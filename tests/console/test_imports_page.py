@@ -311,3 +311,20 @@ def test_an_unexpected_failure_of_the_preview_says_so_plainly(
     _, page = previewed(app, client, "batches", batches_csv(own["product"].gtin))
     assert 'role="alert"' in page and "Có lỗi không lường trước" in page
     assert "internal detail" not in page and "Traceback" not in page and "/commit" not in page
+
+
+def test_a_centre_imports_within_its_province_only(
+    app: Any, make_user: Any, signed_in: Any, build: Any, session: Session
+) -> None:
+    centre = signed_in(make_user("centre", build.organization(kind="centre", province_code="24")))
+    head = "Loại tổ chức;Tên tổ chức;Mã số thuế;Tỉnh;Địa chỉ\n"
+    ours = head + "Hợp tác xã;HTX Bến Cầu;2400999101;Bắc Ninh;Xã Lục Ngạn\n"
+    theirs = head + "Hợp tác xã;HTX Thủ đô;0100999102;Hà Nội;Phường Ba Đình\n"
+    _, page = previewed(app, client=centre, kind="organizations", body=theirs)
+    assert "/commit" not in page and re.search(r'<td class="n">2</td>', page)
+    path, page = previewed(app, client=centre, kind="organizations", body=ours)
+    assert re.search(r'id="count-created">1<', page)
+    response = centre.post(path + "/commit", data={"csrf_token": csrf_of(page)})
+    assert response.status_code == 303
+    Worker(app).run(burst=True)
+    assert 'id="import-counts"' in centre.get(response.location).get_data(as_text=True)
