@@ -39,6 +39,10 @@ def managers_of(role: str, whose: str) -> bool:
     return role == "admin" or (role == "centre" and whose == "own")
 
 
+def admin_only(role: str, whose: str) -> bool:
+    return role == "admin"
+
+
 def owner_or_admin(role: str, whose: str) -> bool:
     return role == "admin" or whose == "own"
 
@@ -77,6 +81,14 @@ ROUTES: list[Route] = [
     Route("POST", "/console/people/{person}/reset", managers_of),
     Route("POST", "/console/people/{person}/sessions/end", managers_of),
     Route("POST", "/console/people/{person}/active", managers_of, {"active": "1"}),
+    # the administrator's screens (console part 2, admin): administrators only, whoever it is
+    Route("GET", "/console/admin/users", admin_only, scoped=False),
+    Route("GET", "/console/admin/users/{person}", admin_only),
+    Route("POST", "/console/admin/users/{person}/sessions/end", admin_only),
+    Route("POST", "/console/admin/users/{person}/active", admin_only, {"active": "1"}),
+    Route("POST", "/console/admin/tokens/{token}/revoke", admin_only),
+    Route("GET", "/console/admin/audit", admin_only, scoped=False),
+    Route("GET", "/console/admin/status", admin_only, scoped=False),
 ]
 
 #: routes that need no sign-in: the sign-in page itself, and the one-time link's page
@@ -175,12 +187,13 @@ def _shape(path: str) -> str:
 def _elsewhere() -> set[tuple[str, str]]:
     """Routes whose matrix lives beside their pages' other tests (same rule: every route ×
     role × own/foreign organisation)."""
-    from tests.console import test_printing, test_producer_authz
+    from tests.console import test_imports_page, test_printing, test_producer_authz
 
     producer = {(m, _shape(path.split("?")[0])) for m, path, _ in test_producer_authz.ROUTES}
     printing = {(m, _shape(path)) for m, path in test_printing.MATRIX_ROUTES}
     scans = {("GET", "/console/scans")}  # each role's scope: tests/console/test_scans.py
-    return producer | printing | scans
+    imports = {(m, _shape(path)) for m, path in test_imports_page.MATRIX_ROUTES}
+    return producer | printing | scans | imports
 
 
 def test_every_console_route_is_in_the_table(app: Flask) -> None:

@@ -13,9 +13,11 @@ from werkzeug.exceptions import HTTPException
 
 from trace.console import (
     account,
+    admin,
     auth,
     batch_pages,
     csrf,
+    imports,
     nav,
     pages,
     people,
@@ -51,6 +53,8 @@ def create_blueprint() -> Blueprint:
     stage_pages.register(bp)
     printing.register(bp)
     scans.register(bp)
+    admin.register(bp)
+    imports.register(bp)
 
     @bp.before_request
     def _begin() -> None:

@@ -11,6 +11,7 @@ from flask_babel import LazyString, lazy_gettext
 from trace.models import Role
 
 EVERYONE = frozenset(Role)
+IMPORTERS = frozenset({Role.ADMIN, Role.CENTRE, Role.PRODUCER})
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ NAV: list[NavItem] = [
     NavItem("console.people", lazy_gettext("People"), frozenset({Role.ADMIN, Role.CENTRE})),
     NavItem("console.account", lazy_gettext("My account")),
     NavItem("console.scans", lazy_gettext("Scans")),
+    # the administrator's screens and the import upload page (console part 2, admin)
+    NavItem("console.imports", lazy_gettext("Imports"), IMPORTERS),
+    NavItem("console.admin_users", lazy_gettext("All people"), frozenset({Role.ADMIN})),
+    NavItem("console.admin_audit", lazy_gettext("Audit log"), frozenset({Role.ADMIN})),
+    NavItem("console.admin_status", lazy_gettext("System status"), frozenset({Role.ADMIN})),
 ]
 
 

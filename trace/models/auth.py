@@ -44,17 +44,22 @@ class AuditEntry(Base):
     """Who changed what, when, through which token or user, with the state before and after."""
 
     __tablename__ = "audit_entry"
-    __table_args__ = (Index("ix_audit_entry_entity", "entity_type", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_entry_entity", "entity_type", "entity_id"),
+        # The admin's audit log: newest first (by id) within one user, organisation or action.
+        Index("ix_audit_entry_user_keyset", "user_id", "id"),
+        Index("ix_audit_entry_org_keyset", "actor_organization_id", "id"),
+        Index("ix_audit_entry_action_keyset", "action", "id"),
+        Index("ix_audit_entry_at_keyset", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
     #: the console user who acted (through a session or a personal token)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     actor: Mapped[str] = mapped_column(String(100))
-    actor_organization_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organization.id"), index=True
-    )
+    actor_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
     action: Mapped[str] = mapped_column(String(40))
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(64))

@@ -305,3 +305,12 @@ def stop(app: Flask) -> None:
     if live is not None:
         del app.extensions[EXTENSION]
         live.close()
+
+
+def health(app: Flask) -> tuple[bool, int, int] | None:
+    """This process's live state as the admin's status page reports it: (listening to
+    changes, scans not yet written, scans dropped); ``None`` when none runs in this process."""
+    live = _ours(app)
+    if live is None:
+        return None
+    return live.listening, len(live.buffer.unwritten()), live.buffer.dropped
