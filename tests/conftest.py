@@ -34,10 +34,10 @@ import trace
 from tests import database, seeds
 from trace import create_app, migrate
 from trace.api import schemas
+from trace.codeview import live
 from trace.db import Base, db
 from trace.gs1.keys import check_digit
 from trace.models import Batch, Facility, Organization, Product, Role
-from trace.public import live
 from trace.services.actors import SYSTEM
 from trace.services.registry import catalogue as registry
 from trace.services.registry.tokens import create_token

@@ -69,7 +69,7 @@ class Report(Base):
 
 
 class BatchCheck(Base):
-    """The last run of the ledger verifier over one batch (:mod:`trace.services.ledgercheck`):
+    """The last run of the ledger verifier over one batch (:mod:`trace.codeview.ledgercheck`):
     when, whether the batch's events and what the page shows of them still match the ledger,
     how many events, and the first problem found. The public page states the time of a
     successful check while it is recent; a failed check takes the mark off."""

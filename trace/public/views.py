@@ -1,7 +1,7 @@
 """The public routes: ``/q/<code>``, the Digital Link paths, reports, the resolver description.
 
 Views stay thin: resolve what was scanned, read its freshness and scan statistics and record the
-scan (:mod:`trace.public.pageview`: one statement on PostgreSQL), then answer a conditional
+scan (:mod:`trace.codeview.pageview`: one statement on PostgreSQL), then answer a conditional
 request or render (cached by freshness, :mod:`trace.public.cache`; the per-view scan section from
 :mod:`trace.public.fragments`).
 
@@ -19,14 +19,15 @@ from flask import Blueprint, Response, current_app, render_template, request
 from markupsafe import escape
 from werkzeug.http import http_date
 
+from trace.codeview import ledgercheck, pageview, scans, store
 from trace.db import db
 from trace.gs1 import DigitalLink, DigitalLinkError, parse_digital_link_path
 from trace.models import Batch
-from trace.public import client, fragments, pageview, prepare, resolver
+from trace.public import client, fragments, resolver, skeleton
 from trace.public.cache import cache, cached
 from trace.public.i18n import LANGUAGES, lang_url, page_language
 from trace.public.presenters import JSON, facility_json, json_response, page_json, product_json
-from trace.services import ledgercheck, lookup, scans
+from trace.services import lookup
 from trace.services.passport import DPP_LINK_TYPE, passport
 
 
@@ -172,7 +173,7 @@ def _not_modified(etag: str, last_modified: dt.datetime) -> bool:
 
 def _data(target: lookup.Target) -> lookup.PageData:
     key = ("data", target.batch_id, target.freshness.token)
-    return cached(key, lambda: prepare.page_data(db.session, target))
+    return cached(key, lambda: store.page_data(db.session, target))
 
 
 CHECK_SECONDS = 30.0  # how long a process reuses a batch's verifier check it has read
@@ -180,7 +181,7 @@ CHECK_SECONDS = 30.0  # how long a process reuses a batch's verifier check it ha
 
 def _check(batch_id: int) -> ledgercheck.Check | None:
     return cache().get_or_make(
-        ("check", batch_id), _check_ttl(), lambda: prepare.read("", batch_id)[1]
+        ("check", batch_id), _check_ttl(), lambda: store.read("", batch_id)[1]
     )
 
 
@@ -201,9 +202,9 @@ def _json_body(target: lookup.Target, stats: scans.ScanStats | None) -> dict[str
     )
 
 
-SCANS_MARKER_BYTES = prepare.SCANS_MARKER.encode()
-VERIFIED_MARKER_BYTES = prepare.VERIFIED_MARKER.encode()
-CODE_SLOT, TOKEN_SLOT, LANG_SLOT = prepare.CODE_SLOT, prepare.TOKEN_SLOT, prepare.LANG_SLOT
+SCANS_MARKER_BYTES = skeleton.SCANS_MARKER.encode()
+VERIFIED_MARKER_BYTES = skeleton.VERIFIED_MARKER.encode()
+CODE_SLOT, TOKEN_SLOT, LANG_SLOT = skeleton.CODE_SLOT, skeleton.TOKEN_SLOT, skeleton.LANG_SLOT
 
 
 def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode: str) -> bytes:
@@ -242,13 +243,13 @@ def _skeleton(target: lookup.Target, lang: str, mode: str) -> str:
     key = ("skeleton", target.batch_id, target.freshness.token, lang, mode, target.kind, has_code)
 
     def make() -> str:
-        stored_key = prepare.store_key(target, lang, mode)
-        body, check = prepare.read(stored_key, target.batch_id)
+        stored_key = store.store_key(target, lang, mode)
+        body, check = store.read(stored_key, target.batch_id)
         cache().put(("check", target.batch_id), _check_ttl(), check)
         if body is None:
-            made_at = prepare.made_now()
-            body = prepare.render_skeleton(target, _data(target), mode)
-            prepare.write(stored_key, target, body, made_at)
+            made_at = store.made_now()
+            body = skeleton.render_skeleton(target, _data(target), mode)
+            store.write(stored_key, target, body, made_at)
         return body
 
     return cached(key, make)
@@ -258,8 +259,8 @@ def _check_ttl() -> float:
     return min(CHECK_SECONDS, float(current_app.config["PUBLIC_CACHE_SECONDS"]))
 
 
-def _fill(skeleton: str, target: lookup.Target) -> str:
-    page = skeleton
+def _fill(body: str, target: lookup.Target) -> str:
+    page = body
     for lang in LANGUAGES:
         page = page.replace(LANG_SLOT.format(lang), str(escape(lang_url(lang))))
     if target.code is not None:

@@ -9,7 +9,7 @@ deploy. Now:
   the batch's freshness token, language, link type and kind of code. The token changes with
   anything the page shows (an event, a recall, an edit, a voided code), so a stored page is
   never out of date: a changed batch simply finds no row and renders (then stores) its new page.
-- the "history verified" mark comes from the ledger verifier (:mod:`trace.services.ledgercheck`),
+- the "history verified" mark comes from the ledger verifier (:mod:`trace.codeview.ledgercheck`),
   read beside the stored page in the same statement, and is spliced in per view; without a
   recent check the page checks at view time, as before.
 - the recurring job :data:`ledgercheck.JOB_KIND` checks the batches oldest first, stores their
@@ -17,7 +17,7 @@ deploy. Now:
   pages of older tokens. ``flask --app wsgi public-prepare`` runs one pass at once.
 
 On PostgreSQL the read and the write go through the driver in autocommit mode
-(:func:`trace.public.pageview.execute`), with statements compiled from the same Core
+(:func:`trace.codeview.pageview.execute`), with statements compiled from the same Core
 statements that SQLite runs through the session.
 """
 
@@ -34,14 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app
 from flask.cli import with_appcontext
-from markupsafe import Markup
 from sqlalchemy import bindparam, func, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from trace.codeview import ledgercheck, pageview
 from trace.db import db, transaction
 from trace.jobs import JobContext, job_kind
 from trace.models import (
@@ -54,19 +54,29 @@ from trace.models import (
     Product,
     StoredPage,
 )
-from trace.public import pageview
-from trace.public.i18n import LANGUAGES
-from trace.services import ledgercheck, lookup
+from trace.services import lookup
 
 log = logging.getLogger(__name__)
 
-SCANS_MARKER = "<!--scans-->"
-VERIFIED_MARKER = "<!--verified-->"
-# Stand-ins for what differs between the codes of one batch, rendered into its skeleton page.
-CODE_SLOT = "__trace_code__"
-TOKEN_SLOT = "__trace_form_token__"
-LANG_SLOT = "__trace_lang_{}__"
 CHUNK = 200  # batches checked and prepared per transaction
+STAND_IN_CODE = "-"  # a stored page is made for a code; which one is filled in per view
+RENDERER = "trace_page_renderer"
+
+Render = Callable[[Flask, lookup.Target, lookup.PageData, str, str], str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Renderer:
+    """How the public face renders a stored page (app, target, data, mode, language), and in
+    which languages: registered by :func:`trace.public.init_app` (:func:`set_renderer`), so the
+    verifier prepares pages without importing the face that shows them."""
+
+    languages: tuple[str, ...]
+    render: Render
+
+
+def set_renderer(app: Flask, languages: Sequence[str], render: Render) -> None:
+    app.extensions[RENDERER] = Renderer(tuple(languages), render)
 
 
 def store_key(target: lookup.Target, lang: str, mode: str) -> str:
@@ -99,23 +109,6 @@ def page_data(session: Session, target: lookup.Target) -> lookup.PageData:
     return lookup.page(session, target, verify=False)
 
 
-def render_skeleton(target: lookup.Target, data: lookup.PageData, mode: str) -> str:
-    """The batch page with stand-ins (needs a request context in the page's language)."""
-    has_code = target.code is not None
-    stand_in = dataclasses.replace(target, code=CODE_SLOT) if has_code else target
-    return render_template(
-        "public/batch.html",
-        target=stand_in,
-        data=data,
-        mode=mode,
-        scans_marker=Markup(SCANS_MARKER),
-        verified_marker=Markup(VERIFIED_MARKER),
-        form_token=TOKEN_SLOT if has_code else None,
-        title=CODE_SLOT if has_code else target.lot_code,
-        lang_url=LANG_SLOT.format,
-    )
-
-
 # Reading and writing the store ------------------------------------------------------------------
 
 _ONE = select(literal_column("1").label("one")).subquery()
@@ -137,7 +130,8 @@ READ = select(
     BatchCheck.problem,
     BatchCheck.checked_at,
 ).select_from(_ONE.outerjoin(BatchCheck, BatchCheck.batch_id == bindparam("batch_id")))
-READ_SQL = str(READ.compile(dialect=postgresql.dialect()))
+PG_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+READ_SQL = str(READ.compile(dialect=PG_DIALECT))
 
 _ROW: dict[str, Any] = {"key": bindparam("key"), "batch_id": bindparam("batch_id"),
         "token": bindparam("token"), "body": bindparam("body"),
@@ -153,7 +147,7 @@ WRITE_PG: Any = (
     .on_conflict_do_update(index_elements=["key"], set_=_REPLACE)
     .returning(literal_column("1"))
 )
-WRITE_SQL = str(WRITE_PG.compile(dialect=postgresql.dialect()))
+WRITE_SQL = str(WRITE_PG.compile(dialect=PG_DIALECT))
 WRITE_SQLITE = (
     sqlite.insert(StoredPage)
     .values(_ROW)
@@ -208,17 +202,6 @@ def write(key: str, target: lookup.Target, body: str, made_at: dt.datetime) -> N
         log.warning("stored page not written: %s", type(error).__name__)
 
 
-def skeleton(target: lookup.Target, lang: str, mode: str, data: Callable[[], Any]) -> str:
-    """The batch's page from the store, or rendered now (and stored)."""
-    key = store_key(target, lang, mode)
-    body, _check = read(key, target.batch_id)
-    if body is None:
-        made_at = made_now()
-        body = render_skeleton(target, data(), mode)
-        write(key, target, body, made_at)
-    return body
-
-
 # The verifier job -------------------------------------------------------------------------------
 
 
@@ -239,7 +222,7 @@ def _variants(session: Session, batch_ids: Sequence[int]) -> dict[int, list[look
         variants[batch_id].append(
             dataclasses.replace(
                 batch,
-                code=CODE_SLOT,
+                code=STAND_IN_CODE,
                 kind=CodeKind(kind),
                 status=CodeStatus(status),
                 freshness=freshness,
@@ -256,11 +239,12 @@ def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> i
     """Store the batches' pages not stored yet (every language, for each kind of live code)
     and delete those of an older freshness; returns how many pages were rendered."""
     variants = _variants(session, batch_ids)
+    renderer: Renderer | None = app.extensions.get(RENDERER)
     wanted = {
         store_key(target, lang, "pip"): target
         for targets in variants.values()
         for target in targets
-        for lang in LANGUAGES
+        for lang in (renderer.languages if renderer is not None else ())
     }
     made_at = made_now()
     stored = set(
@@ -279,9 +263,8 @@ def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> i
         lang = key.split("|")[2]
         if target.batch_id not in data:
             data[target.batch_id] = page_data(session, target)
-        # A context of its own per page: the language (and Flask-Babel's locale) is kept in g.
-        with app.app_context(), app.test_request_context(f"/?lang={lang}"):
-            body = render_skeleton(target, data[target.batch_id], "pip")
+        assert renderer is not None  # no languages without it
+        body = renderer.render(app, target, data[target.batch_id], "pip", lang)
         row = outdated.get(key)
         if row is None:
             row = StoredPage(key=key, batch_id=target.batch_id, token=target.freshness.token)

@@ -153,7 +153,7 @@ def scan_stats(
     """How often a unit code was scanned (distinct clients a day), since when, and whether it
     looks copied: ``copy_clients`` clients first seen within ``copy_hours`` and after the last
     clear. Reads only ``scan_client``, never the repeat scans. The portable form; PostgreSQL
-    reads the same in :mod:`trace.public.pageview`."""
+    reads the same in :mod:`trace.codeview.pageview`."""
     cleared = session.scalar(select(Code.copy_warning_cleared_at).where(Code.id == code_id))
     since = warning_since(cleared, copy_hours)
     of_code = ScanClient.code_id == code_id

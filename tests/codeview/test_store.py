@@ -1,5 +1,5 @@
-"""Pages prepared in advance and the ledger verifier's "checked at" mark (trace.public.prepare,
-trace.services.ledgercheck): a page is served from the store by a worker that never rendered it,
+"""Pages prepared in advance and the ledger verifier's "checked at" mark (trace.codeview.store,
+trace.codeview.ledgercheck): a page is served from the store by a worker that never rendered it,
 a change made through one worker shows on the next view from another at once, and tampering with
 the database directly takes the mark off at the verifier's next pass, within the stated five
 minutes.
@@ -25,11 +25,11 @@ from tests.public.conftest import Chain, record
 from tests.public.test_page import visible
 from tests.public.test_recall_lifecycle import BANNER_EN, issue
 from trace import create_app
+from trace.codeview import ledgercheck, live, store
 from trace.db import db
 from trace.models import BatchCheck, Facility, StoredPage
 from trace.public import cache as render_cache
-from trace.public import live, prepare
-from trace.services import ledgercheck
+from trace.public import skeleton
 
 pytestmark = pytest.mark.committed
 
@@ -56,12 +56,12 @@ def other(app: Flask) -> Iterator[Callable[[], Flask]]:
 def _no_margin(monkeypatch: pytest.MonkeyPatch) -> None:
     """The registry was written a moment ago: without the margin (which covers edits still
     committing while a page's data is read), pages made now count as made after it."""
-    monkeypatch.setattr(prepare, "MADE_MARGIN", dt.timedelta(0))
+    monkeypatch.setattr(store, "MADE_MARGIN", dt.timedelta(0))
 
 
 def run_verifier(app: Flask) -> tuple[int, int]:
     with app.app_context():
-        return prepare.run_pass(app)
+        return store.run_pass(app)
 
 
 def page(app: Flask, code: str) -> str:
@@ -118,7 +118,7 @@ def test_a_stored_page_is_served_by_a_worker_that_never_rendered_it(
         raise AssertionError("rendered instead of read from the store")
 
     with monkeypatch.context() as patched:
-        patched.setattr(prepare, "render_skeleton", no_render)
+        patched.setattr(skeleton, "render_skeleton", no_render)
         worker = other().test_client()
         pages = {(code, lang): worker.get(f"/q/{code}?lang={lang}")
                  for code in (chain.code, unit) for lang in ("vi", "en")}  # fmt: skip
@@ -255,15 +255,15 @@ def test_a_deploy_that_changes_the_page_finds_no_page_stored_before_it(
     served by the new one (the copy warning's text changed in this very release)."""
     run_verifier(app)
     rendered: list[str] = []
-    real = prepare.render_skeleton
+    real = skeleton.render_skeleton
 
     def counting(*args: Any, **kwargs: Any) -> str:
         rendered.append("x")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(prepare, "render_skeleton", counting)
+    monkeypatch.setattr(skeleton, "render_skeleton", counting)
     assert chain.code in page(other(), chain.code)
     assert rendered == []  # the stored page, as made by this release
-    monkeypatch.setattr(prepare, "release", lambda: "next-release")
+    monkeypatch.setattr(store, "release", lambda: "next-release")
     assert chain.code in page(other(), chain.code)
     assert rendered == ["x"]  # made again by the new release, not read from the store

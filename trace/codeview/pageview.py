@@ -5,7 +5,7 @@ label). Through the ORM session a view took about seven round trips (pool pre-pi
 the code lookup, the scan statistics, the scan insert, ``COMMIT``, the teardown rollback); under
 load even one round trip cost more than everything else the view does. Three paths:
 
-- **Live** (PostgreSQL, the default): what this process remembers (:mod:`trace.public.live`),
+- **Live** (PostgreSQL, the default): what this process remembers (:mod:`trace.codeview.live`),
   kept true by change notifications. A code seen before costs no database work at all; its scan
   goes to the buffer, its tally is counted on in memory. A code seen for the first time (or
   changed, or expired) costs the one statement below, without its insert.
@@ -38,11 +38,11 @@ from typing import Any
 
 from flask import current_app
 
+from trace.codeview import live, scans
+from trace.codeview.scanbuffer import ScanRow
 from trace.db import db, transaction
 from trace.models import CodeKind, CodeStatus
-from trace.public import live
-from trace.public.scanbuffer import ScanRow
-from trace.services import lookup, scans
+from trace.services import lookup
 
 
 @dataclass(frozen=True)
