@@ -267,3 +267,66 @@ def test_a_deploy_that_changes_the_page_finds_no_page_stored_before_it(
     monkeypatch.setattr(store, "release", lambda: "next-release")
     assert chain.code in page(other(), chain.code)
     assert rendered == ["x"]  # made again by the new release, not read from the store
+
+
+def _full_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of events each full check re-hashes, call by call."""
+    hashed: list[int] = []
+    real = ledgercheck.lookup.event_problems
+
+    def counting(session: Session, events: Any) -> Any:
+        hashed.append(len(events))
+        return real(session, events)
+
+    monkeypatch.setattr(ledgercheck.lookup, "event_problems", counting)
+    return hashed
+
+
+@pytest.mark.parametrize(
+    "tampering",
+    [
+        "UPDATE event SET document = jsonb_set(document, '{action}', '\"DELETE\"') WHERE seq = 1",
+        "UPDATE event_epc SET event_time = event_time + interval '1 hour' "
+        "WHERE event_pk = (SELECT id FROM event WHERE seq = 1)",
+        "UPDATE event SET chain_hash = md5('x') WHERE seq = 1",  # breaks its successor's link
+    ],
+    ids=["document", "index row", "chain"],
+)
+def test_an_unchanged_batch_is_checked_again_without_rehashing_and_a_changed_one_in_full(
+    app: Flask,
+    chain: Chain,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    tampering: str,
+) -> None:
+    """PostgreSQL: the digest of what a full check read lets the next pass record the check
+    again without re-hashing; any change of those rows (here behind the services' back) makes
+    it check in full, and find the problem."""
+    if db.engine_for(app).dialect.name != "postgresql":
+        pytest.skip("the digest is computed by PostgreSQL: this runs in CI's PostgreSQL pass")
+    hashed = _full_checks(monkeypatch)
+    app.config["PUBLIC_VERIFY_SECONDS"] = 0  # every batch is due at every pass
+    try:
+        run_verifier(app)
+        assert sum(hashed) == 3  # the two lots' events (the juice's one is among the lychee's)
+        session.rollback()
+        first = {r.batch_id: r.checked_at for r in session.scalars(select(BatchCheck))}
+        assert all(r.digest for r in session.scalars(select(BatchCheck)))
+        hashed.clear()
+        assert run_verifier(app)[0] == 2
+        assert hashed == []  # nothing changed: nothing re-hashed
+        session.rollback()
+        again = {r.batch_id: r for r in session.scalars(
+            select(BatchCheck).execution_options(populate_existing=True))}  # fmt: skip
+        assert all(again[b].checked_at > first[b] and again[b].ok for b in first)
+        session.execute(text(tampering))
+        session.commit()
+        assert run_verifier(app)[0] == 2
+        assert hashed != []
+    finally:
+        app.config["PUBLIC_VERIFY_SECONDS"] = 120.0
+    session.rollback()
+    checks = select(BatchCheck).execution_options(populate_existing=True)
+    rows = {r.batch_id: r for r in session.scalars(checks)}
+    assert rows[chain.batch.id].ok is False
+    assert rows[chain.batch.id].problem

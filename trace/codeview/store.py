@@ -12,9 +12,11 @@ deploy. Now:
 - the "history verified" mark comes from the ledger verifier (:mod:`trace.codeview.ledgercheck`),
   read beside the stored page in the same statement, and is spliced in per view; without a
   recent check the page checks at view time, as before.
-- the recurring job :data:`ledgercheck.JOB_KIND` checks the batches oldest first, stores their
-  pages (Vietnamese and English, for each kind and status of their live codes), and deletes
-  pages of older tokens. ``flask --app wsgi public-prepare`` runs one pass at once.
+- the recurring job :data:`ledgercheck.JOB_KIND` checks the batches oldest first (again without
+  re-hashing where nothing changed since their last full check, :mod:`ledgercheck`), then stores
+  their pages (Vietnamese and English, for each kind and status of their live codes) for at
+  most half the interval, and deletes pages of older tokens. ``flask --app wsgi
+  public-prepare`` runs one whole pass at once.
 
 On PostgreSQL the read and the write go through the driver in autocommit mode
 (:func:`trace.codeview.pageview.execute`), with statements compiled from the same Core
@@ -58,7 +60,8 @@ from trace.services import lookup
 
 log = logging.getLogger(__name__)
 
-CHUNK = 200  # batches checked and prepared per transaction
+CHUNK = 500  # batches checked per transaction
+PAGE_CHUNK = 200  # batches whose pages are prepared per transaction
 STAND_IN_CODE = "-"  # a stored page is made for a code; which one is filled in per view
 RENDERER = "trace_page_renderer"
 
@@ -283,25 +286,36 @@ def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> i
 
 
 def run_pass(
-    app: Flask, progress: Callable[[int, int | None], None] | None = None
+    app: Flask,
+    progress: Callable[[int, int | None], None] | None = None,
+    page_seconds: float | None = None,
 ) -> tuple[int, int]:
-    """Check (and prepare the pages of) every batch not checked within the interval, oldest
-    first, in transactions of :data:`CHUNK` batches. Returns (batches checked, pages rendered)."""
+    """Check every batch not checked within the interval, oldest first, in transactions of
+    :data:`CHUNK` batches; then prepare the pages of the batches checked (for at most
+    ``page_seconds``, if given: the rest waits for the next pass). Checks come first, so a pass
+    that has many pages to render (fresh data, a deploy that changed the page) does not let the
+    marks of the batches it reaches last grow old. Returns (batches checked, pages rendered)."""
     interval = float(app.config["PUBLIC_VERIFY_SECONDS"])
     started = dt.datetime.now(dt.UTC)
     before = started - dt.timedelta(seconds=interval / 2)
-    checked = rendered = 0
+    checked: list[int] = []
     while True:
         with transaction(write=True) as session:
             ids = ledgercheck.due(session, before, CHUNK)
             if not ids:
                 break
             ledgercheck.check(session, ids, dt.datetime.now(dt.UTC))
-            rendered += prepare_batches(app, session, ids)
-        checked += len(ids)
+        checked.extend(ids)
         if progress is not None:
-            progress(checked, None)
-    return checked, rendered
+            progress(len(checked), None)
+    rendered = 0
+    deadline = time.monotonic() + page_seconds if page_seconds is not None else None
+    for start in range(0, len(checked), PAGE_CHUNK):
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        with transaction(write=True) as session:
+            rendered += prepare_batches(app, session, checked[start : start + PAGE_CHUNK])
+    return len(checked), rendered
 
 
 def _every(app: Flask) -> float:
@@ -311,7 +325,7 @@ def _every(app: Flask) -> float:
 @job_kind(ledgercheck.JOB_KIND, every=_every, max_attempts=1)
 def verify_and_prepare(ctx: JobContext) -> None:
     """The recurring verifier: one pass (:func:`run_pass`)."""
-    checked, rendered = run_pass(ctx.app, ctx.progress)
+    checked, rendered = run_pass(ctx.app, ctx.progress, page_seconds=_every(ctx.app) / 2)
     log.info("ledger check: %s batches checked, %s pages stored", checked, rendered)
 
 

@@ -81,6 +81,9 @@ class BatchCheck(Base):
     ok: Mapped[bool]
     checked: Mapped[int]
     problem: Mapped[str | None] = mapped_column(String(500))
+    # What the full check read, hashed by PostgreSQL (None elsewhere, or not checked in full):
+    # a pass finding the same digest records the check again without re-hashing the events.
+    digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class StoredPage(Base):
