@@ -142,6 +142,7 @@ def _check_commit(session: Session) -> None:
 # that open public pages commit there.
 PUBLIC_PAGES = (
     "tests/public/",
+    "tests/codeview/",
     "tests/services/events/test_ledger_derived.py::",
     "tests/api/test_authz.py::test_who_may_declare_the_growers_event_in_error",
     "tests/api/test_batch_links.py::test_a_batch_without_gtin_links_to_its_short_code",

@@ -101,8 +101,8 @@ def test_the_raw_statement_and_the_portable_path_agree(
     with app.app_context():
         for code in codes:
             found = pageview._read(code, None, None, None, THRESHOLDS)
-            assert found is not None
-            raw_target, tally = found
+            assert found is not None, code
+            raw_target, tally = found.target, found.tally
             want_target, want_stats = portable[code]
             assert _fields(raw_target) == _fields(want_target), code
             raw_stats = tally.stats(THRESHOLDS["copy_clients"]) if tally is not None else None

@@ -25,7 +25,7 @@ from tests.public.conftest import Chain, record
 from tests.public.test_page import visible
 from tests.public.test_recall_lifecycle import BANNER_EN, issue
 from trace import create_app
-from trace.codeview import ledgercheck, live, store
+from trace.codeview import driver, ledgercheck, live, store
 from trace.db import db
 from trace.models import BatchCheck, Facility, StoredPage
 from trace.public import cache as render_cache
@@ -330,3 +330,53 @@ def test_an_unchanged_batch_is_checked_again_without_rehashing_and_a_changed_one
     rows = {r.batch_id: r for r in session.scalars(checks)}
     assert rows[chain.batch.id].ok is False
     assert rows[chain.batch.id].problem
+
+
+@pytest.mark.parametrize("kind", ["batch", "unit"])
+def test_a_first_view_reads_its_code_page_and_check_in_one_statement(
+    app: Flask,
+    chain: Chain,
+    other: Callable[[], Flask],
+    monkeypatch: pytest.MonkeyPatch,
+    unit_code: Callable[..., str],
+    kind: str,
+) -> None:
+    """PostgreSQL: a worker's first view of a prepared batch is one round trip (the code, its
+    freshness, the stored page and the batch's check together), and renders nothing."""
+    if db.engine_for(app).dialect.name != "postgresql":
+        pytest.skip("one statement is PostgreSQL's path: this runs in CI's PostgreSQL pass")
+    code = unit_code(chain.batch) if kind == "unit" else chain.code
+    run_verifier(app)
+    worker = other()
+    live.start(worker)
+    statements: list[str] = []
+    real = driver.execute
+
+    def spy(sql: str, params: dict[str, Any]) -> Any:
+        statements.append(sql)
+        return real(sql, params)
+
+    def no_render(*_args: Any, **_kwargs: Any) -> str:
+        raise AssertionError("rendered instead of read from the store")
+
+    monkeypatch.setattr(driver, "execute", spy)
+    monkeypatch.setattr(skeleton, "render_skeleton", no_render)
+    text_ = page(worker, code)
+    assert "History verified" in text_ and CHECKED_AT.search(text_)
+    assert code in text_
+    assert len(statements) == 1 and "stored_page" in statements[0]
+
+
+def test_public_prepare_checks_the_batches_listed_or_refuses_a_bad_list(
+    app: Flask, chain: Chain, session: Session, tmp_path: Any
+) -> None:
+    listed = tmp_path / "batches.txt"
+    listed.write_text(f"{chain.juice.id}\n")
+    result = app.test_cli_runner().invoke(args=["public-prepare", "--batches", str(listed)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("1 batches checked, 2 pages stored")
+    session.rollback()
+    assert [r.batch_id for r in session.scalars(select(BatchCheck))] == [chain.juice.id]
+    listed.write_text("7\nseven\n")
+    result = app.test_cli_runner().invoke(args=["public-prepare", "--batches", str(listed)])
+    assert result.exit_code == 2 and "one batch id a line" in result.output

@@ -64,17 +64,21 @@ def latest(session: Session, batch_id: int) -> Check | None:
     return Check(row.ok, row.checked, row.problem, row.checked_at)
 
 
-def due(session: Session, before: dt.datetime, limit: int) -> list[int]:
-    """Up to ``limit`` batches never checked or last checked before ``before``, oldest first."""
-    return list(
-        session.scalars(
-            select(Batch.id)
-            .outerjoin(BatchCheck, BatchCheck.batch_id == Batch.id)
-            .where(or_(BatchCheck.checked_at.is_(None), BatchCheck.checked_at < before))
-            .order_by(BatchCheck.checked_at.asc().nulls_first(), Batch.id)
-            .limit(limit)
-        )
+def due(
+    session: Session, before: dt.datetime, limit: int, among: Sequence[int] | None = None
+) -> list[int]:
+    """Up to ``limit`` batches (``among`` these, if given) never checked or last checked before
+    ``before``, oldest first."""
+    stmt = (
+        select(Batch.id)
+        .outerjoin(BatchCheck, BatchCheck.batch_id == Batch.id)
+        .where(or_(BatchCheck.checked_at.is_(None), BatchCheck.checked_at < before))
+        .order_by(BatchCheck.checked_at.asc().nulls_first(), Batch.id)
+        .limit(limit)
     )
+    if among is not None:
+        stmt = stmt.where(Batch.id.in_(list(among)))
+    return list(session.scalars(stmt))
 
 
 # One row per batch: the SHA-256 of what a full check of it reads (see the module's docstring).

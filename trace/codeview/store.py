@@ -19,7 +19,7 @@ deploy. Now:
   public-prepare`` runs one whole pass at once.
 
 On PostgreSQL the read and the write go through the driver in autocommit mode
-(:func:`trace.codeview.pageview.execute`), with statements compiled from the same Core
+(:func:`trace.codeview.driver.execute`), with statements compiled from the same Core
 statements that SQLite runs through the session.
 """
 
@@ -43,7 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from trace.codeview import ledgercheck, pageview
+from trace.codeview import driver, ledgercheck
 from trace.db import db, transaction
 from trace.jobs import JobContext, job_kind
 from trace.models import (
@@ -136,6 +136,70 @@ READ = select(
 PG_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 READ_SQL = str(READ.compile(dialect=PG_DIALECT))
 
+
+@dataclasses.dataclass(frozen=True)
+class Wanted:
+    """The stored page a first view would show: its language and link type."""
+
+    lang: str
+    mode: str
+
+
+# The stored page and the last check of the batch a page view resolves (``t``: the view
+# statement's target), joined to that statement (:mod:`trace.codeview.pageview`) so a first view
+# reads them in the same round trip. The page is found by everything in its key but the
+# freshness token, which is computed from the same row in Python: the view keeps the page only
+# if its key is the one it wants (:func:`stored_for`). The same conditions as :data:`READ`; a
+# test compares the two.
+_REGISTRY_EDITED_SQL = str(REGISTRY_EDITED.compile(dialect=PG_DIALECT))
+VIEW_JOIN_SQL = f"""
+LEFT JOIN LATERAL (
+    SELECT sp.key AS stored_key, sp.body AS stored_body
+    FROM stored_page sp
+    WHERE %(page_lang)s::text IS NOT NULL
+      AND sp.batch_id = t.batch_id
+      AND sp.key LIKE t.batch_id || '|%%|' || %(page_lang)s::text || '|' || %(page_mode)s::text
+                      || '|' || t.kind::text || '|1|' || %(page_release)s::text
+      AND sp.made_at >= {_REGISTRY_EDITED_SQL}
+    ORDER BY sp.made_at DESC
+    LIMIT 1
+) page ON true
+LEFT JOIN batch_check bc ON bc.batch_id = t.batch_id
+"""
+VIEW_JOIN_COLUMNS = (
+    "page.stored_key, page.stored_body, bc.ok, bc.checked, bc.problem, bc.checked_at"
+)
+
+
+def view_params(wanted: Wanted | None) -> dict[str, Any]:
+    """The parameters of :data:`STORED_FOR_VIEW` (no page wanted: none is read)."""
+    return {
+        "page_lang": wanted.lang if wanted else None,
+        "page_mode": wanted.mode if wanted else None,
+        "page_release": release(),
+    }
+
+
+def stored_for(
+    target: lookup.Target, wanted: Wanted | None, key: str | None, body: str | None
+) -> str | None:
+    """The page read with the view, if it is the one the view wants (same freshness token)."""
+    if wanted is None or key is None or key != store_key(target, wanted.lang, wanted.mode):
+        return None
+    return body
+
+
+def check_from(row: Sequence[Any]) -> ledgercheck.Check | None:
+    """A batch's check from (ok, checked, problem, checked_at), as read beside its page."""
+    ok, checked, problem, checked_at = row
+    if checked_at is None:
+        return None
+    checked_at = checked_at.astimezone(dt.UTC) if checked_at.tzinfo else checked_at
+    if checked_at.tzinfo is None:
+        checked_at = checked_at.replace(tzinfo=dt.UTC)
+    return ledgercheck.Check(bool(ok), int(checked), problem, checked_at)
+
+
 _ROW: dict[str, Any] = {"key": bindparam("key"), "batch_id": bindparam("batch_id"),
         "token": bindparam("token"), "body": bindparam("body"),
         "made_at": bindparam("made_at")}  # fmt: skip
@@ -176,18 +240,11 @@ def read(key: str, batch_id: int) -> tuple[str | None, ledgercheck.Check | None]
     indexed read."""
     params = {"key": key, "batch_id": batch_id}
     if _on_postgresql():
-        row = pageview.execute(READ_SQL, params)
+        row = driver.execute(READ_SQL, params)
     else:
         row = db.session.execute(READ, params).one()
     assert row is not None
-    body, ok, checked, problem, checked_at = row
-    check = None
-    if checked_at is not None:
-        checked_at = checked_at.astimezone(dt.UTC) if checked_at.tzinfo else checked_at
-        if checked_at.tzinfo is None:
-            checked_at = checked_at.replace(tzinfo=dt.UTC)
-        check = ledgercheck.Check(bool(ok), int(checked), problem, checked_at)
-    return body, check
+    return row[0], check_from(row[1:])
 
 
 def write(key: str, target: lookup.Target, body: str, made_at: dt.datetime) -> None:
@@ -197,7 +254,7 @@ def write(key: str, target: lookup.Target, body: str, made_at: dt.datetime) -> N
               "body": body, "made_at": made_at}  # fmt: skip
     try:
         if _on_postgresql():
-            pageview.execute(WRITE_SQL, params)
+            driver.execute(WRITE_SQL, params)
         else:
             with transaction(write=True) as session:
                 session.execute(WRITE_SQLITE, params)
@@ -289,19 +346,21 @@ def run_pass(
     app: Flask,
     progress: Callable[[int, int | None], None] | None = None,
     page_seconds: float | None = None,
+    among: Sequence[int] | None = None,
 ) -> tuple[int, int]:
     """Check every batch not checked within the interval, oldest first, in transactions of
     :data:`CHUNK` batches; then prepare the pages of the batches checked (for at most
     ``page_seconds``, if given: the rest waits for the next pass). Checks come first, so a pass
     that has many pages to render (fresh data, a deploy that changed the page) does not let the
-    marks of the batches it reaches last grow old. Returns (batches checked, pages rendered)."""
+    marks of the batches it reaches last grow old. ``among``: only these batches (an operator
+    preparing the batches of an import, say). Returns (batches checked, pages rendered)."""
     interval = float(app.config["PUBLIC_VERIFY_SECONDS"])
     started = dt.datetime.now(dt.UTC)
     before = started - dt.timedelta(seconds=interval / 2)
     checked: list[int] = []
     while True:
         with transaction(write=True) as session:
-            ids = ledgercheck.due(session, before, CHUNK)
+            ids = ledgercheck.due(session, before, CHUNK, among)
             if not ids:
                 break
             ledgercheck.check(session, ids, dt.datetime.now(dt.UTC))
@@ -330,13 +389,25 @@ def verify_and_prepare(ctx: JobContext) -> None:
 
 
 @click.command("public-prepare")
+@click.option(
+    "--batches",
+    "batches_file",
+    type=click.File(),
+    help="only the batches whose ids this file lists, one a line",
+)
 @with_appcontext
-def prepare_command() -> None:
-    """Check every batch against the ledger now and store its public pages (what the worker's
-    recurring job does)."""
+def prepare_command(batches_file: Any) -> None:
+    """Check every batch (or those listed) against the ledger now and store its public pages
+    (what the worker's recurring job does)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    among = None
+    if batches_file is not None:
+        try:
+            among = [int(line) for line in batches_file.read().split()]
+        except ValueError:
+            raise click.BadParameter("one batch id a line", param_hint="--batches") from None
     started = time.monotonic()
-    checked, rendered = run_pass(app)
+    checked, rendered = run_pass(app, among=among)
     click.echo(
         f"{checked} batches checked, {rendered} pages stored in {time.monotonic() - started:.1f} s"
     )

@@ -71,10 +71,19 @@ def _vary(response: Response) -> Response:
 
 def code_page(code: str) -> Response:
     form = wanted()
-    view = pageview.view_code(code, _new_scan(form), **_copy_thresholds())
+    view = pageview.view_code(code, _new_scan(form), _wanted(form), **_copy_thresholds())
     page_url = f"{current_app.config['PUBLIC_URL']}/q/{view.target.code}"
     levels = [(page_url, page_url, _description(view.target), True)]
     return respond(view, levels, form)
+
+
+def _mode() -> str:
+    return "trace" if client.arg("linkType") == "gs1:traceability" else "pip"
+
+
+def _wanted(form: str) -> store.Wanted | None:
+    """The stored page an HTML view reads with its code (JSON and the rest need none)."""
+    return store.Wanted(page_language(), _mode()) if form == "html" else None
 
 
 def _copy_thresholds() -> dict[str, Any]:
@@ -107,8 +116,10 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
         return _vary(json_response(lookup.recall_status(db.session, target)))
     if form == "passport":
         return _vary(_passport(target))
+    if view.check_read:  # read with the code: the batch's check needs no read of its own
+        cache().put(("check", target.batch_id), _check_ttl(), view.check)
     lang = page_language()
-    mode = "trace" if client.arg("linkType") == "gs1:traceability" else "pip"
+    mode = _mode()
     etag = "-".join(
         [
             target.freshness.token,
@@ -145,7 +156,8 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
     status = 410 if target.voided else 200
     # Headers handed over as one list: this runs on every view, and werkzeug checks each
     # ``headers[...] =`` against the ones already set.
-    return Response(_html(target, stats, lang, mode), status, headers, mimetype="text/html")
+    body = _html(target, stats, lang, mode, view.page)
+    return Response(body, status, headers, mimetype="text/html")
 
 
 def _passport(target: lookup.Target) -> Response:
@@ -207,14 +219,21 @@ VERIFIED_MARKER_BYTES = skeleton.VERIFIED_MARKER.encode()
 CODE_SLOT, TOKEN_SLOT, LANG_SLOT = skeleton.CODE_SLOT, skeleton.TOKEN_SLOT, skeleton.LANG_SLOT
 
 
-def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode: str) -> bytes:
+def _html(
+    target: lookup.Target,
+    stats: scans.ScanStats | None,
+    lang: str,
+    mode: str,
+    stored: str | None = None,
+) -> bytes:
     """The page, with the unit code's scan section filled in.
 
     Rendered in two cached steps, both keyed by the batch's freshness: once per batch, language,
     link type and kind of code, a skeleton with stand-ins for the code, the report form's token
     and the language links; then once per code, URL and token period, the skeleton with those
     filled in (the token is signed then; :func:`client.token_period`). A batch's ten thousand
-    unit codes thus cost one template rendering, not ten thousand."""
+    unit codes thus cost one template rendering, not ten thousand. ``stored``: the skeleton
+    read with the code (PostgreSQL's first view), if it was stored."""
     if target.voided:
         return render_template(
             "public/voided.html", target=target, form_token=client.form_token(target.code or "")
@@ -223,7 +242,7 @@ def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode:
     period = client.token_period()  # no cached page carries a token older than the period
     key = ("html", target.code_id, request.environ.get("PATH_INFO"), fresh, lang, mode, period)
     # Kept encoded: encoding 12 KB of Vietnamese text on every view costs more than the splice.
-    page: bytes = cached(key, lambda: _fill(_skeleton(target, lang, mode), target).encode())
+    page: bytes = cached(key, lambda: _fill(_skeleton(target, lang, mode, stored), target).encode())
     verification = _verification(target)
     mark = cached(
         ("verified", lang, verification),
@@ -236,13 +255,15 @@ def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode:
     return page
 
 
-def _skeleton(target: lookup.Target, lang: str, mode: str) -> str:
+def _skeleton(target: lookup.Target, lang: str, mode: str, stored: str | None) -> str:
     """The batch's page with stand-ins: from this process's cache, else from the pages stored
     for every worker (read with the batch's verifier check), else rendered now and stored."""
     has_code = target.code is not None
     key = ("skeleton", target.batch_id, target.freshness.token, lang, mode, target.kind, has_code)
 
     def make() -> str:
+        if stored is not None:
+            return stored
         stored_key = store.store_key(target, lang, mode)
         body, check = store.read(stored_key, target.batch_id)
         cache().put(("check", target.batch_id), _check_ttl(), check)
@@ -309,7 +330,7 @@ def digital_link(rest: str) -> Response:
     form = wanted()
     scan = _new_scan(form)
     if serial is not None:
-        view = pageview.view_serial(gtin, serial, lot, scan, **_copy_thresholds())
+        view = pageview.view_serial(gtin, serial, lot, scan, _wanted(form), **_copy_thresholds())
     else:
         assert lot is not None
         view = pageview.view_lot(gtin, lot, scan)
