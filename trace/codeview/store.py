@@ -172,7 +172,7 @@ VIEW_JOIN_COLUMNS = (
 
 
 def view_params(wanted: Wanted | None) -> dict[str, Any]:
-    """The parameters of :data:`STORED_FOR_VIEW` (no page wanted: none is read)."""
+    """The parameters of :data:`VIEW_JOIN_SQL` (no page wanted: none is read)."""
     return {
         "page_lang": wanted.lang if wanted else None,
         "page_mode": wanted.mode if wanted else None,
