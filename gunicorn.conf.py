@@ -3,7 +3,7 @@
 access log; gunicorn also reads it by itself when started from the checkout).
 
 Each worker's public-page live state (the change feed's thread and the scan buffer's thread,
-:mod:`trace.public.live`) is started when the worker has loaded the app, before its first
+:mod:`trace.codeview.live`) is started when the worker has loaded the app, before its first
 request, and stopped (buffered scans written) when the worker exits. Threads never cross the
 fork: the arbiter loads no app (no ``preload_app``).
 """
@@ -15,13 +15,13 @@ from typing import Any
 
 def post_worker_init(worker: Any) -> None:
     """After the worker loaded the app (``post_fork`` runs before it is loaded)."""
-    from trace.public import live
+    from trace.codeview import live
 
     live.start(worker.wsgi)
 
 
 def worker_exit(_server: Any, worker: Any) -> None:
-    from trace.public import live
+    from trace.codeview import live
 
     app = getattr(worker, "wsgi", None)
     if app is not None:

@@ -34,10 +34,10 @@ import trace
 from tests import database, seeds
 from trace import create_app, migrate
 from trace.api import schemas
+from trace.codeview import live
 from trace.db import Base, db
 from trace.gs1.keys import check_digit
 from trace.models import Batch, Facility, Organization, Product, Role
-from trace.public import live
 from trace.services.actors import SYSTEM
 from trace.services.registry import catalogue as registry
 from trace.services.registry.tokens import create_token
@@ -142,6 +142,7 @@ def _check_commit(session: Session) -> None:
 # that open public pages commit there.
 PUBLIC_PAGES = (
     "tests/public/",
+    "tests/codeview/",
     "tests/services/events/test_ledger_derived.py::",
     "tests/api/test_authz.py::test_who_may_declare_the_growers_event_in_error",
     "tests/api/test_batch_links.py::test_a_batch_without_gtin_links_to_its_short_code",

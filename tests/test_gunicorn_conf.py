@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 
 from trace import create_app
+from trace.codeview import live
 from trace.db import db
-from trace.public import live
 
 CONF = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
 

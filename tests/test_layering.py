@@ -149,3 +149,18 @@ def test_the_services_core_imports_no_domain() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": {"c"}}) is None
+
+
+def test_the_read_model_of_a_scanned_code_sits_between_services_and_public() -> None:
+    """``trace.codeview`` uses the services and is used by ``public/``; it reaches no face, and
+    no service reaches it (the arrows of one direction only)."""
+    faces = ("trace.public", "trace.api", "trace.console")
+    wrong = sorted(
+        f"{source} -> {target}"
+        for source, targets in graph().items()
+        for target in targets
+        if (source.startswith("trace.codeview") and target.startswith(faces))
+        or (source.startswith("trace.services") and target.startswith("trace.codeview"))
+    )
+    assert wrong == []
+    assert "trace.codeview.pageview" in graph()["trace.public.views"]

@@ -41,8 +41,8 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(portal_group)
 
+    from trace.codeview.store import prepare_command
     from trace.jobs.cli import worker_command
-    from trace.public.prepare import prepare_command
 
     app.cli.add_command(prepare_command)
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tests.console.conftest import csrf_of
 from trace.models import ApiToken, AuditEntry, Job, JobStatus, User
-from trace.public import live
+from trace.codeview import live
 from trace.services import audit
 from trace.services.accounts.users import actor_for
 from trace.services.registry.tokens import create_personal_token

@@ -325,8 +325,8 @@ def test_a_run_voided_before_rendering_fails_its_job_for_good(app, client, world
 def test_a_recurring_job_is_queued_at_start_and_again_after_each_run(app, session, build) -> None:
     """The ledger verifier: a serving worker queues it when none is pending; once run (every
     batch checked), its next run is queued an interval later, and only one is ever pending."""
+    from trace.codeview.ledgercheck import JOB_KIND
     from trace.models import BatchCheck
-    from trace.services.ledgercheck import JOB_KIND
 
     queue.load_kinds()
     batch = build.batch(build.product(build.organization()))

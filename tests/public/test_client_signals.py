@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.public.conftest import Chain
+from trace.codeview import live
 from trace.models import AuditEntry, Organization, Report, Scan
 from trace.public import client as public_client
-from trace.public import live
 
 COPY = "This label may be a copy"
 

@@ -170,7 +170,7 @@ def test_voided_code_says_so(
 
 
 def test_never_a_bare_500(app: Any, client: FlaskClient, chain: Chain, monkeypatch: Any) -> None:
-    from trace.public import pageview
+    from trace.codeview import pageview
 
     def boom(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("database on fire")

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from tests import seeds
 from tests.public.conftest import Chain
+from trace.codeview import live
 from trace.models import Report, Scan
-from trace.public import live
 
 
 def _token(html: bytes) -> str:

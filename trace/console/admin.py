@@ -18,7 +18,7 @@ from trace.console.pages import render
 from trace.db import db, transaction
 from trace.models import Role
 from trace.provinces import PROVINCES
-from trace.public import live
+from trace.codeview import live
 from trace.services.accounts import links, sessions
 from trace.services.admin import audit_log, directory, require_admin, status
 from trace.services.registry import tokens

@@ -31,7 +31,7 @@ MAX_ERROR_CHARS = 4000
 KIND_MODULES = (
     "trace.services.labels.jobs",
     "trace.api.imports.jobs",
-    "trace.public.prepare",
+    "trace.codeview.store",
     "trace.console.import_preview",
 )
 

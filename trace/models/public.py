@@ -69,7 +69,7 @@ class Report(Base):
 
 
 class BatchCheck(Base):
-    """The last run of the ledger verifier over one batch (:mod:`trace.services.ledgercheck`):
+    """The last run of the ledger verifier over one batch (:mod:`trace.codeview.ledgercheck`):
     when, whether the batch's events and what the page shows of them still match the ledger,
     how many events, and the first problem found. The public page states the time of a
     successful check while it is recent; a failed check takes the mark off."""
@@ -81,6 +81,9 @@ class BatchCheck(Base):
     ok: Mapped[bool]
     checked: Mapped[int]
     problem: Mapped[str | None] = mapped_column(String(500))
+    # What the full check read, hashed by PostgreSQL (None elsewhere, or not checked in full):
+    # a pass finding the same digest records the check again without re-hashing the events.
+    digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class StoredPage(Base):

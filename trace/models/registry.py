@@ -61,7 +61,7 @@ class BatchStatus(enum.StrEnum):
 
 class Organization(Timestamped, Archivable, Base):
     __tablename__ = "organization"
-    # The latest edit of the registry is read with every stored public page (trace.public.prepare).
+    # The latest edit of the registry is read with every stored public page (trace.codeview.store).
     __table_args__ = (Index("ix_organization_updated_at", "updated_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response
 
-from trace.public import errors, i18n, images, reports, views
+from trace.codeview import store
+from trace.public import errors, i18n, images, reports, skeleton, views
 from trace.services import lookup
 
 
@@ -38,6 +39,8 @@ def _scanned_text() -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Babel for the page language, and the blueprint."""
+    """Babel for the page language, the blueprint, and how the verifier renders the pages it
+    stores."""
     i18n.init_babel(app)
+    store.set_renderer(app, i18n.LANGUAGES, skeleton.render_stored)
     app.register_blueprint(create_blueprint())

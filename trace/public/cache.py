@@ -1,7 +1,7 @@
 """A small per-process cache of rendered page parts, keyed by the data's freshness.
 
 Not shared state: every view knows its batch's freshness (read from the database, or on
-PostgreSQL remembered until a change notification drops it, :mod:`trace.public.live`) and the
+PostgreSQL remembered until a change notification drops it, :mod:`trace.codeview.live`) and the
 key includes it, so a new event, a recall, a voided code or an edit of the batch, product or
 producer misses at once, in every process. Entries also expire after ``PUBLIC_CACHE_SECONDS``
 (default 60), which bounds how long an edit of something the key does not cover takes to show

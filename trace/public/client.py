@@ -8,7 +8,7 @@ werkzeug's ``ProxyFix``) would believe the header of a client that reaches the a
 bypassing the proxy; networks do not.
 
 What is stored is never the address: :func:`client_key` groups it (an IPv6 client owns at least
-a /64, so a /64 is one client) and :mod:`trace.services.scans` hashes that with a daily salt.
+a /64, so a /64 is one client) and :mod:`trace.codeview.scans` hashes that with a daily salt.
 The User-Agent plays no part: a client can send a new one with every request.
 """
 
@@ -22,8 +22,8 @@ from functools import lru_cache
 from flask import Request, current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from trace.codeview import scans
 from trace.provinces import PROVINCES
-from trace.services import scans
 
 _PREFETCH_HEADERS = ("HTTP_PURPOSE", "HTTP_SEC_PURPOSE", "HTTP_X_PURPOSE", "HTTP_X_MOZ")
 _FORM_SALT = "trace.public.report"

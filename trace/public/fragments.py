@@ -15,9 +15,9 @@ import datetime as dt
 
 from markupsafe import escape
 
+from trace.codeview.scans import ScanStats
 from trace.public.i18n import format_moment, format_number, translations
 from trace.services.lookup import Verification
-from trace.services.scans import ScanStats
 
 
 def _(text: str) -> str:

@@ -9,8 +9,9 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from trace.codeview import scans
 from trace.models import Organization
-from trace.services import lookup, scans
+from trace.services import lookup
 
 JSON = "application/json"
 

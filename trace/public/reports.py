@@ -15,10 +15,11 @@ from typing import Any
 from flask import Response, current_app, render_template, request
 from marshmallow import Schema, ValidationError, fields, validate
 
+from trace.codeview import scans
 from trace.db import db, transaction
 from trace.public import client
 from trace.public.errors import error_page
-from trace.services import lookup, scans
+from trace.services import lookup
 from trace.services.registry.text import storable_problem
 
 

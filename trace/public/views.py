@@ -1,7 +1,7 @@
 """The public routes: ``/q/<code>``, the Digital Link paths, reports, the resolver description.
 
 Views stay thin: resolve what was scanned, read its freshness and scan statistics and record the
-scan (:mod:`trace.public.pageview`: one statement on PostgreSQL), then answer a conditional
+scan (:mod:`trace.codeview.pageview`: one statement on PostgreSQL), then answer a conditional
 request or render (cached by freshness, :mod:`trace.public.cache`; the per-view scan section from
 :mod:`trace.public.fragments`).
 
@@ -19,14 +19,15 @@ from flask import Blueprint, Response, current_app, render_template, request
 from markupsafe import escape
 from werkzeug.http import http_date
 
+from trace.codeview import ledgercheck, pageview, scans, store
 from trace.db import db
 from trace.gs1 import DigitalLink, DigitalLinkError, parse_digital_link_path
 from trace.models import Batch
-from trace.public import client, fragments, pageview, prepare, resolver
+from trace.public import client, fragments, resolver, skeleton
 from trace.public.cache import cache, cached
 from trace.public.i18n import LANGUAGES, lang_url, page_language
 from trace.public.presenters import JSON, facility_json, json_response, page_json, product_json
-from trace.services import ledgercheck, lookup, scans
+from trace.services import lookup
 from trace.services.passport import DPP_LINK_TYPE, passport
 
 
@@ -70,10 +71,19 @@ def _vary(response: Response) -> Response:
 
 def code_page(code: str) -> Response:
     form = wanted()
-    view = pageview.view_code(code, _new_scan(form), **_copy_thresholds())
+    view = pageview.view_code(code, _new_scan(form), _wanted(form), **_copy_thresholds())
     page_url = f"{current_app.config['PUBLIC_URL']}/q/{view.target.code}"
     levels = [(page_url, page_url, _description(view.target), True)]
     return respond(view, levels, form)
+
+
+def _mode() -> str:
+    return "trace" if client.arg("linkType") == "gs1:traceability" else "pip"
+
+
+def _wanted(form: str) -> store.Wanted | None:
+    """The stored page an HTML view reads with its code (JSON and the rest need none)."""
+    return store.Wanted(page_language(), _mode()) if form == "html" else None
 
 
 def _copy_thresholds() -> dict[str, Any]:
@@ -106,8 +116,10 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
         return _vary(json_response(lookup.recall_status(db.session, target)))
     if form == "passport":
         return _vary(_passport(target))
+    if view.check_read:  # read with the code: the batch's check needs no read of its own
+        cache().put(("check", target.batch_id), _check_ttl(), view.check)
     lang = page_language()
-    mode = "trace" if client.arg("linkType") == "gs1:traceability" else "pip"
+    mode = _mode()
     etag = "-".join(
         [
             target.freshness.token,
@@ -144,7 +156,8 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
     status = 410 if target.voided else 200
     # Headers handed over as one list: this runs on every view, and werkzeug checks each
     # ``headers[...] =`` against the ones already set.
-    return Response(_html(target, stats, lang, mode), status, headers, mimetype="text/html")
+    body = _html(target, stats, lang, mode, view.page)
+    return Response(body, status, headers, mimetype="text/html")
 
 
 def _passport(target: lookup.Target) -> Response:
@@ -172,7 +185,7 @@ def _not_modified(etag: str, last_modified: dt.datetime) -> bool:
 
 def _data(target: lookup.Target) -> lookup.PageData:
     key = ("data", target.batch_id, target.freshness.token)
-    return cached(key, lambda: prepare.page_data(db.session, target))
+    return cached(key, lambda: store.page_data(db.session, target))
 
 
 CHECK_SECONDS = 30.0  # how long a process reuses a batch's verifier check it has read
@@ -180,7 +193,7 @@ CHECK_SECONDS = 30.0  # how long a process reuses a batch's verifier check it ha
 
 def _check(batch_id: int) -> ledgercheck.Check | None:
     return cache().get_or_make(
-        ("check", batch_id), _check_ttl(), lambda: prepare.read("", batch_id)[1]
+        ("check", batch_id), _check_ttl(), lambda: store.read("", batch_id)[1]
     )
 
 
@@ -201,19 +214,26 @@ def _json_body(target: lookup.Target, stats: scans.ScanStats | None) -> dict[str
     )
 
 
-SCANS_MARKER_BYTES = prepare.SCANS_MARKER.encode()
-VERIFIED_MARKER_BYTES = prepare.VERIFIED_MARKER.encode()
-CODE_SLOT, TOKEN_SLOT, LANG_SLOT = prepare.CODE_SLOT, prepare.TOKEN_SLOT, prepare.LANG_SLOT
+SCANS_MARKER_BYTES = skeleton.SCANS_MARKER.encode()
+VERIFIED_MARKER_BYTES = skeleton.VERIFIED_MARKER.encode()
+CODE_SLOT, TOKEN_SLOT, LANG_SLOT = skeleton.CODE_SLOT, skeleton.TOKEN_SLOT, skeleton.LANG_SLOT
 
 
-def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode: str) -> bytes:
+def _html(
+    target: lookup.Target,
+    stats: scans.ScanStats | None,
+    lang: str,
+    mode: str,
+    stored: str | None = None,
+) -> bytes:
     """The page, with the unit code's scan section filled in.
 
     Rendered in two cached steps, both keyed by the batch's freshness: once per batch, language,
     link type and kind of code, a skeleton with stand-ins for the code, the report form's token
     and the language links; then once per code, URL and token period, the skeleton with those
     filled in (the token is signed then; :func:`client.token_period`). A batch's ten thousand
-    unit codes thus cost one template rendering, not ten thousand."""
+    unit codes thus cost one template rendering, not ten thousand. ``stored``: the skeleton
+    read with the code (PostgreSQL's first view), if it was stored."""
     if target.voided:
         return render_template(
             "public/voided.html", target=target, form_token=client.form_token(target.code or "")
@@ -222,7 +242,7 @@ def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode:
     period = client.token_period()  # no cached page carries a token older than the period
     key = ("html", target.code_id, request.environ.get("PATH_INFO"), fresh, lang, mode, period)
     # Kept encoded: encoding 12 KB of Vietnamese text on every view costs more than the splice.
-    page: bytes = cached(key, lambda: _fill(_skeleton(target, lang, mode), target).encode())
+    page: bytes = cached(key, lambda: _fill(_skeleton(target, lang, mode, stored), target).encode())
     verification = _verification(target)
     mark = cached(
         ("verified", lang, verification),
@@ -235,20 +255,22 @@ def _html(target: lookup.Target, stats: scans.ScanStats | None, lang: str, mode:
     return page
 
 
-def _skeleton(target: lookup.Target, lang: str, mode: str) -> str:
+def _skeleton(target: lookup.Target, lang: str, mode: str, stored: str | None) -> str:
     """The batch's page with stand-ins: from this process's cache, else from the pages stored
     for every worker (read with the batch's verifier check), else rendered now and stored."""
     has_code = target.code is not None
     key = ("skeleton", target.batch_id, target.freshness.token, lang, mode, target.kind, has_code)
 
     def make() -> str:
-        stored_key = prepare.store_key(target, lang, mode)
-        body, check = prepare.read(stored_key, target.batch_id)
+        if stored is not None:
+            return stored
+        stored_key = store.store_key(target, lang, mode)
+        body, check = store.read(stored_key, target.batch_id)
         cache().put(("check", target.batch_id), _check_ttl(), check)
         if body is None:
-            made_at = prepare.made_now()
-            body = prepare.render_skeleton(target, _data(target), mode)
-            prepare.write(stored_key, target, body, made_at)
+            made_at = store.made_now()
+            body = skeleton.render_skeleton(target, _data(target), mode)
+            store.write(stored_key, target, body, made_at)
         return body
 
     return cached(key, make)
@@ -258,8 +280,8 @@ def _check_ttl() -> float:
     return min(CHECK_SECONDS, float(current_app.config["PUBLIC_CACHE_SECONDS"]))
 
 
-def _fill(skeleton: str, target: lookup.Target) -> str:
-    page = skeleton
+def _fill(body: str, target: lookup.Target) -> str:
+    page = body
     for lang in LANGUAGES:
         page = page.replace(LANG_SLOT.format(lang), str(escape(lang_url(lang))))
     if target.code is not None:
@@ -308,7 +330,7 @@ def digital_link(rest: str) -> Response:
     form = wanted()
     scan = _new_scan(form)
     if serial is not None:
-        view = pageview.view_serial(gtin, serial, lot, scan, **_copy_thresholds())
+        view = pageview.view_serial(gtin, serial, lot, scan, _wanted(form), **_copy_thresholds())
     else:
         assert lot is not None
         view = pageview.view_lot(gtin, lot, scan)

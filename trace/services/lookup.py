@@ -92,8 +92,9 @@ class Freshness:
     @property
     def token(self) -> str:
         """The state's digest and the day in Vietnam: certificates lapse at midnight with nothing
-        written, and a resolved code may be remembered across midnight (:mod:`~trace.public.live`),
-        so the day is read on every use, not remembered with the rest."""
+        written, and a resolved code may be remembered across midnight
+        (:mod:`~trace.codeview.live`), so the day is read on every use, not remembered with the
+        rest."""
         return f"{self._stored_state}-{today().toordinal()}"
 
     @cached_property  # read more than once per page view
@@ -345,7 +346,7 @@ class Verification:
     ok: bool
     checked: int
     problem: str | None = None
-    # When the ledger verifier checked (trace.services.ledgercheck); None: checked at view time.
+    # When the ledger verifier checked (trace.codeview.ledgercheck); None: checked at view time.
     checked_at: dt.datetime | None = None
 
 

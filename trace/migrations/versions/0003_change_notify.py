@@ -7,7 +7,7 @@ Create Date: 2026-11-28 10:40:00
 Statement-level triggers send ``NOTIFY trace_changed`` with the ids of the batches whose page
 changed (comma-separated), or ``*`` when the change may touch any page (a product, producer or
 facility edit, an event altered or deleted, a truncation, too many batches for one payload).
-Every process serving public pages listens (:mod:`trace.public.changes`) and drops what it cached
+Every process serving public pages listens (:mod:`trace.codeview.changes`) and drops what it cached
 for those batches. Being triggers, they also catch edits made behind the service's back.
 
 SQLite has no NOTIFY: there the pages read their freshness on every view, and this migration

@@ -5,10 +5,10 @@ Revises: 0006_accounts
 Create Date: 2026-11-30 14:27:06.377827
 
 ``stored_page``: public pages rendered once for every worker and node, keyed by the batch's
-freshness token (trace.public.prepare); valid while no organisation, facility or product was
+freshness token (trace.codeview.store); valid while no organisation, facility or product was
 edited after they were made (hence the ``updated_at`` indexes: the latest edit is read with every
 stored page). ``batch_check``: the ledger verifier's last result per batch
-(trace.services.ledgercheck). Neither sends a notification: they change what is stored, not
+(trace.codeview.ledgercheck). Neither sends a notification: they change what is stored, not
 what a page shows.
 """
 

@@ -9,15 +9,17 @@ deploy. Now:
   the batch's freshness token, language, link type and kind of code. The token changes with
   anything the page shows (an event, a recall, an edit, a voided code), so a stored page is
   never out of date: a changed batch simply finds no row and renders (then stores) its new page.
-- the "history verified" mark comes from the ledger verifier (:mod:`trace.services.ledgercheck`),
+- the "history verified" mark comes from the ledger verifier (:mod:`trace.codeview.ledgercheck`),
   read beside the stored page in the same statement, and is spliced in per view; without a
   recent check the page checks at view time, as before.
-- the recurring job :data:`ledgercheck.JOB_KIND` checks the batches oldest first, stores their
-  pages (Vietnamese and English, for each kind and status of their live codes), and deletes
-  pages of older tokens. ``flask --app wsgi public-prepare`` runs one pass at once.
+- the recurring job :data:`ledgercheck.JOB_KIND` checks the batches oldest first (again without
+  re-hashing where nothing changed since their last full check, :mod:`ledgercheck`), then stores
+  their pages (Vietnamese and English, for each kind and status of their live codes) for at
+  most half the interval, and deletes pages of older tokens. ``flask --app wsgi
+  public-prepare`` runs one whole pass at once.
 
 On PostgreSQL the read and the write go through the driver in autocommit mode
-(:func:`trace.public.pageview.execute`), with statements compiled from the same Core
+(:func:`trace.codeview.driver.execute`), with statements compiled from the same Core
 statements that SQLite runs through the session.
 """
 
@@ -34,14 +36,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app
 from flask.cli import with_appcontext
-from markupsafe import Markup
 from sqlalchemy import bindparam, func, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from trace.codeview import driver, ledgercheck
 from trace.db import db, transaction
 from trace.jobs import JobContext, job_kind
 from trace.models import (
@@ -54,19 +56,30 @@ from trace.models import (
     Product,
     StoredPage,
 )
-from trace.public import pageview
-from trace.public.i18n import LANGUAGES
-from trace.services import ledgercheck, lookup
+from trace.services import lookup
 
 log = logging.getLogger(__name__)
 
-SCANS_MARKER = "<!--scans-->"
-VERIFIED_MARKER = "<!--verified-->"
-# Stand-ins for what differs between the codes of one batch, rendered into its skeleton page.
-CODE_SLOT = "__trace_code__"
-TOKEN_SLOT = "__trace_form_token__"
-LANG_SLOT = "__trace_lang_{}__"
-CHUNK = 200  # batches checked and prepared per transaction
+CHUNK = 500  # batches checked per transaction
+PAGE_CHUNK = 200  # batches whose pages are prepared per transaction
+STAND_IN_CODE = "-"  # a stored page is made for a code; which one is filled in per view
+RENDERER = "trace_page_renderer"
+
+Render = Callable[[Flask, lookup.Target, lookup.PageData, str, str], str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Renderer:
+    """How the public face renders a stored page (app, target, data, mode, language), and in
+    which languages: registered by :func:`trace.public.init_app` (:func:`set_renderer`), so the
+    verifier prepares pages without importing the face that shows them."""
+
+    languages: tuple[str, ...]
+    render: Render
+
+
+def set_renderer(app: Flask, languages: Sequence[str], render: Render) -> None:
+    app.extensions[RENDERER] = Renderer(tuple(languages), render)
 
 
 def store_key(target: lookup.Target, lang: str, mode: str) -> str:
@@ -99,23 +112,6 @@ def page_data(session: Session, target: lookup.Target) -> lookup.PageData:
     return lookup.page(session, target, verify=False)
 
 
-def render_skeleton(target: lookup.Target, data: lookup.PageData, mode: str) -> str:
-    """The batch page with stand-ins (needs a request context in the page's language)."""
-    has_code = target.code is not None
-    stand_in = dataclasses.replace(target, code=CODE_SLOT) if has_code else target
-    return render_template(
-        "public/batch.html",
-        target=stand_in,
-        data=data,
-        mode=mode,
-        scans_marker=Markup(SCANS_MARKER),
-        verified_marker=Markup(VERIFIED_MARKER),
-        form_token=TOKEN_SLOT if has_code else None,
-        title=CODE_SLOT if has_code else target.lot_code,
-        lang_url=LANG_SLOT.format,
-    )
-
-
 # Reading and writing the store ------------------------------------------------------------------
 
 _ONE = select(literal_column("1").label("one")).subquery()
@@ -137,7 +133,72 @@ READ = select(
     BatchCheck.problem,
     BatchCheck.checked_at,
 ).select_from(_ONE.outerjoin(BatchCheck, BatchCheck.batch_id == bindparam("batch_id")))
-READ_SQL = str(READ.compile(dialect=postgresql.dialect()))
+PG_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+READ_SQL = str(READ.compile(dialect=PG_DIALECT))
+
+
+@dataclasses.dataclass(frozen=True)
+class Wanted:
+    """The stored page a first view would show: its language and link type."""
+
+    lang: str
+    mode: str
+
+
+# The stored page and the last check of the batch a page view resolves (``t``: the view
+# statement's target), joined to that statement (:mod:`trace.codeview.pageview`) so a first view
+# reads them in the same round trip. The page is found by everything in its key but the
+# freshness token, which is computed from the same row in Python: the view keeps the page only
+# if its key is the one it wants (:func:`stored_for`). The same conditions as :data:`READ`; a
+# test compares the two.
+_REGISTRY_EDITED_SQL = str(REGISTRY_EDITED.compile(dialect=PG_DIALECT))
+VIEW_JOIN_SQL = f"""
+LEFT JOIN LATERAL (
+    SELECT sp.key AS stored_key, sp.body AS stored_body
+    FROM stored_page sp
+    WHERE %(page_lang)s::text IS NOT NULL
+      AND sp.batch_id = t.batch_id
+      AND sp.key LIKE t.batch_id || '|%%|' || %(page_lang)s::text || '|' || %(page_mode)s::text
+                      || '|' || t.kind::text || '|1|' || %(page_release)s::text
+      AND sp.made_at >= {_REGISTRY_EDITED_SQL}
+    ORDER BY sp.made_at DESC
+    LIMIT 1
+) page ON true
+LEFT JOIN batch_check bc ON bc.batch_id = t.batch_id
+"""
+VIEW_JOIN_COLUMNS = (
+    "page.stored_key, page.stored_body, bc.ok, bc.checked, bc.problem, bc.checked_at"
+)
+
+
+def view_params(wanted: Wanted | None) -> dict[str, Any]:
+    """The parameters of :data:`VIEW_JOIN_SQL` (no page wanted: none is read)."""
+    return {
+        "page_lang": wanted.lang if wanted else None,
+        "page_mode": wanted.mode if wanted else None,
+        "page_release": release(),
+    }
+
+
+def stored_for(
+    target: lookup.Target, wanted: Wanted | None, key: str | None, body: str | None
+) -> str | None:
+    """The page read with the view, if it is the one the view wants (same freshness token)."""
+    if wanted is None or key is None or key != store_key(target, wanted.lang, wanted.mode):
+        return None
+    return body
+
+
+def check_from(row: Sequence[Any]) -> ledgercheck.Check | None:
+    """A batch's check from (ok, checked, problem, checked_at), as read beside its page."""
+    ok, checked, problem, checked_at = row
+    if checked_at is None:
+        return None
+    checked_at = checked_at.astimezone(dt.UTC) if checked_at.tzinfo else checked_at
+    if checked_at.tzinfo is None:
+        checked_at = checked_at.replace(tzinfo=dt.UTC)
+    return ledgercheck.Check(bool(ok), int(checked), problem, checked_at)
+
 
 _ROW: dict[str, Any] = {"key": bindparam("key"), "batch_id": bindparam("batch_id"),
         "token": bindparam("token"), "body": bindparam("body"),
@@ -153,7 +214,7 @@ WRITE_PG: Any = (
     .on_conflict_do_update(index_elements=["key"], set_=_REPLACE)
     .returning(literal_column("1"))
 )
-WRITE_SQL = str(WRITE_PG.compile(dialect=postgresql.dialect()))
+WRITE_SQL = str(WRITE_PG.compile(dialect=PG_DIALECT))
 WRITE_SQLITE = (
     sqlite.insert(StoredPage)
     .values(_ROW)
@@ -179,18 +240,11 @@ def read(key: str, batch_id: int) -> tuple[str | None, ledgercheck.Check | None]
     indexed read."""
     params = {"key": key, "batch_id": batch_id}
     if _on_postgresql():
-        row = pageview.execute(READ_SQL, params)
+        row = driver.execute(READ_SQL, params)
     else:
         row = db.session.execute(READ, params).one()
     assert row is not None
-    body, ok, checked, problem, checked_at = row
-    check = None
-    if checked_at is not None:
-        checked_at = checked_at.astimezone(dt.UTC) if checked_at.tzinfo else checked_at
-        if checked_at.tzinfo is None:
-            checked_at = checked_at.replace(tzinfo=dt.UTC)
-        check = ledgercheck.Check(bool(ok), int(checked), problem, checked_at)
-    return body, check
+    return row[0], check_from(row[1:])
 
 
 def write(key: str, target: lookup.Target, body: str, made_at: dt.datetime) -> None:
@@ -200,23 +254,12 @@ def write(key: str, target: lookup.Target, body: str, made_at: dt.datetime) -> N
               "body": body, "made_at": made_at}  # fmt: skip
     try:
         if _on_postgresql():
-            pageview.execute(WRITE_SQL, params)
+            driver.execute(WRITE_SQL, params)
         else:
             with transaction(write=True) as session:
                 session.execute(WRITE_SQLITE, params)
     except SQLAlchemyError as error:  # the store is an optimisation: the view goes on
         log.warning("stored page not written: %s", type(error).__name__)
-
-
-def skeleton(target: lookup.Target, lang: str, mode: str, data: Callable[[], Any]) -> str:
-    """The batch's page from the store, or rendered now (and stored)."""
-    key = store_key(target, lang, mode)
-    body, _check = read(key, target.batch_id)
-    if body is None:
-        made_at = made_now()
-        body = render_skeleton(target, data(), mode)
-        write(key, target, body, made_at)
-    return body
 
 
 # The verifier job -------------------------------------------------------------------------------
@@ -239,7 +282,7 @@ def _variants(session: Session, batch_ids: Sequence[int]) -> dict[int, list[look
         variants[batch_id].append(
             dataclasses.replace(
                 batch,
-                code=CODE_SLOT,
+                code=STAND_IN_CODE,
                 kind=CodeKind(kind),
                 status=CodeStatus(status),
                 freshness=freshness,
@@ -256,11 +299,12 @@ def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> i
     """Store the batches' pages not stored yet (every language, for each kind of live code)
     and delete those of an older freshness; returns how many pages were rendered."""
     variants = _variants(session, batch_ids)
+    renderer: Renderer | None = app.extensions.get(RENDERER)
     wanted = {
         store_key(target, lang, "pip"): target
         for targets in variants.values()
         for target in targets
-        for lang in LANGUAGES
+        for lang in (renderer.languages if renderer is not None else ())
     }
     made_at = made_now()
     stored = set(
@@ -279,9 +323,8 @@ def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> i
         lang = key.split("|")[2]
         if target.batch_id not in data:
             data[target.batch_id] = page_data(session, target)
-        # A context of its own per page: the language (and Flask-Babel's locale) is kept in g.
-        with app.app_context(), app.test_request_context(f"/?lang={lang}"):
-            body = render_skeleton(target, data[target.batch_id], "pip")
+        assert renderer is not None  # no languages without it
+        body = renderer.render(app, target, data[target.batch_id], "pip", lang)
         row = outdated.get(key)
         if row is None:
             row = StoredPage(key=key, batch_id=target.batch_id, token=target.freshness.token)
@@ -300,25 +343,38 @@ def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> i
 
 
 def run_pass(
-    app: Flask, progress: Callable[[int, int | None], None] | None = None
+    app: Flask,
+    progress: Callable[[int, int | None], None] | None = None,
+    page_seconds: float | None = None,
+    among: Sequence[int] | None = None,
 ) -> tuple[int, int]:
-    """Check (and prepare the pages of) every batch not checked within the interval, oldest
-    first, in transactions of :data:`CHUNK` batches. Returns (batches checked, pages rendered)."""
+    """Check every batch not checked within the interval, oldest first, in transactions of
+    :data:`CHUNK` batches; then prepare the pages of the batches checked (for at most
+    ``page_seconds``, if given: the rest waits for the next pass). Checks come first, so a pass
+    that has many pages to render (fresh data, a deploy that changed the page) does not let the
+    marks of the batches it reaches last grow old. ``among``: only these batches (an operator
+    preparing the batches of an import, say). Returns (batches checked, pages rendered)."""
     interval = float(app.config["PUBLIC_VERIFY_SECONDS"])
     started = dt.datetime.now(dt.UTC)
     before = started - dt.timedelta(seconds=interval / 2)
-    checked = rendered = 0
+    checked: list[int] = []
     while True:
         with transaction(write=True) as session:
-            ids = ledgercheck.due(session, before, CHUNK)
+            ids = ledgercheck.due(session, before, CHUNK, among)
             if not ids:
                 break
             ledgercheck.check(session, ids, dt.datetime.now(dt.UTC))
-            rendered += prepare_batches(app, session, ids)
-        checked += len(ids)
+        checked.extend(ids)
         if progress is not None:
-            progress(checked, None)
-    return checked, rendered
+            progress(len(checked), None)
+    rendered = 0
+    deadline = time.monotonic() + page_seconds if page_seconds is not None else None
+    for start in range(0, len(checked), PAGE_CHUNK):
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        with transaction(write=True) as session:
+            rendered += prepare_batches(app, session, checked[start : start + PAGE_CHUNK])
+    return len(checked), rendered
 
 
 def _every(app: Flask) -> float:
@@ -328,18 +384,30 @@ def _every(app: Flask) -> float:
 @job_kind(ledgercheck.JOB_KIND, every=_every, max_attempts=1)
 def verify_and_prepare(ctx: JobContext) -> None:
     """The recurring verifier: one pass (:func:`run_pass`)."""
-    checked, rendered = run_pass(ctx.app, ctx.progress)
+    checked, rendered = run_pass(ctx.app, ctx.progress, page_seconds=_every(ctx.app) / 2)
     log.info("ledger check: %s batches checked, %s pages stored", checked, rendered)
 
 
 @click.command("public-prepare")
+@click.option(
+    "--batches",
+    "batches_file",
+    type=click.File(),
+    help="only the batches whose ids this file lists, one a line",
+)
 @with_appcontext
-def prepare_command() -> None:
-    """Check every batch against the ledger now and store its public pages (what the worker's
-    recurring job does)."""
+def prepare_command(batches_file: Any) -> None:
+    """Check every batch (or those listed) against the ledger now and store its public pages
+    (what the worker's recurring job does)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    among = None
+    if batches_file is not None:
+        try:
+            among = [int(line) for line in batches_file.read().split()]
+        except ValueError:
+            raise click.BadParameter("one batch id a line", param_hint="--batches") from None
     started = time.monotonic()
-    checked, rendered = run_pass(app)
+    checked, rendered = run_pass(app, among=among)
     click.echo(
         f"{checked} batches checked, {rendered} pages stored in {time.monotonic() - started:.1f} s"
     )

@@ -20,11 +20,11 @@ from sqlalchemy.engine import make_url
 
 from tests.public.conftest import Chain
 from trace import create_app
+from trace.codeview import live, pageview
+from trace.codeview.changes import parse_payload
+from trace.codeview.scanbuffer import ScanBuffer, ScanRow
 from trace.db import db
 from trace.models import Scan
-from trace.public import live, pageview
-from trace.public.changes import parse_payload
-from trace.public.scanbuffer import ScanBuffer, ScanRow
 
 # Other processes, LISTEN/NOTIFY and the scan COPY see only committed data.
 pytestmark = pytest.mark.committed

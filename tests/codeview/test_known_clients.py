@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from trace.public.live import KnownClients
-from trace.public.scanbuffer import ScanRow
+from trace.codeview.live import KnownClients
+from trace.codeview.scanbuffer import ScanRow
 
 T0 = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
 

@@ -5,7 +5,7 @@ label). Through the ORM session a view took about seven round trips (pool pre-pi
 the code lookup, the scan statistics, the scan insert, ``COMMIT``, the teardown rollback); under
 load even one round trip cost more than everything else the view does. Three paths:
 
-- **Live** (PostgreSQL, the default): what this process remembers (:mod:`trace.public.live`),
+- **Live** (PostgreSQL, the default): what this process remembers (:mod:`trace.codeview.live`),
   kept true by change notifications. A code seen before costs no database work at all; its scan
   goes to the buffer, its tally is counted on in memory. A code seen for the first time (or
   changed, or expired) costs the one statement below, without its insert.
@@ -38,11 +38,11 @@ from typing import Any
 
 from flask import current_app
 
+from trace.codeview import driver, ledgercheck, live, scans, store
+from trace.codeview.scanbuffer import ScanRow
 from trace.db import db, transaction
 from trace.models import CodeKind, CodeStatus
-from trace.public import live
-from trace.public.scanbuffer import ScanRow
-from trace.services import lookup, scans
+from trace.services import lookup
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,11 @@ class NewScan:
 class View:
     target: lookup.Target
     stats: scans.ScanStats | None  # for unit codes only
+    # Read with the code on a first view (PostgreSQL): the stored page wanted, if it is stored
+    # and true, and the batch's last verifier check (``check_read``: whether it was read).
+    page: str | None = None
+    check: ledgercheck.Check | None = None
+    check_read: bool = False
 
 
 # The statement ----------------------------------------------------------------------------------
@@ -98,10 +103,10 @@ client AS (
     SELECT t.code_id, %(client)s, now() FROM target t WHERE %(record)s
     ON CONFLICT DO NOTHING
 )
-SELECT t.*, s.*
+SELECT t.*, s.*, {page_columns}
 FROM target t
 LEFT JOIN LATERAL ({stats}) s ON t.kind = 'unit'  -- batch-level codes show no scan statistics
-"""
+{page_join}"""
 
 # A unit code's scan statistics (:func:`scans.scan_stats` is the portable form), all from its
 # distinct clients in ``scan_client`` (a hash is one client on one day), never its repeat scans:
@@ -125,7 +130,11 @@ SELECT (SELECT count(*) FROM (SELECT 1 FROM scan_client WHERE code_id = {code_id
        (SELECT since FROM bounds) AS warning_since
 """
 
-VIEW_SQL = VIEW_SQL.format(stats=STATS.format(code_id="t.code_id"))
+VIEW_SQL = VIEW_SQL.format(
+    stats=STATS.format(code_id="t.code_id"),
+    page_columns=store.VIEW_JOIN_COLUMNS,
+    page_join=store.VIEW_JOIN_SQL,
+)
 STATS_SQL = STATS.format(code_id="%(code_id)s")
 
 
@@ -168,73 +177,71 @@ def _params(thresholds: dict[str, Any], **values: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Read:
+    """What the one statement read: the code's target, its tally, and the stored page and the
+    check of its batch (a page view's first read; they are not remembered with the code)."""
+
+    target: lookup.Target
+    tally: live.Tally | None
+    page: str | None = None
+    check: ledgercheck.Check | None = None
+    check_read: bool = False
+
+    def view(self, stats: scans.ScanStats | None) -> View:
+        return View(self.target, stats, self.page, self.check, self.check_read)
+
+
 def _read(
-    code: str, gtin: str | None, lot: str | None, scan: NewScan | None, thresholds: dict[str, Any]
-) -> tuple[lookup.Target, live.Tally | None] | None:
-    """The one statement: the code's target and tally, recording ``scan`` if given."""
+    code: str,
+    gtin: str | None,
+    lot: str | None,
+    scan: NewScan | None,
+    thresholds: dict[str, Any],
+    wanted: store.Wanted | None = None,
+) -> Read | None:
+    """The one statement: the code's target and tally, the stored page ``wanted`` and the
+    batch's check, recording ``scan`` if given."""
     params = _params(
         thresholds, code=code, gtin=gtin, lot=lot, record=scan is not None,
         client=scan.client if scan else None, province=scan.province_code if scan else None,
-        language=scan.language if scan else None,
+        language=scan.language if scan else None, **store.view_params(wanted),
     )  # fmt: skip
     read_at = time.monotonic()
     row = _execute(VIEW_SQL, params)
     if row is None:
         return None
     target = _target_from(row)
-    return target, (_tally_from(row[18:], read_at) if target.is_unit else None)
+    tally = _tally_from(row[18:23], read_at) if target.is_unit else None
+    page = store.stored_for(target, wanted, row[23], row[24])
+    return Read(target, tally, page, store.check_from(row[25:29]), check_read=True)
 
 
 def _postgresql(
-    code: str, gtin: str | None, lot: str | None, scan: NewScan | None, thresholds: dict[str, Any]
+    code: str,
+    gtin: str | None,
+    lot: str | None,
+    scan: NewScan | None,
+    thresholds: dict[str, Any],
+    wanted: store.Wanted | None,
 ) -> View | None:
     """Without the live state (feed not listening): everything from the database, every view."""
-    found = _read(code, gtin, lot, scan, thresholds)
+    found = _read(code, gtin, lot, scan, thresholds, wanted)
     if found is None:
         return None
-    target, tally = found
-    return View(target, tally.stats(thresholds["copy_clients"]) if tally else None)
+    tally = found.tally
+    return found.view(tally.stats(thresholds["copy_clients"]) if tally else None)
 
 
 def _execute(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The code's statements (resolve, scan statistics), through :func:`execute`."""
-    return execute(sql, params)
-
-
-def execute(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    """One statement on a pooled connection in autocommit mode, through the driver's own cursor
-    (no SQLAlchemy result machinery: the row is a plain tuple).
-
-    A connection the driver reports broken (database restarted, network cut) is invalidated,
-    so the pool replaces it: the request fails, the next one gets a fresh connection.
-    """
-    pooled = db.engine.raw_connection()
-    driver = pooled.driver_connection
-    try:
-        driver.autocommit = True
-        try:
-            with driver.cursor() as cursor:
-                cursor.execute(sql, params)
-                row: tuple[Any, ...] | None = cursor.fetchone()
-        finally:
-            if not driver.broken:
-                driver.autocommit = False
-        return row
-    except Exception:
-        if driver.broken or driver.closed:
-            pooled.invalidate()
-        raise
-    finally:
-        pooled.close()
-
-
-Loaded = tuple[lookup.Target, "live.Tally | None"]
+    """The code's statements (resolve, scan statistics), through :func:`driver.execute`."""
+    return driver.execute(sql, params)
 
 
 def _live(
     state: live.LiveState,
     key: str,
-    load: Callable[[], Loaded | None],
+    load: Callable[[], Read | None],
     scan: NewScan | None,
     thresholds: dict[str, Any],
     known: live.Entry | None = None,
@@ -243,16 +250,16 @@ def _live(
     already); the database only for what is seen for the first time (or changed, or expired)
     and for a tally due to be read again."""
     entry = known or state.get(key)
+    found = None
     if entry is None:
         generation = state.generation
         before = state.buffer.unwritten()
         found = load()
         if found is None:
             return None
-        target, tally = found
-        if tally is not None:
-            _add_unwritten(state, tally, target, thresholds, before)
-        entry = live.Entry(target, time.monotonic(), tally)
+        if found.tally is not None:
+            _add_unwritten(state, found.tally, found.target, thresholds, before)
+        entry = live.Entry(found.target, time.monotonic(), found.tally)
         state.put(key, entry, generation)
     target = entry.target
     tally = entry.tally
@@ -267,18 +274,27 @@ def _live(
         state.buffer.add(row)
         if tally is not None:
             tally.add(row, thresholds["copy_clients"])
-    return View(target, stats)
+    return found.view(stats) if found is not None else View(target, stats)
 
 
 def _live_code(
-    state: live.LiveState, text: str, scan: NewScan | None, thresholds: dict[str, Any]
+    state: live.LiveState,
+    text: str,
+    scan: NewScan | None,
+    thresholds: dict[str, Any],
+    wanted: store.Wanted | None,
 ) -> View | None:
     """The code ``text``: a printed code arrives in the spelling it is remembered under, so only
     a code typed another way (or not remembered) is normalised and checked first."""
     known = state.get(text)
     code = text if known is not None else lookup.normalized(text)
     return _live(
-        state, code, lambda: _read(code, None, None, None, thresholds), scan, thresholds, known
+        state,
+        code,
+        lambda: _read(code, None, None, None, thresholds, wanted),
+        scan,
+        thresholds,
+        known,
     )
 
 
@@ -342,17 +358,20 @@ def _one_round_trip() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def view_code(text: str, scan: NewScan | None, **thresholds: Any) -> View:
+def view_code(
+    text: str, scan: NewScan | None, wanted: store.Wanted | None = None, **thresholds: Any
+) -> View:
     """Resolve the code ``text`` (any spelling :func:`lookup.normalized` accepts), read its
     freshness and (unit codes) scan statistics, and record ``scan`` when given.
 
-    ``thresholds``: ``copy_clients`` and ``copy_hours`` of :func:`scans.scan_stats`.
+    ``thresholds``: ``copy_clients`` and ``copy_hours`` of :func:`scans.scan_stats`;
+    ``wanted``: the stored page to read with the code on PostgreSQL (:class:`View.page`).
     Raises :class:`lookup.InvalidCode` or :class:`lookup.UnknownCode`."""
     state = _live_state()
     if state is not None:
-        view = _live_code(state, text, scan, thresholds)
+        view = _live_code(state, text, scan, thresholds, wanted)
     elif _one_round_trip():
-        view = _postgresql(lookup.normalized(text), None, None, scan, thresholds)
+        view = _postgresql(lookup.normalized(text), None, None, scan, thresholds, wanted)
     else:
         return _portable(lookup.find_code(db.session, text), scan, thresholds)
     if view is None:
@@ -361,7 +380,12 @@ def view_code(text: str, scan: NewScan | None, **thresholds: Any) -> View:
 
 
 def view_serial(
-    gtin: str, serial: str, lot: str | None, scan: NewScan | None, **thresholds: Any
+    gtin: str,
+    serial: str,
+    lot: str | None,
+    scan: NewScan | None,
+    wanted: store.Wanted | None = None,
+    **thresholds: Any,
 ) -> View:
     """The unit code ``serial`` of a product with ``gtin`` (and of batch ``lot`` if given), as
     :func:`view_code` does it. Raises :class:`lookup.UnknownCode`."""
@@ -373,13 +397,13 @@ def view_serial(
     except lookup.InvalidCode:
         raise lookup.UnknownCode(serial) from None
     if state is not None:
-        view = _live_code(state, code, scan, thresholds)
+        view = _live_code(state, code, scan, thresholds, wanted)
         if view is not None and (
             view.target.gtin != gtin or (lot is not None and view.target.lot_code != lot)
         ):
             view = None  # the code exists, but not under this GTIN and lot
     else:
-        view = _postgresql(code, gtin, lot, scan, thresholds)
+        view = _postgresql(code, gtin, lot, scan, thresholds, wanted)
     if view is None:
         raise lookup.UnknownCode(serial)
     return view
@@ -394,7 +418,11 @@ def view_lot(gtin: str, lot: str, scan: NewScan | None) -> View:
         return _portable(lookup.find_lot(db.session, gtin, lot), scan, {})
     # The key holds a "/", so it cannot collide with a code from ``/q/<code>``.
     view = _live(
-        state, f"lot:{gtin}/{lot}", lambda: (lookup.find_lot(db.session, gtin, lot), None), scan, {}
+        state,
+        f"lot:{gtin}/{lot}",
+        lambda: Read(lookup.find_lot(db.session, gtin, lot), None),
+        scan,
+        {},
     )
     assert view is not None  # find_lot raises when there is no such lot
     return view

@@ -2,7 +2,7 @@
 
 Why: on PostgreSQL a page view used to cost one round trip to read the batch's freshness. Under
 load that round trip (and the database process it wakes) cost more than everything else the
-view does. Now each process keeps what it resolved (:mod:`trace.public.live`) and is told when
+view does. Now each process keeps what it resolved (:mod:`trace.codeview.live`) and is told when
 it changes:
 
 - **Other processes' writes** arrive as ``NOTIFY trace_changed`` from the triggers of migration

@@ -1,5 +1,5 @@
 """The page view's two forms of one read model agree field by field: PostgreSQL's one statement
-(:data:`trace.public.pageview.VIEW_SQL`, raw SQL) and the portable path that SQLite runs
+(:data:`trace.codeview.pageview.VIEW_SQL`, raw SQL) and the portable path that SQLite runs
 (:func:`lookup.find_code` and :func:`scans.scan_stats` through the ORM), for codes in every state
 the page distinguishes: unit and batch-level codes, printed and voided, batches with events,
 an open and a closed recall, scans by several clients with repeats, a cleared copy warning.
@@ -20,10 +20,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from tests.public.conftest import Chain
+from trace.codeview import pageview, scans
 from trace.db import db
 from trace.models import Code, CodeStatus, Recall
-from trace.public import pageview
-from trace.services import lookup, scans
+from trace.services import lookup
 
 THRESHOLDS = {"copy_clients": 2, "copy_hours": 24.0}
 
@@ -101,8 +101,8 @@ def test_the_raw_statement_and_the_portable_path_agree(
     with app.app_context():
         for code in codes:
             found = pageview._read(code, None, None, None, THRESHOLDS)
-            assert found is not None
-            raw_target, tally = found
+            assert found is not None, code
+            raw_target, tally = found.target, found.tally
             want_target, want_stats = portable[code]
             assert _fields(raw_target) == _fields(want_target), code
             raw_stats = tally.stats(THRESHOLDS["copy_clients"]) if tally is not None else None

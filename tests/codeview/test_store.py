@@ -1,5 +1,5 @@
-"""Pages prepared in advance and the ledger verifier's "checked at" mark (trace.public.prepare,
-trace.services.ledgercheck): a page is served from the store by a worker that never rendered it,
+"""Pages prepared in advance and the ledger verifier's "checked at" mark (trace.codeview.store,
+trace.codeview.ledgercheck): a page is served from the store by a worker that never rendered it,
 a change made through one worker shows on the next view from another at once, and tampering with
 the database directly takes the mark off at the verifier's next pass, within the stated five
 minutes.
@@ -25,11 +25,11 @@ from tests.public.conftest import Chain, record
 from tests.public.test_page import visible
 from tests.public.test_recall_lifecycle import BANNER_EN, issue
 from trace import create_app
+from trace.codeview import driver, ledgercheck, live, store
 from trace.db import db
 from trace.models import BatchCheck, Facility, StoredPage
 from trace.public import cache as render_cache
-from trace.public import live, prepare
-from trace.services import ledgercheck
+from trace.public import skeleton
 
 pytestmark = pytest.mark.committed
 
@@ -56,12 +56,12 @@ def other(app: Flask) -> Iterator[Callable[[], Flask]]:
 def _no_margin(monkeypatch: pytest.MonkeyPatch) -> None:
     """The registry was written a moment ago: without the margin (which covers edits still
     committing while a page's data is read), pages made now count as made after it."""
-    monkeypatch.setattr(prepare, "MADE_MARGIN", dt.timedelta(0))
+    monkeypatch.setattr(store, "MADE_MARGIN", dt.timedelta(0))
 
 
 def run_verifier(app: Flask) -> tuple[int, int]:
     with app.app_context():
-        return prepare.run_pass(app)
+        return store.run_pass(app)
 
 
 def page(app: Flask, code: str) -> str:
@@ -118,7 +118,7 @@ def test_a_stored_page_is_served_by_a_worker_that_never_rendered_it(
         raise AssertionError("rendered instead of read from the store")
 
     with monkeypatch.context() as patched:
-        patched.setattr(prepare, "render_skeleton", no_render)
+        patched.setattr(skeleton, "render_skeleton", no_render)
         worker = other().test_client()
         pages = {(code, lang): worker.get(f"/q/{code}?lang={lang}")
                  for code in (chain.code, unit) for lang in ("vi", "en")}  # fmt: skip
@@ -255,15 +255,128 @@ def test_a_deploy_that_changes_the_page_finds_no_page_stored_before_it(
     served by the new one (the copy warning's text changed in this very release)."""
     run_verifier(app)
     rendered: list[str] = []
-    real = prepare.render_skeleton
+    real = skeleton.render_skeleton
 
     def counting(*args: Any, **kwargs: Any) -> str:
         rendered.append("x")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(prepare, "render_skeleton", counting)
+    monkeypatch.setattr(skeleton, "render_skeleton", counting)
     assert chain.code in page(other(), chain.code)
     assert rendered == []  # the stored page, as made by this release
-    monkeypatch.setattr(prepare, "release", lambda: "next-release")
+    monkeypatch.setattr(store, "release", lambda: "next-release")
     assert chain.code in page(other(), chain.code)
     assert rendered == ["x"]  # made again by the new release, not read from the store
+
+
+def _full_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of events each full check re-hashes, call by call."""
+    hashed: list[int] = []
+    real = ledgercheck.lookup.event_problems
+
+    def counting(session: Session, events: Any) -> Any:
+        hashed.append(len(events))
+        return real(session, events)
+
+    monkeypatch.setattr(ledgercheck.lookup, "event_problems", counting)
+    return hashed
+
+
+@pytest.mark.parametrize(
+    "tampering",
+    [
+        "UPDATE event SET document = jsonb_set(document, '{action}', '\"DELETE\"') WHERE seq = 1",
+        "UPDATE event_epc SET event_time = event_time + interval '1 hour' "
+        "WHERE event_pk = (SELECT id FROM event WHERE seq = 1)",
+        "UPDATE event SET chain_hash = md5('x') WHERE seq = 1",  # breaks its successor's link
+    ],
+    ids=["document", "index row", "chain"],
+)
+def test_an_unchanged_batch_is_checked_again_without_rehashing_and_a_changed_one_in_full(
+    app: Flask,
+    chain: Chain,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    tampering: str,
+) -> None:
+    """PostgreSQL: the digest of what a full check read lets the next pass record the check
+    again without re-hashing; any change of those rows (here behind the services' back) makes
+    it check in full, and find the problem."""
+    if db.engine_for(app).dialect.name != "postgresql":
+        pytest.skip("the digest is computed by PostgreSQL: this runs in CI's PostgreSQL pass")
+    hashed = _full_checks(monkeypatch)
+    app.config["PUBLIC_VERIFY_SECONDS"] = 0  # every batch is due at every pass
+    try:
+        run_verifier(app)
+        assert sum(hashed) == 3  # the two lots' events (the juice's one is among the lychee's)
+        session.rollback()
+        first = {r.batch_id: r.checked_at for r in session.scalars(select(BatchCheck))}
+        assert all(r.digest for r in session.scalars(select(BatchCheck)))
+        hashed.clear()
+        assert run_verifier(app)[0] == 2
+        assert hashed == []  # nothing changed: nothing re-hashed
+        session.rollback()
+        again = {r.batch_id: r for r in session.scalars(
+            select(BatchCheck).execution_options(populate_existing=True))}  # fmt: skip
+        assert all(again[b].checked_at > first[b] and again[b].ok for b in first)
+        session.execute(text(tampering))
+        session.commit()
+        assert run_verifier(app)[0] == 2
+        assert hashed != []
+    finally:
+        app.config["PUBLIC_VERIFY_SECONDS"] = 120.0
+    session.rollback()
+    checks = select(BatchCheck).execution_options(populate_existing=True)
+    rows = {r.batch_id: r for r in session.scalars(checks)}
+    assert rows[chain.batch.id].ok is False
+    assert rows[chain.batch.id].problem
+
+
+@pytest.mark.parametrize("kind", ["batch", "unit"])
+def test_a_first_view_reads_its_code_page_and_check_in_one_statement(
+    app: Flask,
+    chain: Chain,
+    other: Callable[[], Flask],
+    monkeypatch: pytest.MonkeyPatch,
+    unit_code: Callable[..., str],
+    kind: str,
+) -> None:
+    """PostgreSQL: a worker's first view of a prepared batch is one round trip (the code, its
+    freshness, the stored page and the batch's check together), and renders nothing."""
+    if db.engine_for(app).dialect.name != "postgresql":
+        pytest.skip("one statement is PostgreSQL's path: this runs in CI's PostgreSQL pass")
+    code = unit_code(chain.batch) if kind == "unit" else chain.code
+    run_verifier(app)
+    worker = other()
+    live.start(worker)
+    statements: list[str] = []
+    real = driver.execute
+
+    def spy(sql: str, params: dict[str, Any]) -> Any:
+        statements.append(sql)
+        return real(sql, params)
+
+    def no_render(*_args: Any, **_kwargs: Any) -> str:
+        raise AssertionError("rendered instead of read from the store")
+
+    monkeypatch.setattr(driver, "execute", spy)
+    monkeypatch.setattr(skeleton, "render_skeleton", no_render)
+    text_ = page(worker, code)
+    assert "History verified" in text_ and CHECKED_AT.search(text_)
+    assert code in text_
+    assert len(statements) == 1 and "stored_page" in statements[0]
+
+
+def test_public_prepare_checks_the_batches_listed_or_refuses_a_bad_list(
+    app: Flask, chain: Chain, session: Session, tmp_path: Any
+) -> None:
+    listed = tmp_path / "batches.txt"
+    listed.write_text(f"{chain.juice.id}\n")
+    result = app.test_cli_runner().invoke(args=["public-prepare", "--batches", str(listed)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("1 batches checked, 2 pages stored")
+    session.rollback()
+    assert [r.batch_id for r in session.scalars(select(BatchCheck))] == [chain.juice.id]
+    listed.write_text("7\nseven\n")
+    result = app.test_cli_runner().invoke(args=["public-prepare", "--batches", str(listed)])
+    assert result.exit_code == 2 and "one batch id a line" in result.output

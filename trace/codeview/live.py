@@ -2,14 +2,14 @@
 
 - **Resolved codes** (:class:`Entry`): the code's batch, product and freshness, as read by one
   statement on the first view. Dropped when a notification names the batch (or everything), when
-  this process commits a write (:func:`trace.public.changes.watch_local_writes`), and after
+  this process commits a write (:func:`trace.codeview.changes.watch_local_writes`), and after
   ``PUBLIC_CACHE_SECONDS`` in any case.
 - **Scan tallies** of unit codes (:class:`Tally`): the count, first scan and the distinct clients
   the copy warning needs, read with the code and then counted on in memory with every
   scan this process records. Every ``PUBLIC_SCAN_STATS_SECONDS`` (default 30) a tally is read
   again, which brings in the scans other processes recorded: the count shown is exact for this
   process's own views and at most that many seconds behind for the others'.
-- **Scans** go to a :class:`~trace.public.scanbuffer.ScanBuffer`.
+- **Scans** go to a :class:`~trace.codeview.scanbuffer.ScanBuffer`.
 
 A view that finds its code here does no database work at all. The state belongs to one process:
 a gunicorn worker starts it when it has loaded the app and stops it when it exits
@@ -30,10 +30,11 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine
 
+from trace.codeview import scans
+from trace.codeview.changes import ChangeFeed, watch_local_writes
+from trace.codeview.scanbuffer import ScanBuffer, ScanRow, Writer
 from trace.db import db, transaction
-from trace.public.changes import ChangeFeed, watch_local_writes
-from trace.public.scanbuffer import ScanBuffer, ScanRow, Writer
-from trace.services import lookup, scans
+from trace.services import lookup
 
 EXTENSION = "trace_public_live"
 FIRST_CONNECT_SECONDS = 2.0  # how long the first view waits for the feed before reading directly
