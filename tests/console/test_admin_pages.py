@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.console.conftest import csrf_of
-from trace.models import ApiToken, AuditEntry, Job, JobStatus, User
 from trace.codeview import live
+from trace.models import ApiToken, AuditEntry, Job, JobStatus, User
 from trace.services import audit
 from trace.services.accounts.users import actor_for
 from trace.services.registry.tokens import create_personal_token

@@ -13,12 +13,12 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from trace.codeview import live
 from trace.console import auth
 from trace.console.pages import render
 from trace.db import db, transaction
 from trace.models import Role
 from trace.provinces import PROVINCES
-from trace.codeview import live
 from trace.services.accounts import links, sessions
 from trace.services.admin import audit_log, directory, require_admin, status
 from trace.services.registry import tokens
