@@ -15,17 +15,21 @@ from trace.console import (
     account,
     auth,
     batch_pages,
+    catalogue_pages,
     csrf,
     nav,
+    organisations,
     pages,
     people,
     printing,
+    registry_forms,
     scans,
     stage_pages,
     views,
     welcome,
     words,
 )
+from trace.provinces import province_name
 from trace.public.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from trace.services.errors import ServiceError
 
@@ -51,6 +55,8 @@ def create_blueprint() -> Blueprint:
     stage_pages.register(bp)
     printing.register(bp)
     scans.register(bp)
+    organisations.register(bp)
+    catalogue_pages.register(bp)
 
     @bp.before_request
     def _begin() -> None:
@@ -108,4 +114,7 @@ def init_app(app: Flask) -> None:
         role_options=words.role_options,
         error_reason=words.error_reason,
         document_type=words.document_type,
+        organization_kind=registry_forms.organization_kind,
+        product_category=registry_forms.product_category,
+        province_name=province_name,
     )

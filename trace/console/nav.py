@@ -28,6 +28,7 @@ NAV: list[NavItem] = [
     NavItem("console.people", lazy_gettext("People"), frozenset({Role.ADMIN, Role.CENTRE})),
     NavItem("console.account", lazy_gettext("My account")),
     NavItem("console.scans", lazy_gettext("Scans")),
+    NavItem("console.organisations", lazy_gettext("Organisations")),
 ]
 
 
