@@ -11,8 +11,9 @@ from PIL import Image
 from tests.console.conftest import csrf_of
 
 
-def jpeg(size: tuple[int, int] = (800, 600), colour: tuple[int, int, int] = (200, 40, 40),
-         **save: Any) -> bytes:  # fmt: skip
+def jpeg(
+    size: tuple[int, int] = (800, 600), colour: tuple[int, int, int] = (200, 40, 40), **save: Any
+) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, format="JPEG", **save)
     return buffer.getvalue()
