@@ -3,8 +3,8 @@ declared type), refused above the size and pixel limits before it is decoded, re
 JPEG without its metadata (turned upright first, as its EXIF orientation says) and stored in
 the database with its resized copies, so any node serves it.
 
-:func:`prepare` does the work on bytes and writes nothing; :func:`attach` stores a prepared
-image as the product's next version, under the registry's write rule for products."""
+:func:`prepare` does the work on bytes and writes nothing; :func:`save_product` writes a
+product with a prepared image as its next version, under the registry's write rule."""
 
 from __future__ import annotations
 
@@ -110,16 +110,17 @@ def stored_version(image: str | None) -> int | None:
     return None
 
 
-def attach(session: Session, actor: Actor, product_id: int, prepared: PreparedImage) -> int:
-    """Store ``prepared`` as the product's new image; returns its version. The product's row is
-    locked first (PostgreSQL), so two uploads get two versions; the product's change checks the
-    write rule, is audited and gives its public pages a new freshness."""
+def _next_version(session: Session, product_id: int) -> int:
+    """The product's next image version, its row locked first (PostgreSQL) so that two
+    uploads at once get two versions."""
     session.execute(select(Product.id).where(Product.id == product_id).with_for_update())
     latest = session.scalar(
         select(func.max(ProductImage.version)).where(ProductImage.product_id == product_id)
     )
-    version = (latest or 0) + 1
-    catalogue.update_product(session, actor, product_id, {"image": f"{PREFIX}{version}"})
+    return (latest or 0) + 1
+
+
+def _store(session: Session, product_id: int, version: int, prepared: PreparedImage) -> None:
     copies = {0: prepared.original, **prepared.resized}
     for width, data in copies.items():
         session.add(
@@ -132,7 +133,6 @@ def attach(session: Session, actor: Actor, product_id: int, prepared: PreparedIm
             )
         )
     session.flush()
-    return version
 
 
 def read(session: Session, product_id: int, version: int, width: int) -> bytes | None:
@@ -153,11 +153,16 @@ def save_product(
     product_id: int | None = None,
 ) -> Product:
     """Register (``product_id`` None) or change a product, with its new image if one came: one
-    write, under the registry's rules."""
-    if product_id is None:
-        product = catalogue.create_product(session, actor, data)
-    else:
-        product = catalogue.update_product(session, actor, product_id, data)
+    audited change under the registry's write rule; a new image is a new ``Product.image``, so
+    the product's public pages get a new freshness and the image a new URL."""
+    changes = dict(data)
+    version = 1 if product_id is None else _next_version(session, product_id)
     if prepared is not None:
-        attach(session, actor, product.id, prepared)
+        changes["image"] = f"{PREFIX}{version}"
+    if product_id is None:
+        product = catalogue.create_product(session, actor, changes)
+    else:
+        product = catalogue.update_product(session, actor, product_id, changes)
+    if prepared is not None:
+        _store(session, product.id, version, prepared)
     return product
