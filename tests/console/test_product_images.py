@@ -206,6 +206,7 @@ def test_a_png_with_transparency_becomes_a_jpeg(centre: Any, build: Any, session
         assert image.size == (213, 640)  # as a file image: at most 320 wide, 640 high
 
 
+@pytest.mark.committed  # the public page reads on connections of its own (PostgreSQL)
 def test_a_new_image_gives_the_public_page_a_new_url_and_freshness(
     centre: Any, build: Any, session: Any, client: Any
 ) -> None:
@@ -233,7 +234,7 @@ def test_a_new_image_gives_the_public_page_a_new_url_and_freshness(
     session.rollback()
     actions = session.scalars(
         select(AuditEntry.action).where(
-            AuditEntry.entity_type == "product", AuditEntry.entity_id == product.id
+            AuditEntry.entity_type == "product", AuditEntry.entity_id == str(product.id)
         )
     ).all()
     assert actions.count("update") == 2  # one audited change per upload

@@ -71,7 +71,7 @@ def test_a_centre_registers_edits_and_archives_an_organisation(centre: Any, sess
     session.rollback()
     actions = session.scalars(
         select(AuditEntry.action)
-        .where(AuditEntry.entity_type == "organization", AuditEntry.entity_id == org_id)
+        .where(AuditEntry.entity_type == "organization", AuditEntry.entity_id == str(org_id))
         .order_by(AuditEntry.id)
     ).all()
     assert actions == ["create", "update", "archive", "unarchive"]
@@ -239,6 +239,7 @@ def test_what_people_typed_is_shown_escaped(centre: Any, build: Any, session: An
         assert "&lt;script&gt;" in body, path
 
 
+@pytest.mark.committed  # the public page reads on connections of its own (PostgreSQL)
 def test_an_archived_product_keeps_its_public_page_and_leaves_the_forms(
     centre: Any, build: Any, client: Any, session: Any, make_user: Any, signed_in: Any
 ) -> None:
