@@ -20,7 +20,6 @@ from trace.api.schemas import (
 )
 from trace.console import auth
 from trace.console.forms import FormState
-from trace.console.organisations import provinces_for
 from trace.console.pages import render
 from trace.console.registry_forms import (
     IMAGE_PROBLEMS,
@@ -204,7 +203,7 @@ def _product_page(
         image_version=images.stored_version(product.image) if product else None,
         categories=[(c.value, product_category(c.value)) for c in ProductCategory],
         units=[(code, unit_name(code)) for code in UNITS],
-        provinces=provinces_for() if product is None else _all_provinces(),
+        provinces=_all_provinces(),
         max_mb=images.MAX_BYTES // (1024 * 1024),
     )
 
