@@ -2,10 +2,12 @@
 1280×800, against the app as served (``scripts/run.sh``: gunicorn with two workers and the job
 worker, the demo data).
 
-The demo centre officer signs in, registers a producer organisation, its orchard (with
-coordinates) and a product with a photo, and invites a person of the new organisation from its
-page; the invited person opens the link in a browser of their own, sets a password, is signed
-in, signs out and signs in again. The product's public image URL serves the uploaded photo
+The demo centre officer signs in, registers a producer organisation (a GLN a digit short is
+shown as an error by its field first), its orchard with coordinates and a product with a
+photo, and invites a person of the new organisation from its page; the invited person opens
+the link in a browser of their own, sets a password, is signed in, signs out and signs in
+again with their phone number. The officer finds the organisation by typing its name without
+diacritics. The product's public image URL serves the uploaded photo
 (the JPEG is decoded: its size and colours). JavaScript is off: every step works without it,
 and no page scrolls sideways. Screenshots of each step are kept in
 ``$TRACE_TEST_ARTIFACTS/console-centre`` (else a folder under pytest's tmp).
@@ -163,6 +165,10 @@ def _journey(app: Served, browser: Any, name: str, size: tuple[int, int], folder
                 right = served_image.convert("RGB").getpixel((width_px * 3 // 4, width_px // 4))
             assert all(abs(a - b) < 30 for a, b in zip(left, GREEN, strict=True)), left
             assert all(abs(a - b) < 30 for a, b in zip(right, ORANGE, strict=True)), right
+        page.goto(f"{app.base}/console/organisations?q=vai+thieu+{name}+{tag.lower()}")
+        listed = page.inner_text("main ul.rows")  # found without diacritics
+        assert org_name in listed and "Nhà sản xuất" in listed, listed
+        shot("organisations-found")
         page.goto(f"{app.base}/console/products/{product_id}/edit")
         assert page.locator("img.current-image").evaluate("img => img.naturalWidth") == 320
         shot("product-edit")
@@ -211,4 +217,4 @@ def test_a_centre_officers_day_in_a_browser(tmp_path: Path, artifacts: Path) -> 
         finally:
             browser.close()
     shots = sorted(p.name for p in artifacts.glob("*.png"))
-    assert len(shots) == 2 * 14, shots
+    assert len(shots) == 2 * 15, shots
