@@ -298,3 +298,18 @@ def test_accounts_are_managed_from_the_organisation_page(
     assert outside.status_code == 303 and outside.location.endswith("/console/people")
     session.rollback()
     assert session.get(User, person.id).active is False
+
+
+def test_an_inspector_reads_every_province_and_changes_nothing(
+    build: Any, make_user: Any, signed_in: Any
+) -> None:
+    org = build.organization(name="HTX Hà Nội", province_code="01")
+    product = build.product(org)
+    facility = build.facility(org)
+    make_user("producer", org, name="Chị Hoa")
+    inspector = signed_in(make_user("inspector"))
+    page = _text(inspector.get(f"/console/organisations/{org.id}"))
+    assert "HTX Hà Nội" in page and product.name_vi in page and facility.name in page
+    assert "/edit" not in page and "/archive" not in page and "/new" not in page
+    assert "Chị Hoa" not in page  # people are for those who manage them
+    assert "/console/organisations/new" not in _text(inspector.get("/console/organisations"))
