@@ -74,7 +74,10 @@ BAD = {
     "text": (lambda: b"this is not a picture at all", "Tệp này không phải ảnh JPEG hoặc PNG."),
     "pdf renamed .jpg": (lambda: PDF, "Tệp này không phải ảnh JPEG hoặc PNG."),
     "6 MB": (six_megabytes, "Ảnh lớn hơn 5 MB."),
-    "20000×20000 PNG bomb": (png_bomb, "Ảnh quá lớn: mỗi cạnh tối đa 8000 điểm ảnh."),
+    "20000×20000 PNG bomb": (
+        png_bomb,
+        "Ảnh có quá nhiều điểm ảnh: mỗi cạnh tối đa 8000 điểm, tổng cộng tối đa 40 megapixel.",
+    ),
     "truncated JPEG": (lambda: jpeg()[:1500], "Ảnh bị hỏng hoặc không đầy đủ."),
     "GIF": (lambda: _gif(), "Tệp này không phải ảnh JPEG hoặc PNG."),
 }

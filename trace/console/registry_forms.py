@@ -20,7 +20,9 @@ from trace.services.errors import ServiceError
 IMAGE_PROBLEMS = {
     "too_large": lazy_gettext("The image is larger than 5 MB."),
     "not_image": lazy_gettext("This file is not a JPEG or PNG image."),
-    "too_many_pixels": lazy_gettext("The image is too large: at most 8000 pixels on a side."),
+    "too_many_pixels": lazy_gettext(
+        "The image has too many pixels: at most 8000 on a side and 40 megapixels."
+    ),
     "damaged": lazy_gettext("The image is damaged or incomplete."),
 }
 
