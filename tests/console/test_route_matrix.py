@@ -187,13 +187,20 @@ def _shape(path: str) -> str:
 def _elsewhere() -> set[tuple[str, str]]:
     """Routes whose matrix lives beside their pages' other tests (same rule: every route ×
     role × own/foreign organisation)."""
-    from tests.console import test_imports_page, test_printing, test_producer_authz
+    from tests.console import (
+        test_imports_page,
+        test_printing,
+        test_producer_authz,
+        test_registry_matrix,
+    )
 
     producer = {(m, _shape(path.split("?")[0])) for m, path, _ in test_producer_authz.ROUTES}
     printing = {(m, _shape(path)) for m, path in test_printing.MATRIX_ROUTES}
     scans = {("GET", "/console/scans")}  # each role's scope: tests/console/test_scans.py
     imports = {(m, _shape(path)) for m, path in test_imports_page.MATRIX_ROUTES}
-    return producer | printing | scans | imports
+    # registry: organisations, facilities, products (tests/console/test_registry_matrix.py)
+    registry = {(m, _shape(path)) for m, path in test_registry_matrix.MATRIX_ROUTES}
+    return producer | printing | scans | imports | registry
 
 
 def test_every_console_route_is_in_the_table(app: Flask) -> None:

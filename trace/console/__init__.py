@@ -16,18 +16,22 @@ from trace.console import (
     admin,
     auth,
     batch_pages,
+    catalogue_pages,
     csrf,
     imports,
     nav,
+    organisations,
     pages,
     people,
     printing,
+    registry_forms,
     scans,
     stage_pages,
     views,
     welcome,
     words,
 )
+from trace.provinces import province_name
 from trace.public.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from trace.services.errors import ServiceError
 
@@ -55,6 +59,8 @@ def create_blueprint() -> Blueprint:
     scans.register(bp)
     admin.register(bp)
     imports.register(bp)
+    organisations.register(bp)
+    catalogue_pages.register(bp)
 
     @bp.before_request
     def _begin() -> None:
@@ -112,4 +118,7 @@ def init_app(app: Flask) -> None:
         role_options=words.role_options,
         error_reason=words.error_reason,
         document_type=words.document_type,
+        organization_kind=registry_forms.organization_kind,
+        product_category=registry_forms.product_category,
+        province_name=province_name,
     )

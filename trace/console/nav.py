@@ -34,6 +34,7 @@ NAV: list[NavItem] = [
     NavItem("console.admin_users", lazy_gettext("All people"), frozenset({Role.ADMIN})),
     NavItem("console.admin_audit", lazy_gettext("Audit log"), frozenset({Role.ADMIN})),
     NavItem("console.admin_status", lazy_gettext("System status"), frozenset({Role.ADMIN})),
+    NavItem("console.organisations", lazy_gettext("Organisations")),
 ]
 
 

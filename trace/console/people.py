@@ -140,7 +140,7 @@ def end_sessions(user_id: int) -> BaseResponse:
     _require_manager()
     with transaction(write=True) as session:
         sessions.end_all(session, auth.current_actor(), user_id)
-    return redirect(url_for("console.people"), 303)
+    return _back()
 
 
 @auth.signed_in
@@ -149,4 +149,10 @@ def set_active(user_id: int) -> BaseResponse:
     active = request.form.get("active") == "1"
     with transaction(write=True) as session:
         links.set_active(session, auth.current_actor(), user_id, active)
-    return redirect(url_for("console.people"), 303)
+    return _back()
+
+
+def _back() -> BaseResponse:
+    """Back to the people page, or to the console page the form came from (an
+    organisation's)."""
+    return redirect(auth.safe_next(request.form.get("next"), url_for("console.people")), 303)

@@ -21,6 +21,7 @@ FACILITY_KIND: dict[str, LazyString] = {
     "cold_store": lazy_gettext("Cold store"),
     "warehouse": lazy_gettext("Warehouse"),
     "shop": lazy_gettext("Shop"),
+    "plot": lazy_gettext("Production plot (EUDR)"),
 }
 
 ROLE: dict[str, LazyString] = {

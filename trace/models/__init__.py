@@ -4,6 +4,7 @@ from trace.models.accounts import LinkPurpose, OneTimeLink, SignInThrottle, User
 from trace.models.auth import ApiToken, AuditEntry, Role
 from trace.models.base import MAX_ID, Base
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
+from trace.models.images import ProductImage
 from trace.models.imports import Import, ImportStatus
 from trace.models.jobs import Job, JobStatus
 from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
@@ -59,6 +60,7 @@ __all__ = [
     "PrintRun",
     "Product",
     "ProductCategory",
+    "ProductImage",
     "Recall",
     "RecallBatch",
     "Report",

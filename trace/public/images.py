@@ -1,9 +1,12 @@
-"""Product images, served resized from the product image folder (no external assets).
+"""Product images, served resized (no external assets).
 
-``Product.image`` names a file in ``PRODUCT_IMAGE_DIR`` (default: ``<instance>/product-images``).
-It is served as a JPEG at most :data:`WIDTHS` wide; resized copies are kept next to the
-originals (``.resized/``), so every process shares them. A missing or unusable image, or a URL
-(we fetch nothing from elsewhere), gets the placeholder drawing.
+``Product.image`` names either an image uploaded in the console, stored in the database with
+its resized copies (``stored:<version>``, :mod:`trace.services.registry.images`: every node
+serves it, whichever received it), or a file in ``PRODUCT_IMAGE_DIR`` (default:
+``<instance>/product-images``, a shared folder when there are several nodes). A file is served
+as a JPEG at most :data:`WIDTHS` wide; its resized copies are kept next to the originals
+(``.resized/``), so every process shares them. A missing or unusable image, or a URL (we fetch
+nothing from elsewhere), gets the placeholder drawing.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from PIL import Image, UnidentifiedImageError
 
 from trace.db import db
 from trace.models import Product
+from trace.services.registry import images as stored
 
-WIDTHS = (320, 640)
+WIDTHS = stored.WIDTHS
 PLACEHOLDER = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 90" role="img">'
     '<rect width="120" height="90" fill="#e8f1ea"/>'
@@ -63,12 +67,27 @@ def _resized(source: Path, width: int) -> bytes:
     return data
 
 
+def _stored(product_id: int, version: int, width: int) -> Response:
+    data = stored.read(db.session, product_id, version, width)
+    if data is None:
+        return _placeholder()
+    response = Response(data, mimetype="image/jpeg")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    response.set_etag(f"{product_id}-{width}-v{version}")
+    response.make_conditional(request)
+    return response
+
+
 def product_image(product_id: int, width: int) -> Response:
     if width not in WIDTHS:
         abort(404)
     product = db.session.get(Product, product_id)
     if product is None:
         abort(404)
+    version = stored.stored_version(product.image)
+    if version is not None:
+        return _stored(product_id, version, width)
     name = local_image_name(product.image)
     if name is None:
         return _placeholder()

@@ -55,6 +55,7 @@ from trace.services.events import genealogy, ledger
 from trace.services.events.history import history
 from trace.services.passport.content import certificates_section
 from trace.services.passport.validity import today
+from trace.services.registry.images import stored_version
 
 ORIGIN_DEPTH = 6  # how far back "one step back" may walk through transformations to the farms
 
@@ -595,6 +596,8 @@ def batch_page(session: Session, batch_id: int, *, verify: bool = True) -> PageD
             "geographical_indication": product.geographical_indication,
             "standards": list(product.standards or []),
             "has_image": bool(product.image),
+            # in the image's URL: a new upload is a new URL (browsers keep the old one a day)
+            "image_version": stored_version(product.image),
             "description_vi": product.description_vi,
             "description_en": product.description_en,
             "origin_country": product.origin_country,

@@ -136,6 +136,12 @@ def _archive(session: Session, actor: Actor, entity: A) -> A:
     return _update(session, actor, entity, {"archived_at": dt.datetime.now(dt.UTC)}, "archive")
 
 
+def _unarchive(session: Session, actor: Actor, entity: A) -> A:
+    if entity.archived_at is None:
+        return entity
+    return _update(session, actor, entity, {"archived_at": None}, "unarchive")
+
+
 # Organisations ------------------------------------------------------------------------------
 
 
@@ -175,6 +181,12 @@ def archive_organization(session: Session, actor: Actor, org_id: int) -> Organiz
     org = get(session, Organization, org_id)
     actor.require(actor.may_manage_province(org.province_code), "archive this organisation")
     return _archive(session, actor, org)
+
+
+def unarchive_organization(session: Session, actor: Actor, org_id: int) -> Organization:
+    org = get(session, Organization, org_id)
+    actor.require(actor.may_manage_province(org.province_code), "unarchive this organisation")
+    return _unarchive(session, actor, org)
 
 
 def list_organizations(
@@ -231,6 +243,15 @@ def archive_facility(session: Session, actor: Actor, facility_id: int) -> Facili
     return _archive(session, actor, facility)
 
 
+def unarchive_facility(session: Session, actor: Actor, facility_id: int) -> Facility:
+    facility = get(session, Facility, facility_id)
+    org = facility.organization
+    actor.require(
+        actor.may_manage_organization(org.id, org.province_code), "unarchive this facility"
+    )
+    return _unarchive(session, actor, facility)
+
+
 def list_facilities(
     session: Session, filters: Mapping[str, Any], limit: int, cursor: str | None
 ) -> tuple[Sequence[Facility], str | None]:
@@ -282,6 +303,14 @@ def archive_product(session: Session, actor: Actor, product_id: int) -> Product:
         actor.may_manage_province(product.organization.province_code), "archive this product"
     )
     return _archive(session, actor, product)
+
+
+def unarchive_product(session: Session, actor: Actor, product_id: int) -> Product:
+    product = get(session, Product, product_id)
+    actor.require(
+        actor.may_manage_province(product.organization.province_code), "unarchive this product"
+    )
+    return _unarchive(session, actor, product)
 
 
 def list_products(
