@@ -16,16 +16,20 @@ from trace.console import (
     auth,
     batch_pages,
     csrf,
+    dashboard,
+    flags,
     nav,
     pages,
     people,
     printing,
+    report_pages,
     scans,
     stage_pages,
     views,
     welcome,
     words,
 )
+from trace.provinces import province_name
 from trace.public.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from trace.services.errors import ServiceError
 
@@ -51,6 +55,9 @@ def create_blueprint() -> Blueprint:
     stage_pages.register(bp)
     printing.register(bp)
     scans.register(bp)
+    dashboard.register(bp)
+    report_pages.register(bp)
+    flags.register(bp)
 
     @bp.before_request
     def _begin() -> None:
@@ -108,4 +115,6 @@ def init_app(app: Flask) -> None:
         role_options=words.role_options,
         error_reason=words.error_reason,
         document_type=words.document_type,
+        province_name=province_name,
     )
+    app.jinja_env.filters["vietnam_time"] = dashboard.vietnam_time

@@ -20,7 +20,11 @@ class NavItem:
     roles: frozenset[Role] = EVERYONE
 
 
+#: the province's desk: centre officers (their province), inspectors and admins (any)
+DESK = frozenset({Role.CENTRE, Role.INSPECTOR, Role.ADMIN})
+
 NAV: list[NavItem] = [
+    NavItem("console.dashboard", lazy_gettext("Dashboard"), DESK),
     NavItem("console.home", lazy_gettext("Home")),
     NavItem("console.batches", lazy_gettext("Batches")),
     NavItem("console.products", lazy_gettext("Products")),
@@ -28,6 +32,9 @@ NAV: list[NavItem] = [
     NavItem("console.people", lazy_gettext("People"), frozenset({Role.ADMIN, Role.CENTRE})),
     NavItem("console.account", lazy_gettext("My account")),
     NavItem("console.scans", lazy_gettext("Scans")),
+    # centre: the province's consumer reports and flagged codes
+    NavItem("console.reports", lazy_gettext("Consumer reports"), DESK),
+    NavItem("console.flags", lazy_gettext("Flagged codes"), DESK),
 ]
 
 

@@ -3,6 +3,7 @@
 from trace.models.accounts import LinkPurpose, OneTimeLink, SignInThrottle, User, UserSession
 from trace.models.auth import ApiToken, AuditEntry, Role
 from trace.models.base import MAX_ID, Base
+from trace.models.dashboard import ProvinceFigures, ProvinceScanDay, ProvinceScanPlace
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
 from trace.models.imports import Import, ImportStatus
 from trace.models.jobs import Job, JobStatus
@@ -59,6 +60,9 @@ __all__ = [
     "PrintRun",
     "Product",
     "ProductCategory",
+    "ProvinceFigures",
+    "ProvinceScanDay",
+    "ProvinceScanPlace",
     "Recall",
     "RecallBatch",
     "Report",

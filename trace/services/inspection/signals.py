@@ -62,7 +62,9 @@ def _now() -> dt.datetime:
 # Reports ---------------------------------------------------------------------------------
 
 
-def _reports_in_scope(actor: Actor, stmt: Select[Any]) -> Select[Any]:
+def reports_in_scope(actor: Actor, stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` (over :class:`Report`) kept to the actor's reports: a centre those about its
+    province's batches, a producer those about its own, an inspector or an admin all."""
     if actor.role is Role.CENTRE:
         in_province = (
             select(Batch.id)
@@ -79,7 +81,7 @@ def _reports_in_scope(actor: Actor, stmt: Select[Any]) -> Select[Any]:
 def list_reports(
     session: Session, actor: Actor, filters: Mapping[str, Any], limit: int, cursor: str | None
 ) -> tuple[Sequence[Report], str | None]:
-    stmt = _reports_in_scope(actor, select(Report))
+    stmt = reports_in_scope(actor, select(Report))
     for key, column in (("status", Report.status), ("batch", Report.batch_id),
                         ("kind", Report.kind)):  # fmt: skip
         if key in filters:
@@ -94,7 +96,7 @@ def list_reports(
 def resolve_report(session: Session, actor: Actor, report_id: int, resolution: str) -> Report:
     actor.require(actor.role in {Role.ADMIN, Role.INSPECTOR, Role.CENTRE}, "resolve reports")
     report = session.scalars(
-        _reports_in_scope(actor, select(Report).where(Report.id == report_id))
+        reports_in_scope(actor, select(Report).where(Report.id == report_id))
     ).first()
     if report is None:
         if session.get(Report, report_id) is None:
@@ -108,6 +110,7 @@ def resolve_report(session: Session, actor: Actor, report_id: int, resolution: s
     report.resolution = resolution
     report.resolved_at = _now()
     report.resolved_by_token_id = actor.token_id
+    report.resolved_by_user_id = actor.user_id
     session.flush()
     audit.record(session, actor, "resolve", "report", report.id, before=before,
                  after=audit.snapshot(report))  # fmt: skip
