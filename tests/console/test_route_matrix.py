@@ -180,7 +180,11 @@ def _elsewhere() -> set[tuple[str, str]]:
     producer = {(m, _shape(path.split("?")[0])) for m, path, _ in test_producer_authz.ROUTES}
     printing = {(m, _shape(path)) for m, path in test_printing.MATRIX_ROUTES}
     scans = {("GET", "/console/scans")}  # each role's scope: tests/console/test_scans.py
-    return producer | printing | scans
+    # centre: dashboard, consumer reports, flagged codes (tests/console/test_centre_authz.py)
+    from tests.console import test_centre_authz
+
+    centre = {(m, _shape(path)) for m, path in test_centre_authz.MATRIX_ROUTES}
+    return producer | printing | scans | centre
 
 
 def test_every_console_route_is_in_the_table(app: Flask) -> None:

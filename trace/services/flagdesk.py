@@ -97,7 +97,7 @@ def detail(session: Session, actor: Actor, code_id: int) -> FlagDetail:
 def clear(session: Session, actor: Actor, code_id: int, reason: str) -> Code:
     """Clear the code's copy warning with a reason (the API's service, audited)."""
     found = detail(session, actor, code_id)
-    return signals.clear_copy_warning(session, actor, found.code.code, reason)
+    return signals.clear_code_warning(session, actor, found.code, reason)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

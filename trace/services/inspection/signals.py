@@ -134,6 +134,12 @@ def clear_copy_warning(session: Session, actor: Actor, code_text: str, reason: s
     code = session.scalar(select(Code).where(Code.code == normal))
     if code is None:
         raise NotFound(f"There is no code {normal}.")
+    return clear_code_warning(session, actor, code, reason)
+
+
+def clear_code_warning(session: Session, actor: Actor, code: Code, reason: str) -> Code:
+    """:func:`clear_copy_warning` of a code already found (the console finds it by its id)."""
+    actor.require(actor.role in {Role.ADMIN, Role.INSPECTOR, Role.CENTRE}, "clear copy warnings")
     if code.kind is not CodeKind.UNIT:
         raise Conflict("Only unit codes carry a copy warning; this is a batch-level code.")
     if actor.role is Role.CENTRE:
