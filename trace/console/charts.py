@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 from trace.services.dashboard import DayScans, PlaceScans
 
-WIDTH = 400
+WIDTH = 360
 DAY_HEIGHT = 150
 DAY_TOP = 14  # room for the largest value's label
 DAY_AXIS = 18  # room for the day labels below
 ROW = 20
-LABEL_WIDTH = 112
-VALUE_ROOM = 52
+LABEL_WIDTH = 100
+VALUE_ROOM = 48
 
 
 @dataclass(frozen=True)
