@@ -10,11 +10,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from tests.api.inspection_support import add_codes, add_scans, stage
-from trace.models import Batch, BatchStatus, Code, Organization, Report
+from trace.jobs import enqueue
+from trace.jobs.worker import Worker
+from trace.models import Batch, BatchStatus, Code, Job, JobStatus, Organization, Report
 from trace.provinces import VIETNAM
+from trace.services import dashboard
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -97,3 +101,14 @@ def add_world_scans(session: Session, own: Province, foreign: Province) -> None:
         scan(foreign.calm, NOW - dt.timedelta(minutes=6), "e", "48"),
     ]
     add_scans(session, scans)
+
+
+def run_rollup(app: Flask, session: Session) -> None:
+    """What the worker does every DASHBOARD_ROLLUP_SECONDS: the real job, through the queue."""
+    session.rollback()
+    job = enqueue(session, dashboard.JOB_KIND, {})
+    session.commit()
+    assert Worker(app).run(burst=True) >= 1
+    session.rollback()
+    done = session.get(Job, job.id, populate_existing=True)
+    assert done is not None and done.status is JobStatus.DONE, (done.status, done.error)

@@ -14,10 +14,8 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.console.centre_world import NOW, Province, add_world_scans, province
-from trace.jobs import enqueue
-from trace.jobs.worker import Worker
-from trace.models import Job, JobStatus, ProvinceFigures, ProvinceScanDay, ProvinceScanPlace
+from tests.console.centre_world import NOW, Province, add_world_scans, province, run_rollup
+from trace.models import ProvinceFigures, ProvinceScanDay, ProvinceScanPlace
 from trace.provinces import VIETNAM
 from trace.services import dashboard
 
@@ -28,17 +26,6 @@ def world(session: Session, client: Any, build: Any, token: Any) -> dict[str, Pr
     foreign = province(session, client, build, token, "01", "HTX Hàng Xóm", "HN")
     add_world_scans(session, own, foreign)
     return {"own": own, "foreign": foreign}
-
-
-def run_rollup(app: Flask, session: Session) -> None:
-    """What the worker does every DASHBOARD_ROLLUP_SECONDS: the real job, through the queue."""
-    session.rollback()
-    job = enqueue(session, dashboard.JOB_KIND, {})
-    session.commit()
-    assert Worker(app).run(burst=True) >= 1
-    session.rollback()
-    done = session.get(Job, job.id, populate_existing=True)
-    assert done is not None and done.status is JobStatus.DONE, (done.status, done.error)
 
 
 def _direct(session: Session, sql: str, **params: Any) -> int:

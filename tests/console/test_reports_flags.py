@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.console.centre_world import Province, add_world_scans, province
+from tests.console.centre_world import Province, add_world_scans, province, run_rollup
 from tests.console.conftest import csrf_of
 from trace.models import AuditEntry, Code, Organization, Report, User
 
@@ -147,9 +147,10 @@ def test_a_producer_handles_no_reports_or_flags(
 
 
 def test_the_flagged_code_its_scans_and_clearing_the_warning(
-    session: Session, world: dict[str, Province], officer: User, signed_in: Any
+    app: Any, session: Session, world: dict[str, Province], officer: User, signed_in: Any
 ) -> None:
     own, foreign = world["own"], world["foreign"]
+    run_rollup(app, session)
     client = signed_in(officer)
     listing = _get(client, "/console/flags?lang=en")
     assert "BNCOPY" in listing and "BNCALM" not in listing and "HN" not in listing
@@ -184,8 +185,9 @@ def test_the_flagged_code_its_scans_and_clearing_the_warning(
 
 
 def test_an_inspector_sees_and_clears_any_provinces_flag(
-    session: Session, world: dict[str, Province], make_user: Any, signed_in: Any
+    app: Any, session: Session, world: dict[str, Province], make_user: Any, signed_in: Any
 ) -> None:
+    run_rollup(app, session)
     client = signed_in(make_user("inspector"))
     assert "BNCOPY" in _get(client, "/console/flags?lang=en")
     page = f"/console/flags/{world['own'].copied.id}"

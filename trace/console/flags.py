@@ -5,7 +5,7 @@ inspectors and administrators: :mod:`trace.services.flagdesk`."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, request, url_for
+from flask import Blueprint, Response, redirect, request, url_for
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -13,8 +13,8 @@ from trace.api.inspection_schemas import ClearWarningSchema
 from trace.console import auth, forms
 from trace.console.pages import render
 from trace.db import db, transaction
-from trace.services import flagdesk
-from trace.services.dashboard import Settings
+from trace.provinces import PROVINCES
+from trace.services import dashboard, flagdesk
 from trace.services.errors import ServiceError
 
 
@@ -27,8 +27,13 @@ def register(bp: Blueprint) -> None:
 @auth.signed_in
 def flags_page() -> Response:
     actor = auth.current_actor()
-    flagged = flagdesk.flagged(db.session, actor, Settings.of(current_app.config))
-    return render("console/centre/flags.html", flagged=flagged)
+    asked = request.args.get("province", "")[:2]
+    flagged = flagdesk.flagged(db.session, actor, asked if asked in PROVINCES else None)
+    return render(
+        "console/centre/flags.html",
+        flagged=flagged,
+        province=dashboard.province_for(actor, asked if asked in PROVINCES else None),
+    )
 
 
 def _flag_page(code_id: int, form: forms.FormState | None = None, status: int = 200) -> Response:

@@ -3,7 +3,12 @@
 from trace.models.accounts import LinkPurpose, OneTimeLink, SignInThrottle, User, UserSession
 from trace.models.auth import ApiToken, AuditEntry, Role
 from trace.models.base import MAX_ID, Base
-from trace.models.dashboard import ProvinceFigures, ProvinceScanDay, ProvinceScanPlace
+from trace.models.dashboard import (
+    FlaggedCode,
+    ProvinceFigures,
+    ProvinceScanDay,
+    ProvinceScanPlace,
+)
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
 from trace.models.imports import Import, ImportStatus
 from trace.models.jobs import Job, JobStatus
@@ -42,6 +47,7 @@ __all__ = [
     "EventEpc",
     "Facility",
     "FacilityKind",
+    "FlaggedCode",
     "Import",
     "ImportStatus",
     "Job",

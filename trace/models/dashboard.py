@@ -8,8 +8,9 @@ belongs to no province (reports about codes that are not registered)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trace.models.base import Base
@@ -52,3 +53,23 @@ class ProvinceScanPlace(Base):
     province_code: Mapped[str] = mapped_column(String(2), primary_key=True)
     place_code: Mapped[str] = mapped_column(String(2), primary_key=True)
     scans: Mapped[int]
+
+
+class FlaggedCode(Base):
+    """A unit code the copy warning flagged at the last count (the scans of the last 30 days),
+    with its evidence: what the console's list of flagged codes reads."""
+
+    __tablename__ = "flagged_code"
+    __table_args__ = (Index("ix_flagged_code_province_clients", "province_code", "clients"),)
+
+    code_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    province_code: Mapped[str] = mapped_column(String(2))
+    batch_id: Mapped[int]
+    as_of: Mapped[dt.datetime]
+    scans: Mapped[int]
+    clients: Mapped[int]
+    first_at: Mapped[dt.datetime]
+    last_at: Mapped[dt.datetime]
+    reasons: Mapped[list[str]]
+    #: scans per province offered: [{"province_code", "province_name", "scans"}], most first
+    provinces: Mapped[list[Any]]

@@ -5,9 +5,10 @@ administrator (one province, or all of them).
 The job (:data:`JOB_KIND`, every ``DASHBOARD_ROLLUP_SECONDS``) runs a few grouped queries over
 the whole database — organisations, products, batches by status, the events of this week (Vietnam
 time, from Monday), the scans of the last :data:`DAYS` days by day and by the province the
-scanning client offered, open reports, codes the copy warning flags — and rewrites the rollups
-in one short transaction. The page then reads at most 35 + 35 × 30 + 35 × 34 small rows by
-primary key. What it counts belongs to the province of the producer that owns it.
+scanning client offered, open reports, codes the copy warning flags (kept with their evidence in
+``flagged_code``, the console's list) — and rewrites the rollups in one short transaction. The
+page then reads at most 35 + 35 × 30 + 35 × 34 small rows by primary key. What it counts belongs
+to the province of the producer that owns it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from trace.models import (
     BatchStatus,
     Event,
     EventEpc,
+    FlaggedCode,
     Organization,
     OrganizationKind,
     Product,
@@ -103,6 +105,7 @@ class Counted:
     figures: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     days: dict[tuple[str, dt.date], int] = field(default_factory=dict)
     places: dict[tuple[str, str], int] = field(default_factory=dict)
+    flagged: list[tuple[str, signals.Suspicion]] = field(default_factory=list)
 
 
 def _put(counted: Counted, name: str, rows: Iterable[Any]) -> None:
@@ -177,15 +180,17 @@ def count(session: Session, now: dt.datetime, settings: Settings) -> Counted:
         )
     }
     for suspicion in flagged:
-        mine = counted.figures[owners.get(suspicion.batch_id) or NO_PROVINCE]
+        owner = owners.get(suspicion.batch_id) or NO_PROVINCE
+        mine = counted.figures[owner]
         mine["flagged_codes"] = mine.get("flagged_codes", 0) + 1
+        counted.flagged.append((owner, suspicion))
     return counted
 
 
 def store(session: Session, counted: Counted, now: dt.datetime) -> None:
     """Replace the rollups with ``counted``: a row of figures for every province (zeros where
     nothing was counted) and for :data:`NO_PROVINCE`."""
-    for table in (ProvinceFigures, ProvinceScanDay, ProvinceScanPlace):
+    for table in (ProvinceFigures, ProvinceScanDay, ProvinceScanPlace, FlaggedCode):
         session.execute(delete(table))
     for code in sorted({*PROVINCES, NO_PROVINCE, *counted.figures}):
         values = counted.figures.get(code, {})
@@ -199,6 +204,12 @@ def store(session: Session, counted: Counted, now: dt.datetime) -> None:
         ProvinceScanPlace(province_code=code, place_code=place, scans=n)
         for (code, place), n in counted.places.items()
     )
+    session.add_all(
+        FlaggedCode(code_id=s.code.id, province_code=code, batch_id=s.batch_id, as_of=now,
+                    scans=s.scans, clients=s.clients, first_at=s.first_at, last_at=s.last_at,
+                    reasons=s.reasons, provinces=s.provinces)
+        for code, s in counted.flagged
+    )  # fmt: skip
     session.flush()
 
 
@@ -319,27 +330,37 @@ def week_events(
     now: dt.datetime | None = None,
 ) -> tuple[list[WeekEvent], bool]:  # fmt: skip
     """The events behind the "events this week" figure, newest first (one page, from 1), each
-    with one of the province's batches it names; and whether another page follows."""
+    with one of the province's batches it names; and whether another page follows. Walks the
+    events by time (``ix_event_event_time``) until a page of the province's is found."""
     code = province_for(actor, asked)
     now = now or dt.datetime.now(dt.UTC)
     named = (
-        select(EventEpc.event_pk, func.min(EventEpc.batch_id).label("batch_id"))
-        .join(Batch, Batch.id == EventEpc.batch_id)
-        .join(Organization, Organization.id == Batch.producer_id)
-        .where(EventEpc.event_time >= week_start(now), EventEpc.event_time < now)
-        .group_by(EventEpc.event_pk)
+        select(func.min(EventEpc.batch_id))
+        .where(EventEpc.event_pk == Event.id, EventEpc.batch_id.is_not(None))
+        .correlate(Event)
     )
     if code is not None:
-        named = named.where(Organization.province_code == code)
-    sub = named.subquery()
+        named = named.join(Batch, Batch.id == EventEpc.batch_id).where(
+            Batch.producer_id.in_(select(Organization.id).where(Organization.province_code == code))
+        )
+    batch_of = named.scalar_subquery()
     rows = session.execute(
-        select(Event.id, Event.event_time, Event.event_type, Event.biz_step, Batch.id,
-               Batch.lot_code, Product.name_vi)
-        .join(sub, sub.c.event_pk == Event.id)
-        .join(Batch, Batch.id == sub.c.batch_id)
-        .join(Product, Product.id == Batch.product_id)
+        select(Event.id, Event.event_time, Event.event_type, Event.biz_step, batch_of)
+        .where(Event.event_time >= week_start(now), Event.event_time < now,
+               batch_of.is_not(None))
         .order_by(Event.event_time.desc(), Event.id.desc())
         .offset((max(page, 1) - 1) * limit)
         .limit(limit + 1)
     ).all()  # fmt: skip
-    return [WeekEvent(*row) for row in rows[:limit]], len(rows) > limit
+    batches = {
+        batch_id: (lot, product)
+        for batch_id, lot, product in session.execute(
+            select(Batch.id, Batch.lot_code, Product.name_vi)
+            .join(Product, Product.id == Batch.product_id)
+            .where(Batch.id.in_({r[4] for r in rows}))
+        )
+    }
+    return [
+        WeekEvent(event_id, at, kind, step, batch_id, *batches[batch_id])
+        for event_id, at, kind, step, batch_id in rows[:limit]
+    ], len(rows) > limit

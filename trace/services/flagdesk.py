@@ -1,6 +1,7 @@
-"""Codes flagged as possible copies, on the console: the list
-(:func:`signals.suspicious_codes` over the dashboard's period), the scans behind one code, and
-clearing its copy warning with a reason (:func:`signals.clear_copy_warning`, audited).
+"""Codes flagged as possible copies, on the console: the list (what the dashboard's job found
+with :func:`signals.suspicious_codes` over its 30 days, kept in ``flagged_code``: a live search
+costs a query per candidate code, seconds for a province's thousands), the scans behind one code,
+and clearing its copy warning with a reason (:func:`signals.clear_code_warning`, audited).
 
 A centre sees the codes of its province's producers, an inspector or an administrator every code;
 another province's code is not found. Scans are shown with their time, the province the client
@@ -12,12 +13,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from trace.models import Batch, Code, CodeKind, Organization, Product, Role, Scan
+from trace.models import (
+    Batch,
+    Code,
+    CodeKind,
+    FlaggedCode,
+    Organization,
+    Product,
+    ProvinceFigures,
+    Role,
+    Scan,
+)
+from trace.services import dashboard
 from trace.services.actors import Actor
-from trace.services.dashboard import Settings, scans_since
 from trace.services.errors import NotFound
 from trace.services.inspection import signals
 
@@ -31,16 +42,34 @@ def require_handler(actor: Actor) -> None:
     actor.require(actor.role in HANDLERS, "handle copy warnings")
 
 
-def flagged(
-    session: Session, actor: Actor, settings: Settings, now: dt.datetime | None = None
-) -> list[signals.Suspicion]:
-    """The actor's flagged unit codes, scans of the last 30 days (Vietnam time)."""
+@dataclass(frozen=True)
+class Flagged:
+    """The flagged codes of the last count, as of its time (``None``: not counted yet)."""
+
+    as_of: dt.datetime | None
+    codes: list[tuple[FlaggedCode, str]]  # each with its code's text
+    more: bool
+
+
+def flagged(session: Session, actor: Actor, asked: str | None = None) -> Flagged:
+    """The actor's flagged unit codes at the last count of the dashboard's job (a centre its
+    province's, an inspector or admin the province ``asked`` or all), most clients first; a
+    code whose warning was cleared since that count is left out."""
     require_handler(actor)
-    now = now or dt.datetime.now(dt.UTC)
-    return signals.suspicious_codes(
-        session, actor, since=scans_since(now), until=now, window=settings.window,
-        min_clients=settings.min_clients, min_km=settings.min_km, limit=LISTED,
+    province = dashboard.province_for(actor, asked)
+    stmt = (
+        select(FlaggedCode, Code.code)
+        .join(Code, Code.id == FlaggedCode.code_id)
+        .where(or_(Code.copy_warning_cleared_at.is_(None),
+                   Code.copy_warning_cleared_at < FlaggedCode.as_of))
+        .order_by(FlaggedCode.clients.desc(), FlaggedCode.scans.desc(), FlaggedCode.code_id)
+        .limit(LISTED + 1)
     )  # fmt: skip
+    if province is not None:
+        stmt = stmt.where(FlaggedCode.province_code == province)
+    rows = [(row, text) for row, text in session.execute(stmt)]
+    as_of = session.scalar(select(func.min(ProvinceFigures.as_of)))
+    return Flagged(as_of, rows[:LISTED], len(rows) > LISTED)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
-"""province dashboard rollups; report assignment
+"""the province dashboard's rollups and flagged codes; report assignment
 
 Revision ID: 0012_centre_dashboard
 Revises: 0011_portal_outbox
-Create Date: 2026-11-30 17:26:20.192813
+Create Date: 2026-11-30 17:49:37.861159
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import trace.db
 
@@ -19,6 +20,33 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "flagged_code",
+        sa.Column("code_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("province_code", sa.String(length=2), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=False),
+        sa.Column("as_of", trace.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("scans", sa.Integer(), nullable=False),
+        sa.Column("clients", sa.Integer(), nullable=False),
+        sa.Column("first_at", trace.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_at", trace.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "reasons",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "provinces",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("code_id", name=op.f("pk_flagged_code")),
+    )
+    with op.batch_alter_table("flagged_code", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_flagged_code_province_clients", ["province_code", "clients"], unique=False
+        )
+
     op.create_table(
         "province_figures",
         sa.Column("province_code", sa.String(length=2), nullable=False),
@@ -56,15 +84,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("resolved_by_user_id", sa.Integer(), nullable=True))
         batch_op.create_index("ix_report_status_id", ["status", "id"], unique=False)
         batch_op.create_foreign_key(
-            batch_op.f("fk_report_assignee_id_user_account"),
-            "user_account",
-            ["assignee_id"],
-            ["id"],
-        )
-        batch_op.create_foreign_key(
             batch_op.f("fk_report_resolved_by_user_id_user_account"),
             "user_account",
             ["resolved_by_user_id"],
+            ["id"],
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_report_assignee_id_user_account"),
+            "user_account",
+            ["assignee_id"],
             ["id"],
         )
 
@@ -74,10 +102,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("report", schema=None) as batch_op:
         batch_op.drop_constraint(
-            batch_op.f("fk_report_resolved_by_user_id_user_account"), type_="foreignkey"
+            batch_op.f("fk_report_assignee_id_user_account"), type_="foreignkey"
         )
         batch_op.drop_constraint(
-            batch_op.f("fk_report_assignee_id_user_account"), type_="foreignkey"
+            batch_op.f("fk_report_resolved_by_user_id_user_account"), type_="foreignkey"
         )
         batch_op.drop_index("ix_report_status_id")
         batch_op.drop_column("resolved_by_user_id")
@@ -87,4 +115,8 @@ def downgrade() -> None:
     op.drop_table("province_scan_place")
     op.drop_table("province_scan_day")
     op.drop_table("province_figures")
+    with op.batch_alter_table("flagged_code", schema=None) as batch_op:
+        batch_op.drop_index("ix_flagged_code_province_clients")
+
+    op.drop_table("flagged_code")
     # ### end Alembic commands ###
