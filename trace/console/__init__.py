@@ -118,3 +118,4 @@ def init_app(app: Flask) -> None:
         province_name=province_name,
     )
     app.jinja_env.filters["vietnam_time"] = dashboard.vietnam_time
+    app.jinja_env.filters["whole"] = dashboard.whole

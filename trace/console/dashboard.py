@@ -16,6 +16,7 @@ from trace.console.pages import PAGE_SIZE, render
 from trace.db import db
 from trace.models import Role
 from trace.provinces import PROVINCES, VIETNAM
+from trace.public.i18n import page_language
 from trace.services import dashboard
 
 
@@ -98,3 +99,13 @@ def week_events_page() -> Response:
 def vietnam_time(moment: dt.datetime) -> str:
     """``HH:MM, DD/MM/YYYY`` in Vietnam's time: when the figures were counted."""
     return moment.astimezone(VIETNAM).strftime("%H:%M, %d/%m/%Y")
+
+
+#: the thousands separator of whole numbers in each language (as Babel writes them)
+GROUPING = {"vi": ".", "en": ","}
+
+
+def whole(value: int) -> str:
+    """A count with its thousands grouped, as the ``number`` filter writes it, without Babel's
+    formatting (about half a millisecond a number: the dashboard shows some 150)."""
+    return format(int(value), ",").replace(",", GROUPING.get(page_language(), "."))

@@ -28,11 +28,17 @@ def register(bp: Blueprint) -> None:
 def flags_page() -> Response:
     actor = auth.current_actor()
     asked = request.args.get("province", "")[:2]
-    flagged = flagdesk.flagged(db.session, actor, asked if asked in PROVINCES else None)
+    picked = asked if asked in PROVINCES else None
+    try:
+        page = max(1, min(int(request.args.get("page", "1")), 10_000))
+    except ValueError:
+        page = 1
     return render(
         "console/centre/flags.html",
-        flagged=flagged,
-        province=dashboard.province_for(actor, asked if asked in PROVINCES else None),
+        flagged=flagdesk.flagged(db.session, actor, picked, page),
+        province=dashboard.province_for(actor, picked),
+        picked=picked,
+        page=page,
     )
 
 

@@ -35,7 +35,7 @@ from trace.services.inspection import signals
 HANDLERS = frozenset({Role.ADMIN, Role.INSPECTOR, Role.CENTRE})
 SCANS_SHOWN = 200
 CLIENT_CHARS = 8
-LISTED = 200
+PAGE = 50
 
 
 def require_handler(actor: Actor) -> None:
@@ -51,10 +51,11 @@ class Flagged:
     more: bool
 
 
-def flagged(session: Session, actor: Actor, asked: str | None = None) -> Flagged:
+def flagged(session: Session, actor: Actor, asked: str | None = None, page: int = 1) -> Flagged:
     """The actor's flagged unit codes at the last count of the dashboard's job (a centre its
     province's, an inspector or admin the province ``asked`` or all), most clients first; a
-    code whose warning was cleared since that count is left out."""
+    code whose warning was cleared since that count is left out. One page (from 1) of
+    :data:`PAGE` codes."""
     require_handler(actor)
     province = dashboard.province_for(actor, asked)
     stmt = (
@@ -63,13 +64,14 @@ def flagged(session: Session, actor: Actor, asked: str | None = None) -> Flagged
         .where(or_(Code.copy_warning_cleared_at.is_(None),
                    Code.copy_warning_cleared_at < FlaggedCode.as_of))
         .order_by(FlaggedCode.clients.desc(), FlaggedCode.scans.desc(), FlaggedCode.code_id)
-        .limit(LISTED + 1)
+        .offset((max(page, 1) - 1) * PAGE)
+        .limit(PAGE + 1)
     )  # fmt: skip
     if province is not None:
         stmt = stmt.where(FlaggedCode.province_code == province)
     rows = [(row, text) for row, text in session.execute(stmt)]
     as_of = session.scalar(select(func.min(ProvinceFigures.as_of)))
-    return Flagged(as_of, rows[:LISTED], len(rows) > LISTED)
+    return Flagged(as_of, rows[:PAGE], len(rows) > PAGE)
 
 
 @dataclass(frozen=True)

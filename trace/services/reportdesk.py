@@ -62,7 +62,7 @@ def list_reports(
     another page follows. ``filters``: ``status`` (open/resolved), ``kind``, ``assignee``
     (``me``, ``none`` or a user id), ``province`` (inspectors and admins)."""
     require_handler(actor)
-    stmt = signals.reports_in_scope(actor, select(Report))
+    stmt = signals.reports_in_scope(actor, select(Report.id))
     if filters.get("status") in STATUSES:
         stmt = stmt.where(Report.status == filters["status"])
     if filters.get("kind"):
@@ -73,20 +73,16 @@ def list_reports(
     elif assignee == "none":
         stmt = stmt.where(Report.assignee_id.is_(None))
     if filters.get("province") and actor.role is not Role.CENTRE:
-        stmt = stmt.where(
-            Report.batch_id.in_(
-                select(Batch.id)
-                .join(Organization, Organization.id == Batch.producer_id)
-                .where(Organization.province_code == filters["province"])
-            )
+        stmt = stmt.where(signals.report_province() == filters["province"])
+    ids = list(
+        session.scalars(
+            stmt.order_by(case((Report.status == "open", 0), else_=1), Report.id.desc())
+            .offset((max(1, page) - 1) * limit)
+            .limit(limit + 1)
         )
-    page = max(1, page)
-    stmt = (
-        stmt.order_by(case((Report.status == "open", 0), else_=1), Report.id.desc())
-        .offset((page - 1) * limit)
-        .limit(limit + 1)
     )
-    rows = _rows(session, stmt)
+    found = {r.report.id: r for r in _rows(session, select(Report).where(Report.id.in_(ids)))}
+    rows = [found[i] for i in ids]
     return rows[:limit], len(rows) > limit
 
 
