@@ -192,3 +192,19 @@ def test_the_dashboard_is_first_in_a_centres_navigation(
     page = _page(signed_in(make_user("centre", centre)), "/console/?lang=en")
     nav = page[page.index('<nav class="main"') :]
     assert nav.index("/console/dashboard") < nav.index('href="/console/"')
+
+
+def test_the_figures_lists_keep_their_filters(
+    world: dict[str, Province], make_user: Any, signed_in: Any, build: Any
+) -> None:
+    """The recalled-batches figure's list shows the province's recalled batches only, and keeps
+    the filter in its search form; a centre asking for another province still sees its own."""
+    centre = build.organization(kind="centre", province_code="24")
+    client = signed_in(make_user("centre", centre))
+    recalled = _page(client, "/console/batches?lang=en&status=recalled&province=01")
+    assert "BN-R" in recalled and "BN-1" not in recalled and "HN-R" not in recalled
+    assert '<input type="hidden" name="status" value="recalled">' in recalled
+    inspector = signed_in(make_user("inspector"))
+    hanoi = _page(inspector, "/console/batches?lang=en&status=active&province=01")
+    assert "HN-1" in hanoi and "HN-R" not in hanoi and "BN-1" not in hanoi
+    assert "Hà Nội" in hanoi  # the filter is named above the list

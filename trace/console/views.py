@@ -139,7 +139,7 @@ def _kept_filters() -> dict[str, str]:
 def _listing(template: str, lister: Any, **extra: Any) -> Response:
     q, cursor = list_args()
     kept = _kept_filters()
-    filters: dict[str, Any] = {"q": q, **kept} if q else dict(kept)
+    filters: dict[str, Any] = {**({"q": q} if q else {}), **kept}
     rows, next_cursor = lister(db.session, auth.current_actor(), filters, PAGE_SIZE, cursor)
     context: dict[str, Any] = {
         "rows": rows,
