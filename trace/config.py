@@ -82,6 +82,8 @@ DEFAULTS: dict[str, Any] = {
     "SUSPICIOUS_WINDOW_HOURS": 24,
     "SUSPICIOUS_MIN_CLIENTS": 5,
     "SUSPICIOUS_MIN_KM": 150,
+    # The province dashboard's figures are counted by a recurring job this often (job worker).
+    "DASHBOARD_ROLLUP_SECONDS": 300.0,
     # Public lookup pages (trace.public)
     "PUBLIC_CACHE_SECONDS": 60,  # rendered parts reused while the batch is unchanged; 0 = off
     # PostgreSQL: each process remembers resolved codes and their scan tallies, told of changes

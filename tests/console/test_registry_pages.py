@@ -209,6 +209,10 @@ def test_lists_are_scoped_searched_without_diacritics_and_filtered_by_kind(
     assert "Bắc Giang" in kinds and "HTX Phượng Sơn" not in kinds
     inspector = signed_in(make_user("inspector"))
     assert "HTX Phượng Hoàng Hà Nội" in _text(inspector.get("/console/organisations?q=phuong"))
+    # the dashboard's figures link to a province's list: it narrows, never widens
+    hanoi = _text(inspector.get("/console/organisations?q=phuong&province=01"))
+    assert "HTX Phượng Hoàng Hà Nội" in hanoi and "HTX Phượng Sơn" not in hanoi
+    assert "Hà Nội" not in _text(centre.get("/console/organisations?province=01"))
 
 
 def test_the_list_pages(centre: Any, build: Any) -> None:

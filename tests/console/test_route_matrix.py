@@ -188,6 +188,7 @@ def _elsewhere() -> set[tuple[str, str]]:
     """Routes whose matrix lives beside their pages' other tests (same rule: every route ×
     role × own/foreign organisation)."""
     from tests.console import (
+        test_centre_authz,
         test_imports_page,
         test_printing,
         test_producer_authz,
@@ -200,7 +201,9 @@ def _elsewhere() -> set[tuple[str, str]]:
     imports = {(m, _shape(path)) for m, path in test_imports_page.MATRIX_ROUTES}
     # registry: organisations, facilities, products (tests/console/test_registry_matrix.py)
     registry = {(m, _shape(path)) for m, path in test_registry_matrix.MATRIX_ROUTES}
-    return producer | printing | scans | imports | registry
+    # centre: dashboard, consumer reports, flagged codes (tests/console/test_centre_authz.py)
+    centre = {(m, _shape(path)) for m, path in test_centre_authz.MATRIX_ROUTES}
+    return producer | printing | scans | imports | registry | centre
 
 
 def test_every_console_route_is_in_the_table(app: Flask) -> None:

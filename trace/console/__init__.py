@@ -18,6 +18,8 @@ from trace.console import (
     batch_pages,
     catalogue_pages,
     csrf,
+    dashboard,
+    flags,
     imports,
     nav,
     organisations,
@@ -25,6 +27,7 @@ from trace.console import (
     people,
     printing,
     registry_forms,
+    report_pages,
     scans,
     stage_pages,
     views,
@@ -61,6 +64,9 @@ def create_blueprint() -> Blueprint:
     imports.register(bp)
     organisations.register(bp)
     catalogue_pages.register(bp)
+    dashboard.register(bp)
+    report_pages.register(bp)
+    flags.register(bp)
 
     @bp.before_request
     def _begin() -> None:
@@ -122,3 +128,5 @@ def init_app(app: Flask) -> None:
         product_category=registry_forms.product_category,
         province_name=province_name,
     )
+    app.jinja_env.filters["vietnam_time"] = dashboard.vietnam_time
+    app.jinja_env.filters["whole"] = dashboard.whole

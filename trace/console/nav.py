@@ -21,7 +21,11 @@ class NavItem:
     roles: frozenset[Role] = EVERYONE
 
 
+#: the province's desk: centre officers (their province), inspectors and admins (any)
+DESK = frozenset({Role.CENTRE, Role.INSPECTOR, Role.ADMIN})
+
 NAV: list[NavItem] = [
+    NavItem("console.dashboard", lazy_gettext("Dashboard"), DESK),
     NavItem("console.home", lazy_gettext("Home")),
     NavItem("console.batches", lazy_gettext("Batches")),
     NavItem("console.products", lazy_gettext("Products")),
@@ -35,6 +39,9 @@ NAV: list[NavItem] = [
     NavItem("console.admin_audit", lazy_gettext("Audit log"), frozenset({Role.ADMIN})),
     NavItem("console.admin_status", lazy_gettext("System status"), frozenset({Role.ADMIN})),
     NavItem("console.organisations", lazy_gettext("Organisations")),
+    # centre: the province's consumer reports and flagged codes
+    NavItem("console.reports", lazy_gettext("Consumer reports"), DESK),
+    NavItem("console.flags", lazy_gettext("Flagged codes"), DESK),
 ]
 
 

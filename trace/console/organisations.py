@@ -66,7 +66,9 @@ def organisations() -> Response:
     kind = request.args.get("kind", "")
     kind = kind if kind in {k.value for k in OrganizationKind} else ""
     archived = request.args.get("archived") == "1"
-    filters: dict[str, Any] = {"q": q, "kind": kind, "archived": archived}
+    province = request.args.get("province", "")
+    province = province if province in PROVINCES else ""
+    filters: dict[str, Any] = {"q": q, "kind": kind, "province": province, "archived": archived}
     rows, next_cursor = directory.list_organizations(
         db.session, auth.current_actor(), filters, PAGE_SIZE, cursor
     )

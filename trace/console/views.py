@@ -13,6 +13,8 @@ from trace.console import auth, throttling
 from trace.console.forms import FormState
 from trace.console.pages import PAGE_SIZE, list_args, render
 from trace.db import db, transaction
+from trace.models import BatchStatus
+from trace.provinces import PROVINCES
 from trace.public.i18n import LANGUAGES
 from trace.services.accounts import sessions, signin
 from trace.services.registry import overview
@@ -123,15 +125,28 @@ def home() -> Response:
     )
 
 
+def _kept_filters() -> dict[str, str]:
+    """The list's filters besides the search text, as the dashboard's figures link to them:
+    ``status`` (of batches) and ``province`` (a centre's own province applies whatever it asks)."""
+    kept = {}
+    if request.args.get("status") in {s.value for s in BatchStatus}:
+        kept["status"] = request.args["status"]
+    if request.args.get("province") in PROVINCES:
+        kept["province"] = request.args["province"]
+    return kept
+
+
 def _listing(template: str, lister: Any, **extra: Any) -> Response:
     q, cursor = list_args()
-    filters = {"q": q} if q else {}
+    kept = _kept_filters()
+    filters: dict[str, Any] = {**({"q": q} if q else {}), **kept}
     rows, next_cursor = lister(db.session, auth.current_actor(), filters, PAGE_SIZE, cursor)
     context: dict[str, Any] = {
         "rows": rows,
         "q": q,
         "next_cursor": next_cursor,
         "paged": bool(cursor),
+        "kept": kept,
     }
     for key, make in extra.items():
         context[key] = make(rows)

@@ -33,6 +33,7 @@ KIND_MODULES = (
     "trace.api.imports.jobs",
     "trace.codeview.store",
     "trace.console.import_preview",
+    "trace.services.dashboard",
 )
 
 

@@ -3,6 +3,12 @@
 from trace.models.accounts import LinkPurpose, OneTimeLink, SignInThrottle, User, UserSession
 from trace.models.auth import ApiToken, AuditEntry, Role
 from trace.models.base import MAX_ID, Base
+from trace.models.dashboard import (
+    FlaggedCode,
+    ProvinceFigures,
+    ProvinceScanDay,
+    ProvinceScanPlace,
+)
 from trace.models.events import BatchLink, Event, EventEpc, LedgerHead
 from trace.models.images import ProductImage
 from trace.models.imports import Import, ImportStatus
@@ -42,6 +48,7 @@ __all__ = [
     "EventEpc",
     "Facility",
     "FacilityKind",
+    "FlaggedCode",
     "Import",
     "ImportStatus",
     "Job",
@@ -61,6 +68,9 @@ __all__ = [
     "Product",
     "ProductCategory",
     "ProductImage",
+    "ProvinceFigures",
+    "ProvinceScanDay",
+    "ProvinceScanPlace",
     "Recall",
     "RecallBatch",
     "Report",

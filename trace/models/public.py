@@ -53,6 +53,7 @@ class Report(Base):
     """A consumer's report of a problem, from the public page, for inspectors to resolve."""
 
     __tablename__ = "report"
+    __table_args__ = (Index("ix_report_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code_id: Mapped[int | None] = mapped_column(ForeignKey("code.id"), index=True)
@@ -66,6 +67,10 @@ class Report(Base):
     resolved_at: Mapped[dt.datetime | None]
     resolution: Mapped[str | None] = mapped_column(String(2000))
     resolved_by_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
+    #: the console user handling the report, and who resolved it (through a session)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    assigned_at: Mapped[dt.datetime | None]
+    resolved_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
 class BatchCheck(Base):

@@ -81,7 +81,7 @@ def _scoped(actor: Actor, stmt: Any, since: dt.datetime, until: dt.datetime) -> 
     return stmt
 
 
-def _vietnam_day(session: Session) -> Any:
+def vietnam_day(session: Session) -> Any:
     """The scan's calendar day in Vietnam (+07:00 all year), in the database's own terms."""
     if session.get_bind().dialect.name == "postgresql":
         return func.date(func.timezone("Asia/Ho_Chi_Minh", Scan.at))
@@ -102,9 +102,9 @@ def summarize(
         _scoped(actor, select(func.count(), func.min(Scan.at), func.max(Scan.at)), since, until)
     ).one()
 
-    day = _vietnam_day(session).label("day")
+    day = vietnam_day(session).label("day")
     by_day = {
-        _as_date(value): (int(scans), int(clients))
+        as_date(value): (int(scans), int(clients))
         for value, scans, clients in session.execute(
             _scoped(
                 actor,
@@ -177,7 +177,7 @@ def summarize(
     )
 
 
-def _as_date(value: Any) -> dt.date:
+def as_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

@@ -62,14 +62,23 @@ def _now() -> dt.datetime:
 # Reports ---------------------------------------------------------------------------------
 
 
-def _reports_in_scope(actor: Actor, stmt: Select[Any]) -> Select[Any]:
+def report_province() -> Any:
+    """The province of a report's batch's producer, as a correlated subquery: evaluated per
+    report by primary key (reports are few; a join would hash every batch of the province)."""
+    return (
+        select(Organization.province_code)
+        .join(Batch, Batch.producer_id == Organization.id)
+        .where(Batch.id == Report.batch_id)
+        .correlate(Report)
+        .scalar_subquery()
+    )
+
+
+def reports_in_scope(actor: Actor, stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` (over :class:`Report`) kept to the actor's reports: a centre those about its
+    province's batches, a producer those about its own, an inspector or an admin all."""
     if actor.role is Role.CENTRE:
-        in_province = (
-            select(Batch.id)
-            .join(Organization, Organization.id == Batch.producer_id)
-            .where(Organization.province_code == actor.province_code)
-        )
-        return stmt.where(Report.batch_id.in_(in_province))
+        return stmt.where(report_province() == (actor.province_code or "--"))
     if actor.role is Role.PRODUCER:
         mine = select(Batch.id).where(Batch.producer_id == actor.organization_id)
         return stmt.where(Report.batch_id.in_(mine))
@@ -79,7 +88,7 @@ def _reports_in_scope(actor: Actor, stmt: Select[Any]) -> Select[Any]:
 def list_reports(
     session: Session, actor: Actor, filters: Mapping[str, Any], limit: int, cursor: str | None
 ) -> tuple[Sequence[Report], str | None]:
-    stmt = _reports_in_scope(actor, select(Report))
+    stmt = reports_in_scope(actor, select(Report))
     for key, column in (("status", Report.status), ("batch", Report.batch_id),
                         ("kind", Report.kind)):  # fmt: skip
         if key in filters:
@@ -94,7 +103,7 @@ def list_reports(
 def resolve_report(session: Session, actor: Actor, report_id: int, resolution: str) -> Report:
     actor.require(actor.role in {Role.ADMIN, Role.INSPECTOR, Role.CENTRE}, "resolve reports")
     report = session.scalars(
-        _reports_in_scope(actor, select(Report).where(Report.id == report_id))
+        reports_in_scope(actor, select(Report).where(Report.id == report_id))
     ).first()
     if report is None:
         if session.get(Report, report_id) is None:
@@ -108,6 +117,7 @@ def resolve_report(session: Session, actor: Actor, report_id: int, resolution: s
     report.resolution = resolution
     report.resolved_at = _now()
     report.resolved_by_token_id = actor.token_id
+    report.resolved_by_user_id = actor.user_id
     session.flush()
     audit.record(session, actor, "resolve", "report", report.id, before=before,
                  after=audit.snapshot(report))  # fmt: skip
@@ -131,6 +141,12 @@ def clear_copy_warning(session: Session, actor: Actor, code_text: str, reason: s
     code = session.scalar(select(Code).where(Code.code == normal))
     if code is None:
         raise NotFound(f"There is no code {normal}.")
+    return clear_code_warning(session, actor, code, reason)
+
+
+def clear_code_warning(session: Session, actor: Actor, code: Code, reason: str) -> Code:
+    """:func:`clear_copy_warning` of a code already found (the console finds it by its id)."""
+    actor.require(actor.role in {Role.ADMIN, Role.INSPECTOR, Role.CENTRE}, "clear copy warnings")
     if code.kind is not CodeKind.UNIT:
         raise Conflict("Only unit codes carry a copy warning; this is a batch-level code.")
     if actor.role is Role.CENTRE:

@@ -63,7 +63,7 @@ def list_organizations(
     session: Session, actor: Actor, filters: Mapping[str, Any], limit: int, cursor: str | None
 ) -> tuple[Sequence[Organization], str | None]:
     """``filters``: ``q`` (words found without diacritics in name, tax code, address),
-    ``kind``, ``archived`` (True: the archived ones only)."""
+    ``kind``, ``province`` (a province code), ``archived`` (True: the archived ones only)."""
     stmt = select(Organization)
     if actor.role is Role.CENTRE:
         stmt = stmt.where(Organization.province_code == (actor.province_code or "--"))
@@ -71,6 +71,8 @@ def list_organizations(
         stmt = stmt.where(Organization.id == (actor.organization_id or -1))
     if filters.get("kind"):
         stmt = stmt.where(Organization.kind == OrganizationKind(filters["kind"]))
+    if filters.get("province"):
+        stmt = stmt.where(Organization.province_code == filters["province"])
     for word in fold(filters.get("q") or "").split():
         stmt = stmt.where(Organization.search_text.contains(word, autoescape=True))
     if filters.get("archived"):
