@@ -12,12 +12,13 @@ from marshmallow import ValidationError
 from werkzeug.wrappers import Response as BaseResponse
 
 from trace.api.inspection_schemas import ResolveSchema
+from trace.codeview import scans
 from trace.console import auth, forms
 from trace.console.pages import PAGE_SIZE, render
 from trace.db import db, transaction
 from trace.models import Role
 from trace.provinces import PROVINCES
-from trace.services import reportdesk, scans
+from trace.services import reportdesk
 from trace.services.errors import ServiceError
 
 ASSIGNEE_FILTERS = ("me", "none")
