@@ -161,6 +161,9 @@ def _configure(work: Path, target: Target) -> None:
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-x"],
         "pytest_add_cli_args_test_selection": target.tests,
         "use_git_change_detection": False,
+        # mutmut runs the tests in mutants/, which holds only trace/, tests/ and pyproject.toml
+        # unless told: some tests read the published contract and the demo fixtures.
+        "also_copy": [name for name in COPIED if name not in ("trace", "tests", "pyproject.toml")],
     }
     lines = ["", "[tool.mutmut]", *(f"{key} = {json.dumps(v)}" for key, v in config.items())]
     with (work / "pyproject.toml").open("a", encoding="utf-8") as out:
@@ -228,6 +231,9 @@ def run_target(
     per_function: dict[str, Counter[str]] = defaultdict(Counter)
     survivors, equivalent = [], []
     alive = [m for m in in_scope if statuses[m] in {"survived", "no tests", "suspicious"}]
+    unchecked = sum(statuses[m] == "not checked" for m in in_scope)
+    if unchecked == len(in_scope) and in_scope:
+        print(f"{name}: no mutant was checked; see {work / 'mutmut-run.log'}", file=sys.stderr)
     # Diffs cost seconds each: past MAX_DIFFS survivors only their names are listed.
     lines = _mutated_lines(work, alive) if len(alive) <= MAX_DIFFS else {}
     for mutant in sorted(in_scope, key=lambda m: (m.rsplit("__mutmut_", 1)[0], _number(m))):
@@ -255,9 +261,10 @@ def _number(mutant: str) -> int:
 
 
 def score(counts: Counter[str]) -> tuple[int, int]:
+    """Killed and scored mutants; a mutant left unchecked (the run stopped) counts as alive."""
     killed = counts["killed"] + counts["timeout"]
-    scored = killed + counts["survived"] + counts["no tests"] + counts["suspicious"]
-    return killed, scored
+    alive = ("survived", "no tests", "suspicious", "not checked")
+    return killed, killed + sum(counts[status] for status in alive)
 
 
 def report(name: str, result: dict) -> str:
@@ -269,7 +276,7 @@ def report(name: str, result: dict) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k != "killed")
         lines.append(f"  {function}: {killed}/{scored} killed" + (f" ({extra})" if extra else ""))
     killed, scored = score(total)
-    percent = 100 * killed / scored if scored else 100.0
+    percent = 100 * killed / scored if scored else 0.0
     lines.append(f"  SCORE {name}: {killed}/{scored} = {percent:.1f} % "
                  f"({total['equivalent']} equivalent left out)")  # fmt: skip
     for mutant, status, line in result["survivors"]:
