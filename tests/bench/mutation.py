@@ -50,6 +50,7 @@ TARGETS: dict[str, Target] = {
             "tests/services/events/test_ledger.py",
             "tests/services/events/test_ledger_replay.py",
             "tests/services/events/test_ledger_findings.py",
+            "tests/services/events/test_ledger_derived.py",
             "tests/services/inspection/test_checkpoints.py",
             "tests/services/events/test_concurrent_capture.py",
             "tests/api/test_inspection_audit.py",
@@ -102,6 +103,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "after: int = -1) -> Iterator[Event]:"): _PAGE,
     ("ledger", _L + "_entries",
      "select(Event).where(Event.seq > last).order_by(Event.seq).limit(None)"): _PAGE,
+    ("ledger", _L + "_entry_chunks", "session: Session, batch: int = 2001, after: int = -1"):
+        _PAGE,
+    ("ledger", _L + "_entry_chunks",
+     "select(Event).where(Event.seq > last).order_by(Event.seq).limit(None)"): _PAGE,
+    ("ledger", _L + "_entries", "for rows in _entry_chunks(session, None, after):"): _PAGE,
     ("ledger", _L + "entries_after", "def entries_after(session: Session, seq: int, "
      "batch: int = 2001) -> Iterator[Event]:"): _PAGE,
     ("ledger", _L + "entries_after", "return _entries(session, None, after=seq)"): _PAGE,
