@@ -124,3 +124,19 @@ def test_a_path_with_its_query_reads_as_path_and_query() -> None:
             parse_digital_link_path(bad)
     with pytest.raises(DigitalLinkError, match="must be escaped"):
         parse_digital_link_path(f"/01/{gtin}", "linkType=a b")
+
+
+def test_digital_link_path_defaults_are_strict() -> None:
+    gtin = "09506000134352"
+    link = parse_digital_link_path(f"/01/{gtin}?linkType=a?b")  # the first "?" starts the query
+    assert (link.primary_ai, link.primary_value) == ("01", gtin)
+    assert link.attributes == {"linkType": "a?b"}
+    with pytest.raises(DigitalLinkError, match="no GS1 primary key"):
+        parse_digital_link_path(f"/gtin/{gtin}")
+    assert (
+        parse_digital_link_path(f"/gtin/{gtin}", permit_convenience_alphas=True).primary_ai == "01"
+    )
+    with pytest.raises(DigitalLinkError, match="too short"):
+        parse_digital_link_path("/01/9506000134352")
+    zero_suppressed = parse_digital_link_path("/01/9506000134352", permit_zero_suppressed_gtin=True)
+    assert zero_suppressed.primary_value == gtin
