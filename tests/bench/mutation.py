@@ -96,6 +96,7 @@ _GENERIC = (
 _C = "trace.services.events.capture.x_"
 _INSPECTOR = "unreachable: capture() refuses an inspector token before authorising events"
 _JOIN = "SQLAlchemy infers the same join condition from the foreign key"
+_CACHE = "the URIs resolved while checking, kept across chunks: without it each chunk resolves again"
 _PAGE = "the page size: any positive size (or none) reads the same entries in the same order"
 #: (target, function, text of the mutated line) -> why no test can kill it.
 EQUIVALENT: dict[tuple[str, str, str], str] = {
@@ -108,6 +109,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("ledger", _L + "_entry_chunks",
      "select(Event).where(Event.seq > last).order_by(Event.seq).limit(None)"): _PAGE,
     ("ledger", _L + "_entries", "for rows in _entry_chunks(session, None, after):"): _PAGE,
+    ("ledger", _L + "_checked_entries", "resolved: dict[str, int | None] = None"): _CACHE,
+    ("ledger", _L + "_checked_entries",
+     "mismatches = derived_mismatches(session, rows, None)"): _CACHE,
+    ("ledger", _L + "_checked_entries", "mismatches = derived_mismatches(session, rows, )"): _CACHE,
     ("ledger", _L + "entries_after", "def entries_after(session: Session, seq: int, "
      "batch: int = 2001) -> Iterator[Event]:"): _PAGE,
     ("ledger", _L + "entries_after", "return _entries(session, None, after=seq)"): _PAGE,
