@@ -96,7 +96,7 @@ _GENERIC = (
 _C = "trace.services.events.capture.x_"
 _INSPECTOR = "unreachable: capture() refuses an inspector token before authorising events"
 _JOIN = "SQLAlchemy infers the same join condition from the foreign key"
-_CACHE = "the URIs resolved while checking, kept across chunks: without it each chunk resolves again"
+_CACHE = "a cache of resolved URIs kept across chunks: without it each chunk resolves again"
 _PAGE = "the page size: any positive size (or none) reads the same entries in the same order"
 #: (target, function, text of the mutated line) -> why no test can kill it.
 EQUIVALENT: dict[tuple[str, str, str], str] = {
