@@ -96,6 +96,7 @@ _GENERIC = (
 _C = "trace.services.events.capture.x_"
 _INSPECTOR = "unreachable: capture() refuses an inspector token before authorising events"
 _JOIN = "SQLAlchemy infers the same join condition from the foreign key"
+_NONE = "verify() asks only whether an entry has mismatches: None and [] are both none"
 _CACHE = "a cache of resolved URIs kept across chunks: without it each chunk resolves again"
 _PAGE = "the page size: any positive size (or none) reads the same entries in the same order"
 #: (target, function, text of the mutated line) -> why no test can kill it.
@@ -113,6 +114,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("ledger", _L + "_checked_entries",
      "mismatches = derived_mismatches(session, rows, None)"): _CACHE,
     ("ledger", _L + "_checked_entries", "mismatches = derived_mismatches(session, rows, )"): _CACHE,
+    ("ledger", _L + "_checked_entries", "yield event, mismatches.get(event.id, None)"): _NONE,
+    ("ledger", _L + "_checked_entries", "yield event, mismatches.get(event.id, )"): _NONE,
     ("ledger", _L + "entries_after", "def entries_after(session: Session, seq: int, "
      "batch: int = 2001) -> Iterator[Event]:"): _PAGE,
     ("ledger", _L + "entries_after", "return _entries(session, None, after=seq)"): _PAGE,
