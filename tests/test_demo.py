@@ -39,8 +39,10 @@ def test_demo_events_are_recorded_shortly_after_they_happened(app, session) -> N
         assert dt.timedelta(minutes=5) <= delay <= dt.timedelta(hours=6), (event.seq, delay)
     # Not one fixed offset: each event gets its own, from its hash ID, the same on every load.
     assert len({_aware(e.record_time) - _aware(e.event_time) for e in past}) > len(past) // 2
-    # Never recorded in the future, even for a fixture event that has not happened yet.
+    # Never recorded in the future, and no fixture event dated after today (capture refuses
+    # an event more than a day ahead of the clock).
     assert all(_aware(e.record_time) <= dt.datetime.now(dt.UTC) for e in events)
+    assert all(_aware(e.event_time) <= now for e in events)
 
 
 def test_demo_ledger_stays_intact(app) -> None:

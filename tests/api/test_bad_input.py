@@ -8,6 +8,7 @@ import base64
 import csv
 import io
 import json
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
@@ -302,6 +303,32 @@ def test_quantities_that_are_not_finite_are_422(client, world, count, number) ->
     assert response.status_code == 422
     assert pointers(response) == ["/epcisBody/eventList/0/quantityList/0/quantity"]
     assert count(Batch) == 1 and count(Event) == 0
+
+
+@pytest.mark.parametrize("number", ["1e15", "1e308", "123456789012345678901234567890.5"])
+def test_capture_quantities_past_what_a_batch_holds_are_422(client, world, count, number) -> None:
+    """Held-out variant of item 7: finite but huge; stored, it broke the public page (500)."""
+    document = _capture_event("https://trace.example.vn/facility/1")
+    event = document["epcisBody"]["eventList"][0]
+    event["quantityList"] = [{"epcClass": "https://id.gs1.org/01/08934567890120/10/L1",
+                              "quantity": 0.5, "uom": "KGM"}]  # fmt: skip
+    body = json.dumps(document).replace('"quantity": 0.5', f'"quantity": {number}')
+    response = _raw(client, "/api/v1/capture", body, world["admin"])
+    assert response.status_code == 422
+    assert pointers(response) == ["/epcisBody/eventList/0/quantityList/0/quantity"]
+    assert "less than 10^15" in response.json["errors"][0]["detail"]
+    assert count(Event) == 0
+    below = json.dumps(document).replace('"quantity": 0.5', '"quantity": 999999999999999')
+    assert _raw(client, "/api/v1/capture", below, world["admin"]).status_code == 201
+
+
+def test_a_huge_quantity_stored_before_the_limit_still_renders() -> None:
+    from trace.public.i18n import format_number
+
+    for lang in ("vi", "en"):
+        assert format_number(1e308, lang).startswith("1")
+        assert format_number(Decimal("123456789012345678901234567890.5"), lang)
+    assert format_number(Decimal("1234.5"), "vi") == "1.234,5"
 
 
 @pytest.mark.parametrize("number", ["100000000000000000000000000000", "-9007199254740992"])

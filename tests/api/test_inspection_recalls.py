@@ -200,3 +200,30 @@ def test_impact_report(app, client, build, token, session) -> None:
         client.get(f"/api/v1/recalls/{made['id']}/impact", headers=chain["grower"]).status_code
         == 403
     )
+
+
+def test_closing_a_recall_is_audited(app, client, build, token, session) -> None:
+    """The mutation run's survivors: the close's own audit entry (who, which recall, before and
+    after) and one per batch set active again (none for a batch another recall still holds)."""
+    chain = build_chain(client, build, token)
+    inspector = token("inspector")
+    first = recall(client, inspector, [chain["a"]]).json
+    recall(client, inspector, [chain["c"]], reason="Bao bì lỗi", downstream=False)
+    closed = client.post(f"/api/v1/recalls/{first['id']}/close", headers=inspector,
+                         json={"note": "Kết quả kiểm nghiệm lại đạt"})  # fmt: skip
+    assert closed.status_code == 200
+    session.rollback()
+    entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    close = [e for e in entries if e.action == "close"]
+    assert [(e.entity_type, e.entity_id) for e in close] == [("recall", str(first["id"]))]
+    assert close[0].token_id is not None
+    before, after = close[0].before, close[0].after
+    assert before["closed_at"] is None and before["closed_by_token_id"] is None
+    assert after["closed_at"] and after["close_note"] == "Kết quả kiểm nghiệm lại đạt"
+    assert after["closed_by_token_id"] == close[0].token_id
+    reopened = [e for e in entries if e.action == "recall_closed"]
+    assert {(e.entity_type, e.entity_id) for e in reopened} == {
+        ("batch", str(chain["a"].id)), ("batch", str(chain["b"].id))}  # fmt: skip
+    for entry in reopened:
+        assert entry.before == {"status": "recalled"}
+        assert entry.after == {"status": "active", "recall_id": first["id"]}

@@ -200,3 +200,16 @@ def test_csrf_missing_writes_nothing(client: Any, own: Side, session: Session) -
     response = client.post(stage_url(own.batch.id), data={"stage": "packing"})
     assert response.status_code == 400
     assert events(session) == 0
+
+
+def test_a_time_in_the_future_is_refused_on_the_page(
+    client: Any, own: Side, session: Session
+) -> None:
+    """The console's stage page goes through the capture service's clock-skew rule."""
+    later = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))) + dt.timedelta(days=2)
+    response = record(client, own.batch.id, "harvesting", quantity="5",
+                      time=later.strftime("%Y-%m-%dT%H:%M"), facility_id=own.farm.id)  # fmt: skip
+    assert response.status_code == 422
+    assert later.strftime("%Y-%m-%dT%H:%M") in text(response)
+    assert "Thời điểm này ở tương lai" in text(response)
+    assert events(session) == 0

@@ -47,6 +47,8 @@ _PATTERNS: list[tuple[re.Pattern[str], LazyString]] = [
      lazy_gettext("Only the organisation that recorded this event may correct it.")),
     (re.compile(r"already declared in error"),
      lazy_gettext("This event is already corrected.")),
+    (re.compile(r"is in the future: an event may be dated at most"),
+     lazy_gettext("This time is in the future: enter when the stage happened.")),
 ]  # fmt: skip
 
 
@@ -63,14 +65,18 @@ def readable(error: ValidationError | ServiceError) -> ValidationError | Service
     if isinstance(error, ValidationError):
         return ValidationError(_reword_tree(error.messages))
     items = [
-        FieldError(
-            "" if item.pointer.startswith("/epcisBody") else item.pointer, reworded(item.message)
-        )
-        for item in error.errors
+        FieldError(_form_pointer(item.pointer), reworded(item.message)) for item in error.errors
     ]
     result = ServiceError(reworded(error.detail), errors=items)
     result.status = error.status
     return result
+
+
+def _form_pointer(pointer: str) -> str:
+    """The stage form's field an EPCIS pointer stands for: its time, else the form as a whole."""
+    if pointer.startswith("/epcisBody"):
+        return "/time" if pointer.endswith("/eventTime") else ""
+    return pointer
 
 
 def _reword_tree(messages: Any) -> Any:

@@ -85,6 +85,9 @@ _EVENT_FIELDS: dict[str, frozenset[str]] = {
         "ilmd",
     },
 }
+#: Quantities below what the stage form and a batch's quantity allow (18 digits, 3 of them
+#: decimals), so pages and exports show them alike (a stored 1e308 broke the public page).
+QUANTITY_LIMIT = 10**15
 _QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*$")
 _DATE_TIME = re.compile(
@@ -542,6 +545,13 @@ def _event_problems(
                         index, p + "/quantity", f"quantity {quantity!r} must be a number >= 0"
                     )
                 )
+            elif quantity >= QUANTITY_LIMIT:
+                problems.append(
+                    EpcisProblem(index, p + "/quantity", (
+                        f"quantity {quantity!r} must be less than 10^15 (what a batch's "
+                        "quantity holds)"
+                    ))
+                )  # fmt: skip
             elif "uom" not in q and quantity != int(quantity):
                 problems.append(
                     EpcisProblem(

@@ -10,7 +10,7 @@ beside it) use the numeric Vietnamese form through the ``vn_date`` and ``vn_date
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from urllib.parse import quote, urlencode
 
@@ -178,7 +178,10 @@ def number(value: Decimal | float | int | None, digits: int = 3) -> str:
 
 
 def format_number(value: Decimal | float | int, lang: str, digits: int = 3) -> str:
-    return format_decimal(value, format=f"#,##0.{'#' * digits}", locale=lang)
+    try:
+        return format_decimal(value, format=f"#,##0.{'#' * digits}", locale=lang)
+    except InvalidOperation:  # more digits than decimal arithmetic carries (stored before 10^15)
+        return str(value)
 
 
 def iso_datetime(moment: dt.datetime | None) -> str | None:

@@ -132,6 +132,7 @@ def assert_named(app: Flask, client: FlaskClient, token: Callable, event_pk: int
     assert result["ok"] is False
     finding = result["finding"]
     assert (finding["seq"], finding["kind"], finding["column"]) == (event_pk, kind, column), result
+    assert finding["event_id"] and f"(event {finding['event_id']})" in finding["message"]
     assert result["mismatched_entries"] >= 1
     code, output = cli_verify(app)
     assert code == 1

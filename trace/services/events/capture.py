@@ -160,6 +160,27 @@ def prepare(event: Mapping[str, Any], index: int, namespaces: Mapping[str, str],
     )
 
 
+#: How far ahead of the server's clock an event may be dated: capturing devices' clocks drift,
+#: but an event that has not happened yet is a mistake (or a claim made in advance).
+CLOCK_SKEW = dt.timedelta(hours=24)
+
+
+def _future_times(events: Sequence[Mapping[str, Any]], bad: set[int | None]) -> list[EpcisProblem]:
+    """An event dated more than :data:`CLOCK_SKEW` after now. An error declaration repeats the
+    time of the event it declares, which is judged by its own capture."""
+    latest = dt.datetime.now(dt.UTC) + CLOCK_SKEW
+    problems = []
+    for index, event in enumerate(events):
+        if index in bad or "errorDeclaration" in event:
+            continue
+        if derivation.parse_time(event["eventTime"]) > latest:
+            problems.append(_problem(index, "/eventTime", (
+                f"eventTime {event['eventTime']!r} is in the future: an event may be dated at "
+                f"most {CLOCK_SKEW.total_seconds() / 3600:.0f} hours after the server's clock"
+            )))  # fmt: skip
+    return problems
+
+
 def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -278,10 +299,13 @@ def capture(
     proceed = proceed or report_all
     document = with_bare_vocabulary(document)
     problems = validate_document(document)
-    if any(p.event_index is None for p in problems) or (problems and not proceed):
+    if any(p.event_index is None for p in problems):
+        raise _invalid(problems)
+    events = parse_document(document)
+    problems += _future_times(events, {p.event_index for p in problems})
+    if problems and not proceed:
         raise _invalid(problems)
     bad = {p.event_index for p in problems}
-    events = parse_document(document)
     result = CaptureResult(errors=list(problems))
 
     prepared: list[_Prepared] = []
