@@ -31,6 +31,7 @@ _audit_page = s.AuditEntryPage()
 _recall = s.RecallSchema()
 _recall_page = s.RecallPage()
 _impact = s.ImpactSchema()
+_preview = s.RecallPreviewSchema()
 _portal_page = s.PortalPage()
 _report = s.ReportSchema()
 _report_page = s.ReportPage()
@@ -82,12 +83,21 @@ def audit_log() -> Response:
 # Recalls ----------------------------------------------------------------------------------
 
 
-@documented(summary="Recall batches (and, with include_downstream, all made from them)",
-            tag="Recalls", body=s.RecallCreateSchema, response=s.RecallSchema, status=201,
-            errors=(401, 403, 422))  # fmt: skip
+@documented(summary="Recall batches (and, with include_downstream, all made from them); "
+            "with dry_run=true, the impact it would have, writing nothing", tag="Recalls",
+            body=s.RecallCreateSchema, query=s.RecallCreateQuery, response=s.RecallSchema,
+            status=201, errors=(401, 403, 422),
+            alternatives={200: ("Dry run: the impact; nothing was written",
+                                s.RecallPreviewSchema)})  # fmt: skip
 def create_recall() -> Response:
     actor = current_actor()
-    recall = recalls.create_recall(db.session, actor, load_body(s.RecallCreateSchema()))
+    dry_run = load_query(s.RecallCreateQuery())["dry_run"]
+    data = load_body(s.RecallCreateSchema())
+    if dry_run:
+        report = recalls.preview(db.session, actor, data)
+        next_cursor = None  # the batch list is the first page; the recall itself lists all
+        return dump(_preview, {**report.__dict__, "batches_next_cursor": next_cursor})
+    recall = recalls.create_recall(db.session, actor, data)
     view = recalls.get_recall(db.session, actor, recall.id)
     return dump(_recall, view, 201, {"Location": f"/api/v1/recalls/{recall.id}"})
 
@@ -137,7 +147,8 @@ def recall_impact(recall_id: int) -> Response:
 
 
 def _filename(stem: str, args: dict[str, Any], ext: str) -> str:
-    parts = [stem] + [f"{k}-{args[k]}" for k in ("product", "lot", "from", "to") if k in args]
+    keys = ("product", "batch", "organization", "lot", "from", "to")
+    parts = [stem] + [f"{k}-{args[k]}" for k in keys if k in args]
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in "_".join(parts))
     return f"{safe}.{ext}"
 

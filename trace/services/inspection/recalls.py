@@ -130,6 +130,8 @@ def create_recall(session: Session, actor: Actor, data: Mapping[str, Any]) -> Re
 
     recall = Recall(
         reason=data["reason"],
+        instruction_vi=data.get("instruction_vi"),
+        instruction_en=data.get("instruction_en"),
         include_downstream=data["include_downstream"],
         created_at=_now(),
         created_by_token_id=actor.token_id,
@@ -175,6 +177,20 @@ def create_recall(session: Session, actor: Actor, data: Mapping[str, Any]) -> Re
     _audit_status(session, actor, recall.id, changed, BatchStatus.RECALLED, "recall")
     session.expire_all()
     return recall
+
+
+def preview(session: Session, actor: Actor, data: Mapping[str, Any], limit: int = PAGE) -> Impact:
+    """The impact :func:`create_recall` would have, with nothing kept: the recall is issued
+    inside a savepoint, its impact read by the very queries of a real one, and the savepoint
+    rolled back (recall rows, batch statuses, audit entries and outbox marks alike). Only a
+    PostgreSQL sequence keeps the id it handed out."""
+    savepoint = session.begin_nested()
+    try:
+        recall = create_recall(session, actor, data)
+        report = impact(session, actor, recall.id, limit)
+    finally:
+        savepoint.rollback()
+    return report
 
 
 def _audit_status(
