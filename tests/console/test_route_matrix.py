@@ -180,7 +180,11 @@ def _elsewhere() -> set[tuple[str, str]]:
     producer = {(m, _shape(path.split("?")[0])) for m, path, _ in test_producer_authz.ROUTES}
     printing = {(m, _shape(path)) for m, path in test_printing.MATRIX_ROUTES}
     scans = {("GET", "/console/scans")}  # each role's scope: tests/console/test_scans.py
-    return producer | printing | scans
+    # the inspector's desk (find, audit, recalls, ledger): tests/console/test_inspector_desk.py
+    from tests.console import test_inspector_desk
+
+    desk = {(m, _shape(path.split("?")[0])) for m, path, _ in test_inspector_desk.MATRIX_ROUTES}
+    return producer | printing | scans | desk
 
 
 def test_every_console_route_is_in_the_table(app: Flask) -> None:

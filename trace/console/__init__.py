@@ -16,10 +16,12 @@ from trace.console import (
     auth,
     batch_pages,
     csrf,
+    inspector_desk,
     nav,
     pages,
     people,
     printing,
+    recall_pages,
     scans,
     stage_pages,
     views,
@@ -51,6 +53,8 @@ def create_blueprint() -> Blueprint:
     stage_pages.register(bp)
     printing.register(bp)
     scans.register(bp)
+    inspector_desk.register(bp)
+    recall_pages.register(bp)
 
     @bp.before_request
     def _begin() -> None:

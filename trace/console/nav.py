@@ -11,6 +11,7 @@ from flask_babel import LazyString, lazy_gettext
 from trace.models import Role
 
 EVERYONE = frozenset(Role)
+DESK = frozenset({Role.INSPECTOR, Role.CENTRE, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ NAV: list[NavItem] = [
     NavItem("console.people", lazy_gettext("People"), frozenset({Role.ADMIN, Role.CENTRE})),
     NavItem("console.account", lazy_gettext("My account")),
     NavItem("console.scans", lazy_gettext("Scans")),
+    # the inspector's desk (inspectors, centres within their province, admin)
+    NavItem("console.find", lazy_gettext("Find"), DESK),
+    NavItem("console.recalls", lazy_gettext("Recalls"), DESK),
+    NavItem("console.ledger", lazy_gettext("Ledger"), DESK),
 ]
 
 

@@ -1,0 +1,244 @@
+"""The inspector's desk: the search box, a batch's audit, recalls (with their dry run), the
+ledger; who may use each route (inspectors and admin everything, a centre its province, a
+producer nothing), and that what the pages show is escaped."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests.console.conftest import csrf_of
+from trace.db import db
+from trace.labels.codes import new_unit_code
+from trace.models import Base, Batch, Code, CodeKind, CodeStatus, Role
+from trace.services.actors import Actor
+from trace.services.inspection import recalls
+
+ROLES = ("admin", "centre", "producer", "inspector")
+ADMIN = Actor(role=Role.ADMIN, label="test")
+
+#: (method, path, form); {batch} and {recall} are the own or the foreign province's
+MATRIX_ROUTES = [
+    ("GET", "/console/find?q=HTX", {}),
+    ("GET", "/console/find.js", {}),
+    ("GET", "/console/batches/{batch}/audit", {}),
+    ("GET", "/console/batches/{batch}/audit/print", {}),
+    ("GET", "/console/ledger", {}),
+    ("POST", "/console/ledger/verify", {}),
+    ("GET", "/console/recalls", {}),
+    ("POST", "/console/recalls/preview", {"batches": "{batch}", "reason": "r"}),
+    ("POST", "/console/recalls", {"batches": "{batch}", "reason": "r"}),
+    ("GET", "/console/recalls/{recall}", {}),
+    ("POST", "/console/recalls/{recall}/close", {"note": "done"}),
+]
+SCOPED = {"{batch}", "{recall}"}
+
+
+def may(role: str, whose: str) -> bool:
+    return role in ("admin", "inspector") or (role == "centre" and whose == "own")
+
+
+@dataclass
+class Desk:
+    users: dict[str, Any]
+    own: dict[str, Any]
+    foreign: dict[str, Any]
+
+
+_lots = itertools.count(1)
+
+
+@pytest.fixture
+def desk(build: Any, make_user: Any, session: Any) -> Desk:
+    own_org = build.organization(name="HTX Phượng Sơn <b>", province_code="24")
+    foreign_org = build.organization(name="HTX Hàng Xóm", province_code="01")
+    centre_org = build.organization(kind="centre", name="Trung tâm 24", province_code="24")
+    own_product = build.product(own_org, name_vi="Vải thiều Lục Ngạn", gtin="8934567890120")
+    foreign_product = build.product(foreign_org, name_vi="Cam Cao Phong")
+    own_batch = build.batch(own_product, lot_code="LN-OWN-01")
+    foreign_batch = build.batch(foreign_product, lot_code="CP-FOR-01")
+    users = {
+        "admin": make_user("admin"),
+        "centre": make_user("centre", centre_org),
+        "producer": make_user("producer", own_org),
+        "inspector": make_user("inspector"),
+    }
+    session.rollback()
+    own_recall = recalls.create_recall(session, ADMIN, {"batches": [own_batch.id],
+                                       "reason": "x", "include_downstream": False})  # fmt: skip
+    foreign_recall = recalls.create_recall(session, ADMIN, {"batches": [foreign_batch.id],
+                                           "reason": "y", "include_downstream": False})  # fmt: skip
+    ids = own_batch.id, foreign_batch.id, own_recall.id, foreign_recall.id
+    session.commit()
+    return Desk(
+        users,
+        {"batch": ids[0], "recall": ids[2], "org": own_org},
+        {"batch": ids[1], "recall": ids[3], "org": foreign_org},
+    )
+
+
+def _fill(text: str, values: dict[str, Any]) -> str:
+    return text.replace("{batch}", str(values["batch"])).replace("{recall}", str(values["recall"]))
+
+
+CASES = [
+    pytest.param(method, path, form, role, whose, id=f"{method} {path} {role} {whose}")
+    for method, path, form in MATRIX_ROUTES
+    for role in ROLES
+    for whose in (("own", "foreign") if any(k in path + str(form) for k in SCOPED) else ("own",))
+]
+
+
+@pytest.mark.parametrize("method,path,form,role,whose", CASES)
+def test_desk_route(app: Flask, desk: Desk, signed_in: Any, method: str, path: str,
+                    form: dict[str, str], role: str, whose: str) -> None:  # fmt: skip
+    client = signed_in(desk.users[role])
+    values = desk.own if whose == "own" else desk.foreign
+    url = _fill(path, values)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        token = csrf_of(client.get("/console/").get_data(as_text=True))
+        data = {k: _fill(v, values) for k, v in form.items()}
+        response = client.post(url, data={"csrf_token": token, **data})
+    if "/close" in path and may(role, whose):
+        # the recall of the world is open: closing it is allowed once
+        assert response.status_code == 303
+        return
+    expected = {200, 303} if may(role, whose) else {403, 404}
+    assert response.status_code in expected, (response.status_code,
+                                              response.get_data(as_text=True)[:300])  # fmt: skip
+
+
+@pytest.mark.parametrize("method,path,form", MATRIX_ROUTES, ids=lambda v: str(v))
+def test_an_anonymous_visitor_gets_the_sign_in(app: Flask, desk: Desk, method, path, form) -> None:
+    client = app.test_client()
+    url = _fill(path, desk.own)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        token = csrf_of(client.get("/console/sign-in").get_data(as_text=True))
+        response = client.post(url, data={"csrf_token": token})
+    assert response.status_code in {302, 303} and "/console/sign-in" in response.location
+
+
+def _post(client: Any, url: str, **data: str) -> Any:
+    token = csrf_of(client.get("/console/").get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def _counts(app: Flask) -> dict[str, int]:
+    with db.new_session(app) as fresh:
+        return {
+            t.name: fresh.scalar(select(func.count()).select_from(t)) or 0
+            for t in Base.metadata.sorted_tables
+            if t.name not in ("user_session", "login_attempt")
+        }
+
+
+def test_find_reads_every_kind_of_text(app: Flask, desk: Desk, signed_in: Any, session) -> None:
+    client = signed_in(desk.users["inspector"])
+    code = new_unit_code()
+    session.add(Code(code=code, kind=CodeKind.UNIT, batch_id=desk.own["batch"],
+                     status=CodeStatus.PRINTED))  # fmt: skip
+    session.commit()
+    audit = f"/console/batches/{desk.own['batch']}/audit"
+    dashed = "-".join([code[:4], code[4:8].lower(), code[8:]])
+    for text in (
+        code,
+        dashed,
+        f"https://trace.example.vn/q/{code}",
+        f"https://trace.example.vn/01/08934567890120/10/LN-OWN-01/21/{code}",
+        "/01/08934567890120/10/LN-OWN-01",
+        "ln-own-01",
+    ):
+        response = client.get("/console/find", query_string={"q": text})
+        assert response.status_code == 303 and response.location.endswith(audit), text
+    gtin = client.get("/console/find", query_string={"q": "8934567890120"})
+    assert gtin.status_code == 303 and "/console/products" in gtin.location
+    # Several matches: a list grouped by kind; names without diacritics.
+    listed = client.get("/console/find", query_string={"q": "htx"})
+    page = listed.get_data(as_text=True)
+    assert listed.status_code == 200
+    assert "HTX Phượng Sơn &lt;b&gt;" in page and "HTX Phượng Sơn <b>" not in page
+    assert "HTX Hàng Xóm" in page
+    one = client.get("/console/find", query_string={"q": "hang xom"})
+    assert one.status_code == 303 and one.location.endswith(
+        f"/console/organisations/{desk.foreign['org'].id}"
+    )
+    nothing = client.get("/console/find", query_string={"q": "https://x.vn/01/12345678901234"})
+    assert nothing.status_code == 200 and "Không tìm thấy" in nothing.get_data(as_text=True)
+
+
+def test_a_centre_finds_only_its_province(app: Flask, desk: Desk, signed_in: Any) -> None:
+    client = signed_in(desk.users["centre"])
+    page = client.get("/console/find", query_string={"q": "htx"})
+    assert page.status_code == 303  # only its own province's HTX: straight to it
+    assert page.location.endswith(f"/console/organisations/{desk.own['org'].id}")
+    foreign = client.get("/console/find", query_string={"q": "cp-for-01"})
+    assert foreign.status_code == 200 and "CP-FOR-01" not in foreign.get_data(as_text=True)
+    producer = signed_in(desk.users["producer"])
+    assert producer.get("/console/find?q=htx").status_code == 403
+
+
+def test_recall_through_the_console_after_a_dry_run(app: Flask, desk: Desk, signed_in: Any):
+    client = signed_in(desk.users["inspector"])
+    with db.new_session(app) as s:
+        batch = s.get(Batch, desk.own["batch"])
+        product = batch.product
+        fresh = Batch(product_id=product.id, producer_id=batch.producer_id, lot_code="LN-OWN-02",
+                  quantity=10, unit=batch.unit, production_date=batch.production_date)  # fmt: skip
+        s.add(fresh)
+        s.commit()
+        fresh_id = fresh.id
+    before = _counts(app)
+    form = {"batches": str(fresh_id), "reason": "Nhiễm khuẩn <script>",
+            "instruction_vi": "Trả lại cửa hàng", "instruction_en": "Return it",
+            "include_downstream": "1"}  # fmt: skip
+    preview = _post(client, "/console/recalls/preview", **form)
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200, page[:500]
+    assert "LN-OWN-02" in page and "Nhiễm khuẩn &lt;script&gt;" in page
+    assert _counts(app) == before  # the dry run wrote nothing
+    confirmed = _post(client, "/console/recalls", **form)
+    assert confirmed.status_code == 303
+    shown = client.get(confirmed.location).get_data(as_text=True)
+    assert "Trả lại cửa hàng" in shown and "Return it" in shown
+    with db.new_session(app) as s:
+        assert s.get(Batch, fresh_id).status.value == "recalled"
+    # bad input: a clear page with the error by its field, nothing written
+    bad = _post(client, "/console/recalls/preview", batches="abc", reason="")
+    assert bad.status_code == 422 and 'aria-invalid="true"' in bad.get_data(as_text=True)
+
+
+def test_a_centre_cannot_recall_or_audit_another_province(app, desk: Desk, signed_in: Any):
+    client = signed_in(desk.users["centre"])
+    before = _counts(app)
+    foreign = str(desk.foreign["batch"])
+    assert _post(client, "/console/recalls/preview", batches=foreign, reason="r").status_code == 403
+    assert _post(client, "/console/recalls", batches=foreign, reason="r").status_code == 403
+    assert client.get(f"/console/batches/{foreign}/audit").status_code == 403
+    assert client.get(f"/console/recalls/{desk.foreign['recall']}").status_code == 403
+    listed = client.get("/console/recalls").get_data(as_text=True)
+    assert f"/console/recalls/{desk.foreign['recall']}" not in listed
+    assert f"/console/recalls/{desk.own['recall']}" in listed
+    assert _counts(app) == before
+
+
+def test_audit_page_and_ledger(app: Flask, desk: Desk, signed_in: Any) -> None:
+    client = signed_in(desk.users["inspector"])
+    page = client.get(f"/console/batches/{desk.own['batch']}/audit?depth=3")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "LN-OWN-01" in text
+    assert f"/console/batches/{desk.own['batch']}/audit/print" in text
+    printable = client.get(f"/console/batches/{desk.own['batch']}/audit/print")
+    assert printable.status_code == 200 and "@media print" in printable.get_data(as_text=True)
+    ledger = _post(client, "/console/ledger/verify")
+    assert ledger.status_code == 200 and "flask --app wsgi ledger verify" in ledger.get_data(
+        as_text=True
+    )
