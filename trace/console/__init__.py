@@ -16,6 +16,7 @@ from trace.console import (
     auth,
     batch_pages,
     csrf,
+    export_pages,
     inspector_desk,
     nav,
     pages,
@@ -55,6 +56,7 @@ def create_blueprint() -> Blueprint:
     scans.register(bp)
     inspector_desk.register(bp)
     recall_pages.register(bp)
+    export_pages.register(bp)
 
     @bp.before_request
     def _begin() -> None:

@@ -32,6 +32,7 @@ NAV: list[NavItem] = [
     # the inspector's desk (inspectors, centres within their province, admin)
     NavItem("console.find", lazy_gettext("Find"), DESK),
     NavItem("console.recalls", lazy_gettext("Recalls"), DESK),
+    NavItem("console.exports", lazy_gettext("Exports"), DESK),
     NavItem("console.ledger", lazy_gettext("Ledger"), DESK),
 ]
 

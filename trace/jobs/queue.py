@@ -28,7 +28,12 @@ from trace.models import Job, JobStatus
 DEFAULT_MAX_ATTEMPTS = 3
 MAX_ERROR_CHARS = 4000
 # Modules that register job kinds; the worker imports them before it claims anything.
-KIND_MODULES = ("trace.services.labels.jobs", "trace.api.imports.jobs", "trace.public.prepare")
+KIND_MODULES = (
+    "trace.services.labels.jobs",
+    "trace.api.imports.jobs",
+    "trace.public.prepare",
+    "trace.services.inspection.export_jobs",
+)
 
 
 class PermanentJobError(Exception):
