@@ -8,6 +8,7 @@ read rule of :mod:`trace.services.events.visibility`); a producer is refused (40
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -15,12 +16,14 @@ from werkzeug.wrappers import Response as BaseResponse
 from trace.api.io import public_url
 from trace.console import auth
 from trace.console.pages import render
-from trace.db import db
+from trace.db import db, transaction
+from trace.jobs import results_dir
+from trace.models import Job, JobStatus
 from trace.provinces import province_name
 from trace.render import graph as graph_layout
 from trace.services.actors import Actor
-from trace.services.events import ledger
-from trace.services.inspection import audit_report, checkpoints, desk, finder
+from trace.services.inspection import audit_report, checkpoints, desk, finder, ledger_jobs
+from trace.services.jobs import get_job
 
 DEPTHS = (1, 2, 3, 8)
 SCRIPT = Path(__file__).with_name("find.js")
@@ -117,24 +120,42 @@ def _signed_head() -> checkpoints.Checkpoint | None:
     return checkpoints.current(db.session, key)
 
 
-def _ledger(result: ledger.Verification | None = None) -> Response:
-    desk_actor()
+def _ledger_check(job: Job | None) -> dict[str, Any] | None:
+    """The verdict of a finished check, from its result file."""
+    if job is None or job.status != JobStatus.DONE or not job.result_file:
+        return None
+    path = results_dir(current_app) / job.result_file
+    return ledger_jobs.verdict(path.read_bytes()) if path.is_file() else None
+
+
+@auth.signed_in
+def ledger_page() -> Response:
+    actor = desk_actor()
+    asked = request.args.get("check", "")
+    job = (
+        get_job(db.session, actor, int(asked))
+        if asked.isdigit() and len(asked) < 12
+        else ledger_jobs.latest(db.session, actor)
+    )
+    if job is not None and job.kind != ledger_jobs.JOB_KIND:
+        job = None
+    working = job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
     return render(
         "console/inspector/ledger.html",
         state=desk.ledger_state(db.session),
         signed=_signed_head(),
-        result=result,
+        job=job,
+        working=working,
+        result=_ledger_check(job),
         public_url=public_url(),
     )
 
 
 @auth.signed_in
-def ledger_page() -> Response:
-    return _ledger()
-
-
-@auth.signed_in
-def ledger_verify() -> Response:
-    """Recompute the whole chain now (a read: nothing is written) and show the first problem."""
-    desk_actor()
-    return _ledger(ledger.verify(db.session))
+def ledger_verify() -> BaseResponse:
+    """Queue a check of the whole chain (a read: nothing is written); the ledger page shows
+    its progress, then the verdict with the first problem."""
+    actor = desk_actor()
+    with transaction(write=True) as session:
+        job_id = ledger_jobs.start(session, actor).id
+    return redirect(url_for("console.ledger", check=job_id) + "#verify", 303)

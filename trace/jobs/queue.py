@@ -33,6 +33,7 @@ KIND_MODULES = (
     "trace.api.imports.jobs",
     "trace.public.prepare",
     "trace.services.inspection.export_jobs",
+    "trace.services.inspection.ledger_jobs",
 )
 
 
