@@ -89,7 +89,8 @@ def find(session: Session, actor: Actor, text: str) -> Found:
     if "/" in query:
         found.read_as.append("uri")
         add(_by_uri(session, actor, query))
-        return found
+        if found.hits or "://" in query:
+            return found  # else a lot code may hold a slash: read on
     compact = query.replace(" ", "")
     code = _code(compact)
     if code is not None:
