@@ -13,7 +13,8 @@ Digital Link with GTIN, lot and serial, a lot code, a GTIN, a GLN, and organisat
 diacritics (several matches: the grouped list). A query with one match answers 303 (straight
 to it): only the search's own answer is timed, not the page it leads to. Printed: requests,
 requests/s, p50/p95/p99 in ms per kind and overall (goal: p95 ≤ 150 ms), for an inspector and
-for a province centre (the read rule in its SQL).
+for a province centre (the read rule in its SQL), each after the same page with an empty box
+(what the machine and the console's own work cost, without any search).
 """
 
 from __future__ import annotations
@@ -236,6 +237,8 @@ def main() -> None:
             for who, login in USERS.items():
                 openers = [signed_in_opener(login) for _ in range(CLIENTS)]
                 load(openers, samples, args.warmup)
+                # the machine's own pace: the same page with an empty box (no search at all)
+                report(who, load(openers, {"empty box": [""]}, args.seconds / 3), args.seconds / 3)
                 report(who, load(openers, samples, args.seconds), args.seconds)
         finally:
             os.killpg(server.pid, signal.SIGTERM)

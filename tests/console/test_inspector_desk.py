@@ -335,3 +335,19 @@ def test_the_ledger_check_names_the_first_problem(app, client, build, token, mak
     # the audit of the altered batch (the lychee's third event) says so too, now
     audit = inspector.get(f"/console/batches/{chain['a'].id}/audit").get_data(as_text=True)
     assert "Một số mục của lô này không khớp" in audit
+
+
+def test_a_centre_finds_what_its_province_received(app, client, build, token, make_user,
+                                                   signed_in) -> None:  # fmt: skip
+    from tests.api.inspection_support import build_chain
+
+    chain = build_chain(client, build, token)  # the lychee (Bắc Ninh) was received in Hà Nội
+    hanoi_centre = build.organization(kind="centre", name="Trung tâm Hà Nội", province_code="01")
+    hanoi = signed_in(make_user("centre", hanoi_centre))
+    received = hanoi.get("/console/find", query_string={"q": "ln2606-a01"})
+    assert received.status_code == 303
+    assert received.location.endswith(f"/console/batches/{chain['a'].id}/audit")
+    never_shipped = hanoi.get("/console/find", query_string={"q": "ln2606-z99"})
+    assert never_shipped.status_code == 200
+    assert "LN2606-Z99" not in never_shipped.get_data(as_text=True)
+    assert hanoi.get(f"/console/batches/{chain['other'].id}/audit").status_code == 403
