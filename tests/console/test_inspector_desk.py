@@ -351,3 +351,21 @@ def test_a_centre_finds_what_its_province_received(app, client, build, token, ma
     assert never_shipped.status_code == 200
     assert "LN2606-Z99" not in never_shipped.get_data(as_text=True)
     assert hanoi.get(f"/console/batches/{chain['other'].id}/audit").status_code == 403
+
+
+def test_the_audit_names_the_console_user_who_recorded(app, desk: Desk, signed_in, session):
+    from trace.api.event_schemas import StageForm
+    from trace.models import User
+    from trace.services.accounts.users import actor_for
+    from trace.services.events import stages
+
+    session.rollback()
+    person = session.get(User, desk.users["producer"].id)
+    person.name = "Nguyễn Thị <Hoa>"
+    form = StageForm().load({"stage": "harvesting", "time": "2026-06-08T05:30:00"})
+    stages.record_stage(session, actor_for(person), desk.own["batch"], form, "https://t.vn")
+    session.commit()
+    page = signed_in(desk.users["inspector"]).get(f"/console/batches/{desk.own['batch']}/audit")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Nguyễn Thị &lt;Hoa&gt;" in text and "Nguyễn Thị <Hoa>" not in text
