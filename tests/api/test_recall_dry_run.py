@@ -95,3 +95,11 @@ def test_kde_batch_and_organisation_filters(app, client, build, token) -> None:
     assert seller == []
     bad = client.get("/api/v1/exports/kde.csv?organization=abc", headers=inspector)
     assert bad.status_code == 422
+
+
+def test_the_printable_audit_draws_its_boxes(app, client, build, token) -> None:
+    """The genealogy's boxes have their size (the template reads NODE_W/NODE_H of the layout)."""
+    chain = build_chain(client, build, token)
+    page = client.get(f"/api/v1/batches/{chain['b'].id}/audit?format=html",
+                      headers=token("inspector")).get_data(as_text=True)  # fmt: skip
+    assert 'width="180" height="54"' in page and 'width=""' not in page

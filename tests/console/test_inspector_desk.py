@@ -278,6 +278,7 @@ def test_audit_page_and_ledger(app: Flask, desk: Desk, signed_in: Any) -> None:
     assert f"/console/batches/{desk.own['batch']}/audit/print" in text
     printable = client.get(f"/console/batches/{desk.own['batch']}/audit/print")
     assert printable.status_code == 200 and "@media print" in printable.get_data(as_text=True)
+    assert 'width=""' not in printable.get_data(as_text=True)
     asked = _post(client, "/console/ledger/verify")
     assert asked.status_code == 303
     waiting = client.get(asked.location).get_data(as_text=True)

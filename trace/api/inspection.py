@@ -23,6 +23,7 @@ from trace.api.docs import documented
 from trace.api.io import dump, list_page, load_body, load_query, public_url
 from trace.db import db
 from trace.provinces import province_name
+from trace.render import graph as graph_layout
 from trace.services.inspection import audit_report, exports, recalls, signals
 from trace.services.pagination import decode_cursor, encode_cursor
 
@@ -65,7 +66,7 @@ def batch_audit(batch_id: int) -> Response:
     report = audit_report.batch_audit(db.session, actor, batch_id, late_hours)
     if wants_html(args):
         graph = audit_report.genealogy_graph(db.session, batch_id, reader=actor)
-        return _html("inspection/audit.html", audit=report, graph=graph, svg=audit_report,
+        return _html("inspection/audit.html", audit=report, graph=graph, svg=graph_layout,
                      generated_at=report.generated_at)  # fmt: skip
     return dump(_audit, report)
 
