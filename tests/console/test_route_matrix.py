@@ -190,6 +190,7 @@ def _elsewhere() -> set[tuple[str, str]]:
     from tests.console import (
         test_centre_authz,
         test_imports_page,
+        test_inspector_desk,
         test_printing,
         test_producer_authz,
         test_registry_matrix,
@@ -203,7 +204,9 @@ def _elsewhere() -> set[tuple[str, str]]:
     registry = {(m, _shape(path)) for m, path in test_registry_matrix.MATRIX_ROUTES}
     # centre: dashboard, consumer reports, flagged codes (tests/console/test_centre_authz.py)
     centre = {(m, _shape(path)) for m, path in test_centre_authz.MATRIX_ROUTES}
-    return producer | printing | scans | imports | registry | centre
+    # the inspector's desk (find, audit, recalls, ledger): tests/console/test_inspector_desk.py
+    desk = {(m, _shape(path.split("?")[0])) for m, path, _ in test_inspector_desk.MATRIX_ROUTES}
+    return producer | printing | scans | imports | registry | centre | desk
 
 
 def test_every_console_route_is_in_the_table(app: Flask) -> None:

@@ -33,11 +33,13 @@ def documented(
     public: bool = False,
     accepted: type[Schema] | Schema | None = None,
     body_content_type: str = "application/json",
+    alternatives: dict[int, tuple[str, type[Schema] | Schema]] | None = None,
 ) -> Callable[[F], F]:
     """Attach what the OpenAPI document says about a view; behaviour is untouched.
 
     ``also`` names other success statuses answered with the same schema (status: description);
-    ``also_as`` other media types the success may be answered in (``text/html`` reports).
+    ``also_as`` other media types the success may be answered in (``text/html`` reports);
+    ``alternatives`` other success statuses with their own description and schema (a dry run).
     """
 
     def wrap(view: F) -> F:
@@ -55,6 +57,7 @@ def documented(
             "public": public,
             "accepted": accepted,
             "body_content_type": body_content_type,
+            "alternatives": alternatives or {},
         }
         return view
 
@@ -161,6 +164,11 @@ def build_spec(app: Flask) -> dict[str, Any]:
             }
         for code, description in doc["also"].items():
             operation["responses"][str(code)] = ok | {"description": description}
+        for code, (description, schema) in doc.get("alternatives", {}).items():
+            operation["responses"][str(code)] = {
+                "description": description,
+                "content": {"application/json": {"schema": schema}},
+            }
         # Any /api/v1 request may be refused for a query parameter no database stores (a NUL).
         errors = sorted({*doc["errors"], 422} if path.startswith("/api/") else doc["errors"])
         for code in errors:

@@ -23,6 +23,7 @@ from trace.api.docs import documented
 from trace.api.io import dump, list_page, load_body, load_query, public_url
 from trace.db import db
 from trace.provinces import province_name
+from trace.render import graph as graph_layout
 from trace.services.inspection import audit_report, exports, recalls, signals
 from trace.services.pagination import decode_cursor, encode_cursor
 
@@ -31,6 +32,7 @@ _audit_page = s.AuditEntryPage()
 _recall = s.RecallSchema()
 _recall_page = s.RecallPage()
 _impact = s.ImpactSchema()
+_preview = s.RecallPreviewSchema()
 _portal_page = s.PortalPage()
 _report = s.ReportSchema()
 _report_page = s.ReportPage()
@@ -64,7 +66,7 @@ def batch_audit(batch_id: int) -> Response:
     report = audit_report.batch_audit(db.session, actor, batch_id, late_hours)
     if wants_html(args):
         graph = audit_report.genealogy_graph(db.session, batch_id, reader=actor)
-        return _html("inspection/audit.html", audit=report, graph=graph, svg=audit_report,
+        return _html("inspection/audit.html", audit=report, graph=graph, svg=graph_layout,
                      generated_at=report.generated_at)  # fmt: skip
     return dump(_audit, report)
 
@@ -82,12 +84,21 @@ def audit_log() -> Response:
 # Recalls ----------------------------------------------------------------------------------
 
 
-@documented(summary="Recall batches (and, with include_downstream, all made from them)",
-            tag="Recalls", body=s.RecallCreateSchema, response=s.RecallSchema, status=201,
-            errors=(401, 403, 422))  # fmt: skip
+@documented(summary="Recall batches (and, with include_downstream, all made from them); "
+            "with dry_run=true, the impact it would have, writing nothing", tag="Recalls",
+            body=s.RecallCreateSchema, query=s.RecallCreateQuery, response=s.RecallSchema,
+            status=201, errors=(401, 403, 422),
+            alternatives={200: ("Dry run: the impact; nothing was written",
+                                s.RecallPreviewSchema)})  # fmt: skip
 def create_recall() -> Response:
     actor = current_actor()
-    recall = recalls.create_recall(db.session, actor, load_body(s.RecallCreateSchema()))
+    dry_run = load_query(s.RecallCreateQuery())["dry_run"]
+    data = load_body(s.RecallCreateSchema())
+    if dry_run:
+        report = recalls.preview(db.session, actor, data)
+        next_cursor = None  # the batch list is the first page; the recall itself lists all
+        return dump(_preview, {**report.__dict__, "batches_next_cursor": next_cursor})
+    recall = recalls.create_recall(db.session, actor, data)
     view = recalls.get_recall(db.session, actor, recall.id)
     return dump(_recall, view, 201, {"Location": f"/api/v1/recalls/{recall.id}"})
 
@@ -137,7 +148,8 @@ def recall_impact(recall_id: int) -> Response:
 
 
 def _filename(stem: str, args: dict[str, Any], ext: str) -> str:
-    parts = [stem] + [f"{k}-{args[k]}" for k in ("product", "lot", "from", "to") if k in args]
+    keys = ("product", "batch", "organization", "lot", "from", "to")
+    parts = [stem] + [f"{k}-{args[k]}" for k in keys if k in args]
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in "_".join(parts))
     return f"{safe}.{ext}"
 

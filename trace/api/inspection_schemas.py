@@ -132,9 +132,22 @@ class RecallCreateSchema(StrictSchema):
         fields.Integer(strict=True), required=True, validate=validate.Length(min=1, max=1000)
     )
     reason = text(2000, required=True)
+    instruction_vi = text(
+        1000, metadata={"description": "what consumers must do, shown on the public page (vi)"}
+    )
+    instruction_en = text(
+        1000, metadata={"description": "what consumers must do, shown on the public page (en)"}
+    )
     include_downstream = fields.Boolean(
         load_default=False,
         metadata={"description": "also recall every batch made from these, at any depth"},
+    )
+
+
+class RecallCreateQuery(StrictSchema):
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "answer the recall's impact (200) and write nothing"},
     )
 
 
@@ -163,6 +176,8 @@ class RecallSchema(Schema):
     id = fields.Function(lambda v: v.recall.id)
     status = fields.String()
     reason = fields.Function(lambda v: v.recall.reason)
+    instruction_vi = fields.Function(lambda v: v.recall.instruction_vi)
+    instruction_en = fields.Function(lambda v: v.recall.instruction_en)
     include_downstream = fields.Function(lambda v: v.recall.include_downstream)
     created_at = fields.Function(lambda v: v.recall.created_at.isoformat())
     issued_by = fields.Dict(allow_none=True)
@@ -232,11 +247,29 @@ class ImpactSchema(Schema):
     generated_at = fields.DateTime()
 
 
+class RecallDraftSchema(RecallSchema):
+    """The recall a dry run would issue: no id, no status, nothing of closing."""
+
+    class Meta:
+        exclude = ("id", "status", "issued_by", "closed_at", "close_note", "closed_by", "batches")
+
+
+class RecallPreviewSchema(ImpactSchema):
+    """A dry run's answer: the impact the recall would have; nothing was written."""
+
+    dry_run = fields.Constant(True)
+    recall = fields.Nested(RecallDraftSchema)
+
+
 # Exports ----------------------------------------------------------------------------------
 
 
 class KdeQuery(StrictSchema):
     product = fields.Integer()
+    batch = fields.Integer(metadata={"description": "one batch (its id)"})
+    organization = fields.Integer(
+        metadata={"description": "the batches this organisation (its id) produced"}
+    )
     lot = fields.String(validate=validate.Length(min=1, max=20))
     from_ = fields.Date(data_key="from", attribute="from")
     to = fields.Date()

@@ -19,13 +19,16 @@ from trace.console import (
     catalogue_pages,
     csrf,
     dashboard,
+    export_pages,
     flags,
     imports,
+    inspector_desk,
     nav,
     organisations,
     pages,
     people,
     printing,
+    recall_pages,
     registry_forms,
     report_pages,
     scans,
@@ -67,6 +70,9 @@ def create_blueprint() -> Blueprint:
     dashboard.register(bp)
     report_pages.register(bp)
     flags.register(bp)
+    inspector_desk.register(bp)
+    recall_pages.register(bp)
+    export_pages.register(bp)
 
     @bp.before_request
     def _begin() -> None:

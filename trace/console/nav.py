@@ -42,6 +42,11 @@ NAV: list[NavItem] = [
     # centre: the province's consumer reports and flagged codes
     NavItem("console.reports", lazy_gettext("Consumer reports"), DESK),
     NavItem("console.flags", lazy_gettext("Flagged codes"), DESK),
+    # the inspector's desk (inspectors, centres within their province, admin)
+    NavItem("console.find", lazy_gettext("Find"), DESK),
+    NavItem("console.recalls", lazy_gettext("Recalls"), DESK),
+    NavItem("console.exports", lazy_gettext("Exports"), DESK),
+    NavItem("console.ledger", lazy_gettext("Ledger"), DESK),
 ]
 
 

@@ -34,6 +34,8 @@ KIND_MODULES = (
     "trace.codeview.store",
     "trace.console.import_preview",
     "trace.services.dashboard",
+    "trace.services.inspection.export_jobs",
+    "trace.services.inspection.ledger_jobs",
 )
 
 

@@ -15,6 +15,9 @@ class Recall(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reason: Mapped[str] = mapped_column(String(2000))
+    #: what consumers must do, shown in the public page's recall banner in its language
+    instruction_vi: Mapped[str | None] = mapped_column(String(1000))
+    instruction_en: Mapped[str | None] = mapped_column(String(1000))
     include_downstream: Mapped[bool]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))

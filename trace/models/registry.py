@@ -139,6 +139,7 @@ class Batch(Timestamped, Base):
         UniqueConstraint("product_id", "lot_code"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         Index("ix_batch_producer_status", "producer_id", "status"),
+        Index("ix_batch_search_text", "search_text"),  # the console's search box: a lot code
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

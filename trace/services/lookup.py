@@ -356,6 +356,9 @@ class RecallInfo:
     reason: str | None
     since: dt.datetime | None
     direct: bool
+    #: what consumers must do, as the recall says it (None: the page's general advice)
+    instruction_vi: str | None = None
+    instruction_en: str | None = None
 
 
 @dataclass
@@ -552,14 +555,20 @@ def verify_batch(session: Session, batch_id: int) -> Verification:
 def recall_of(session: Session, batch_id: int, status: str) -> RecallInfo | None:
     """The latest open recall covering the batch; a bare notice if only the status says so."""
     row = session.execute(
-        select(Recall.reason, Recall.created_at, RecallBatch.direct)
+        select(
+            Recall.reason,
+            Recall.created_at,
+            RecallBatch.direct,
+            Recall.instruction_vi,
+            Recall.instruction_en,
+        )
         .join(RecallBatch, RecallBatch.recall_id == Recall.id)
         .where(RecallBatch.batch_id == batch_id, Recall.closed_at.is_(None))
         .order_by(Recall.created_at.desc(), Recall.id.desc())
         .limit(1)
     ).first()
     if row is not None:
-        return RecallInfo(row[0], row[1], bool(row[2]))
+        return RecallInfo(row[0], row[1], bool(row[2]), row[3], row[4])
     if status == BatchStatus.RECALLED.value:
         return RecallInfo(None, None, True)
     return None

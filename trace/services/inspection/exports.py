@@ -177,6 +177,10 @@ def kde_query(actor: Actor, filters: Mapping[str, Any]) -> Select[Any]:
     )  # fmt: skip
     if "product" in filters:
         stmt = stmt.where(Batch.product_id == filters["product"])
+    if "batch" in filters:
+        stmt = stmt.where(Batch.id == filters["batch"])
+    if "organization" in filters:
+        stmt = stmt.where(Batch.producer_id == filters["organization"])
     if "lot" in filters:
         stmt = stmt.where(Batch.lot_code == filters["lot"])
     if "from" in filters:
@@ -466,6 +470,8 @@ def portal_batches(
         stmt = stmt.where(Batch.id == filters["batch"])
     if "product" in filters:
         stmt = stmt.where(Batch.product_id == filters["product"])
+    if "organization" in filters:
+        stmt = stmt.where(Batch.producer_id == filters["organization"])
     if "from" in filters:
         stmt = stmt.where(Batch.production_date >= filters["from"])
     if "to" in filters:

@@ -130,6 +130,8 @@ def create_recall(session: Session, actor: Actor, data: Mapping[str, Any]) -> Re
 
     recall = Recall(
         reason=data["reason"],
+        instruction_vi=data.get("instruction_vi"),
+        instruction_en=data.get("instruction_en"),
         include_downstream=data["include_downstream"],
         created_at=_now(),
         created_by_token_id=actor.token_id,
@@ -175,6 +177,20 @@ def create_recall(session: Session, actor: Actor, data: Mapping[str, Any]) -> Re
     _audit_status(session, actor, recall.id, changed, BatchStatus.RECALLED, "recall")
     session.expire_all()
     return recall
+
+
+def preview(session: Session, actor: Actor, data: Mapping[str, Any], limit: int = PAGE) -> Impact:
+    """The impact :func:`create_recall` would have, with nothing kept: the recall is issued
+    inside a savepoint, its impact read by the very queries of a real one, and the savepoint
+    rolled back (recall rows, batch statuses, audit entries and outbox marks alike). Only a
+    PostgreSQL sequence keeps the id it handed out."""
+    savepoint = session.begin_nested()
+    try:
+        recall = create_recall(session, actor, data)
+        report = impact(session, actor, recall.id, limit)
+    finally:
+        savepoint.rollback()
+    return report
 
 
 def _audit_status(
@@ -357,8 +373,33 @@ def list_recalls(
                 RecallBatch.recall_id == Recall.id, RecallBatch.batch_id == filters["batch"]
             )
         )
+    if "province" in filters:
+        stmt = stmt.where(Recall.id.in_(touching_province(filters["province"])))
     rows, next_cursor = paginate(session, stmt, Recall.id, limit, cursor)
     return _views(session, rows), next_cursor
+
+
+def touching_province(province_code: str) -> Select[Any]:
+    """The recalls covering a batch produced in the province (the console keeps a centre to
+    these)."""
+    return (
+        select(RecallBatch.recall_id)
+        .join(Batch, Batch.id == RecallBatch.batch_id)
+        .join(Organization, Organization.id == Batch.producer_id)
+        .where(Organization.province_code == province_code)
+    )
+
+
+def require_in_province(session: Session, actor: Actor, recall_id: int) -> None:
+    """A centre reads, in the console, the recalls that touch its province."""
+    if actor.role is not Role.CENTRE:
+        return
+    _get(session, recall_id)
+    touching = touching_province(actor.province_code or "--").where(
+        RecallBatch.recall_id == recall_id
+    )
+    if session.execute(touching.limit(1)).first() is None:
+        raise Forbidden("A centre reads the recalls of its own province's batches only.")
 
 
 def _batch_rows(
