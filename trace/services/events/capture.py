@@ -259,6 +259,7 @@ def capture(
     dry_run: bool = False,
     distinct_stages: bool = False,
     stage_times: StageTimes | None = None,
+    staged: Staged | None = None,
 ) -> CaptureResult:
     """Store the events of an EPCIS document; see the module docstring for the rules.
 
@@ -267,7 +268,9 @@ def capture(
     stores nothing; ``distinct_stages`` refuses a new event of a batch whose stage (bizStep) and
     event time are those of an event stored before, or earlier in the document, with other
     content: a restatement that must be a correction, never a second record (``stage_times``:
-    the same check shared by several captures).
+    the same check shared by several captures); ``staged`` keeps the events to store instead of
+    storing them, for :func:`store_staged` to append with those of later captures (an import
+    checks its file in chunks, then takes the ledger's head only to append them all).
 
     Events are recorded now. ``record_time`` is for the demo loader only, never the API: it
     dates fixture events shortly after they happened (never later than now). The record time is
@@ -400,9 +403,32 @@ def capture(
         result.events.append(CapturedEvent(item.index, event_id, item.hash_id, "created"))
 
     if new and not dry_run and not (report_all and result.errors):
-        _store(session, actor, new, events.namespaces, batch_of, record_time)
+        ready = [(item, events.namespaces) for item, _ in new]
+        if staged is None:
+            _store(session, actor, ready, batch_of, record_time)
+        else:
+            staged.events.extend(ready)
+            staged.batch_of.update(batch_of)
     result.events.sort(key=lambda e: e.index)
     return result
+
+
+@dataclass
+class Staged:
+    """Events checked by captures and not stored yet (see ``capture``'s ``staged``)."""
+
+    events: list[tuple[_Prepared, Mapping[str, str]]] = field(default_factory=list)
+    batch_of: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+def store_staged(session: Session, actor: Actor, staged: Staged) -> None:
+    """Append the staged events to the ledger, in the order they were captured."""
+    if staged.events:
+        _store(session, actor, staged.events, staged.batch_of)
+    staged.events, staged.batch_of = [], {}
 
 
 class StageTimes:
@@ -477,12 +503,10 @@ def _invalid(problems: list[EpcisProblem]) -> InvalidInput:
 def _store(
     session: Session,
     actor: Actor,
-    new: list[tuple[_Prepared, set[int]]],
-    namespaces: Mapping[str, str],
+    new: list[tuple[_Prepared, Mapping[str, str]]],
     batch_of: Mapping[str, int],
     record_time: RecordTime | None = None,
 ) -> None:
-    head = ledger.lock_head(session)
     now = dt.datetime.now(dt.UTC)
     # One derivation for capture and verification (trace.services.events.derivation).
     derived = [derivation.derive(item.document, batch_of) for item, _ in new]
@@ -498,9 +522,13 @@ def _store(
             "captured_by_token_id": actor.token_id,
             "captured_by_organization_id": actor.organization_id,
         }
-        for (item, _), facts in zip(new, derived, strict=True)
+        for (item, namespaces), facts in zip(new, derived, strict=True)
     ]
-    ledger.chain(head, rows)
+    # The batches' stages changed: their national portal records get a new version. Before the
+    # ledger's head, as every capture does (one lock order), so the head waits for less.
+    outbox.mark_batches(session, {b for facts in derived for _, _, b in facts.epcs if b})
+    # The head is locked from here to the end of the transaction: only the appending is left.
+    ledger.chain(ledger.lock_head(session), rows)
     # Core inserts: ids come from the ledger, so nothing needs to be read back.
     session.execute(insert(Event.__table__), rows)
     epc_rows = [
@@ -515,8 +543,6 @@ def _store(
         _audit_user_capture(session, actor, rows, now)
     if epc_rows:
         session.execute(insert(EventEpc.__table__), epc_rows)
-        # The batches' stages changed: their national portal records get a new version.
-        outbox.mark_batches(session, {r["batch_id"] for r in epc_rows if r["batch_id"]})
     if links:
         session.execute(
             insert(BatchLink.__table__),
