@@ -451,11 +451,21 @@ def test_a_small_preview_is_answered_at_once(client, token, build) -> None:
 def test_a_commit_in_chunks_stores_every_chunk_or_none(app, client, token, build, count,
                                                        monkeypatch) -> None:  # fmt: skip
     from trace.api.imports import engine
-    from trace.services.events import ledger
+    from trace.db import db
+    from trace.models import PortalRecord
+    from trace.services.events import capture, ledger
 
     monkeypatch.setattr(engine, "CHUNK", 2)
+    monkeypatch.setattr(capture, "STORE_SLICE", 2)
     org, product, batch, _ = _chain(build)
     producer = token("producer", org)
+
+    def announced() -> int:
+        with db.new_session(app) as fresh:
+            return fresh.scalar(select(PortalRecord.version).where(
+                PortalRecord.kind == "batch", PortalRecord.entity_id == batch.id)) or 0  # fmt: skip
+
+    before = announced()
     rows = [f"LN-01,{{gtin}},Thu hoạch,12/06/2026 0{h}:30,,1250,kg," for h in range(1, 6)]
     wrong = _events_csv(product, [*rows, "LN-01,{gtin},Thu hoạch,12/06/2026 01:30,,9,kg,"])
     failed = commit(app, client, producer, "events", wrong)
@@ -468,9 +478,11 @@ def test_a_commit_in_chunks_stores_every_chunk_or_none(app, client, token, build
     history = client.get(f"/api/v1/batches/{batch.id}/events", headers=producer).json["events"]
     assert [e["eventTime"][11:16] for e in history] == [f"0{h}:30" for h in range(1, 6)]
     with app.app_context():
-        from trace.db import db
-
         assert ledger.verify(db.session).ok
+        assert announced() == before + 1  # the batch's new stages, announced once
+    again = commit(app, client, producer, "events", _events_csv(product, rows))
+    assert again["counts"]["unchanged"] == 5 and count(Event) == 5
+    assert announced() == before + 1  # nothing new: not announced again
 
 
 def test_products_written_together_are_audited_and_announced_as_one_by_one(

@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from trace.db import insert_rows
 from trace.epcis import cbv
 from trace.epcis.hashing import event_hash_id
 from trace.epcis.validation import EpcisProblem, parse_document, validate_document
@@ -403,32 +405,57 @@ def capture(
         result.events.append(CapturedEvent(item.index, event_id, item.hash_id, "created"))
 
     if new and not dry_run and not (report_all and result.errors):
-        ready = [(item, events.namespaces) for item, _ in new]
         if staged is None:
-            _store(session, actor, ready, batch_of, record_time)
+            _store(session, actor, [(item, events.namespaces) for item, _ in new], batch_of,
+                   record_time)  # fmt: skip
         else:
-            staged.events.extend(ready)
-            staged.batch_of.update(batch_of)
+            staged.add(new, events.namespaces, batch_of)
     result.events.sort(key=lambda e: e.index)
     return result
 
 
 @dataclass
 class Staged:
-    """Events checked by captures and not stored yet (see ``capture``'s ``staged``)."""
+    """Events checked by captures and not stored yet (see ``capture``'s ``staged``), kept
+    compact (each document as JSON bytes) so that 100,000 of them fit in a worker's memory."""
 
-    events: list[tuple[_Prepared, Mapping[str, str]]] = field(default_factory=list)
+    events: list[tuple[str, dt.datetime, bytes, Mapping[str, str]]] = field(default_factory=list)
     batch_of: dict[str, int] = field(default_factory=dict)
+    batches: set[int] = field(default_factory=set)  # those the staged events name
+
+    def add(self, new: Sequence[tuple[_Prepared, set[int]]], namespaces: Mapping[str, str],
+            batch_of: Mapping[str, int]) -> None:  # fmt: skip
+        for item, batch_ids in new:
+            self.events.append(
+                (item.hash_id, item.event_time, orjson.dumps(item.document), namespaces)
+            )
+            self.batches |= batch_ids
+        self.batch_of.update(batch_of)
 
     def __len__(self) -> int:
         return len(self.events)
 
 
+#: Staged events appended per statement group: bounds the rows built at once.
+STORE_SLICE = 5_000
+
+
 def store_staged(session: Session, actor: Actor, staged: Staged) -> None:
-    """Append the staged events to the ledger, in the order they were captured."""
-    if staged.events:
-        _store(session, actor, staged.events, staged.batch_of)
-    staged.events, staged.batch_of = [], {}
+    """Append the staged events to the ledger, in the order they were captured: the batches'
+    portal records first (as every capture does, before the ledger's head), then the events,
+    a slice at a time."""
+    outbox.mark_batches(session, staged.batches)
+    for start in range(0, len(staged.events), STORE_SLICE):
+        new = []
+        for index, (hash_id, moment, document, namespaces) in enumerate(
+            staged.events[start : start + STORE_SLICE], start
+        ):
+            doc = orjson.loads(document)
+            item = _Prepared(index, doc, hash_id, moment, [], None, None, [],
+                             "errorDeclaration" in doc)  # fmt: skip
+            new.append((item, namespaces))
+        _store(session, actor, new, staged.batch_of, announce=False)
+    staged.events, staged.batch_of, staged.batches = [], {}, set()
 
 
 class StageTimes:
@@ -506,6 +533,8 @@ def _store(
     new: list[tuple[_Prepared, Mapping[str, str]]],
     batch_of: Mapping[str, int],
     record_time: RecordTime | None = None,
+    *,
+    announce: bool = True,
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     # One derivation for capture and verification (trace.services.events.derivation).
@@ -526,11 +555,12 @@ def _store(
     ]
     # The batches' stages changed: their national portal records get a new version. Before the
     # ledger's head, as every capture does (one lock order), so the head waits for less.
-    outbox.mark_batches(session, {b for facts in derived for _, _, b in facts.epcs if b})
+    if announce:
+        outbox.mark_batches(session, {b for facts in derived for _, _, b in facts.epcs if b})
     # The head is locked from here to the end of the transaction: only the appending is left.
     ledger.chain(ledger.lock_head(session), rows)
-    # Core inserts: ids come from the ledger, so nothing needs to be read back.
-    session.execute(insert(Event.__table__), rows)
+    # Bulk inserts (COPY on PostgreSQL): ids come from the ledger, nothing is read back.
+    insert_rows(session, Event.__table__, rows)
     epc_rows = [
         {"event_pk": row["id"], "role": role, "uri": uri, "batch_id": batch_id,
          "event_time": row["event_time"]}
@@ -542,7 +572,7 @@ def _store(
     if actor.user_id is not None:
         _audit_user_capture(session, actor, rows, now)
     if epc_rows:
-        session.execute(insert(EventEpc.__table__), epc_rows)
+        insert_rows(session, EventEpc.__table__, epc_rows)
     if links:
         session.execute(
             insert(BatchLink.__table__),
