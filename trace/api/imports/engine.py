@@ -289,11 +289,17 @@ def _run(session: Session, actor: Actor, kind: str, name: str, content: bytes, p
          if n and cell}
         for _, cells in sheet.rows
     ]  # fmt: skip
+    numbers = [number for number, _ in sheet.rows]
+    del sheet  # the cells are converted: memory for 100,000 rows is counted
     prefetch(ctx, kind, converted)
+    pending: list[dict[str, Any] | None] = list(converted)
+    del converted
     stage_times = capture.StageTimes()
     staged = None if dry_run else capture.Staged()
     with catalogue.deferred_creations(session):
-        for done, ((number, _), values) in enumerate(zip(sheet.rows, converted, strict=True), 1):
+        for done, number in enumerate(numbers, 1):
+            values, pending[done - 1] = pending[done - 1], None  # dropped once handled
+            assert values is not None
             if len(ctx.events) >= CHUNK:
                 _capture(ctx, report, dry_run, header_of, stage_times, staged)
             try:
@@ -310,7 +316,6 @@ def _run(session: Session, actor: Actor, kind: str, name: str, content: bytes, p
             if progress is not None and done % 500 == 0:
                 progress(done, report.rows)
     if kind == "events":
-        del converted, sheet  # what capture holds is enough
         _capture(ctx, report, dry_run, header_of, stage_times, staged)
         if staged is not None and report.ok:
             capture.store_staged(session, actor, staged)
