@@ -453,10 +453,9 @@ def test_a_commit_in_chunks_stores_every_chunk_or_none(app, client, token, build
     from trace.api.imports import engine
     from trace.db import db
     from trace.models import PortalRecord
-    from trace.services.events import capture, ledger
+    from trace.services.events import ledger
 
     monkeypatch.setattr(engine, "CHUNK", 2)
-    monkeypatch.setattr(capture, "STORE_SLICE", 2)
     org, product, batch, _ = _chain(build)
     producer = token("producer", org)
 

@@ -417,45 +417,47 @@ def capture(
 @dataclass
 class Staged:
     """Events checked by captures and not stored yet (see ``capture``'s ``staged``), kept
-    compact (each document as JSON bytes) so that 100,000 of them fit in a worker's memory."""
+    compact so that 100,000 of them fit in a worker's memory: each capture's events as one JSON
+    blob (many small objects kept between captures would pin the allocator's memory)."""
 
-    events: list[tuple[str, dt.datetime, bytes, Mapping[str, str]]] = field(default_factory=list)
+    blobs: list[tuple[bytes, Mapping[str, str]]] = field(default_factory=list)
     batch_of: dict[str, int] = field(default_factory=dict)
     batches: set[int] = field(default_factory=set)  # those the staged events name
+    count: int = 0
 
     def add(self, new: Sequence[tuple[_Prepared, set[int]]], namespaces: Mapping[str, str],
             batch_of: Mapping[str, int]) -> None:  # fmt: skip
-        for item, batch_ids in new:
-            self.events.append(
-                (item.hash_id, item.event_time, orjson.dumps(item.document), namespaces)
-            )
+        blob = orjson.dumps(
+            [(item.hash_id, item.event_time.isoformat(), item.document) for item, _ in new]
+        )
+        self.blobs.append((blob, namespaces))
+        for _, batch_ids in new:
             self.batches |= batch_ids
         self.batch_of.update(batch_of)
+        self.count += len(new)
 
     def __len__(self) -> int:
-        return len(self.events)
-
-
-#: Staged events appended per statement group: bounds the rows built at once.
-STORE_SLICE = 5_000
+        return self.count
 
 
 def store_staged(session: Session, actor: Actor, staged: Staged) -> None:
     """Append the staged events to the ledger, in the order they were captured: the batches'
-    portal records first (as every capture does, before the ledger's head), then the events,
-    a slice at a time."""
+    portal records first (as every capture does, before the ledger's head), then the events of
+    each capture in turn."""
     outbox.mark_batches(session, staged.batches)
-    for start in range(0, len(staged.events), STORE_SLICE):
+    index = 0
+    while staged.blobs:
+        blob, namespaces = staged.blobs.pop(0)
         new = []
-        for index, (hash_id, moment, document, namespaces) in enumerate(
-            staged.events[start : start + STORE_SLICE], start
-        ):
-            doc = orjson.loads(document)
-            item = _Prepared(index, doc, hash_id, moment, [], None, None, [],
+        for hash_id, moment, doc in orjson.loads(blob):
+            moment_ = dt.datetime.fromisoformat(moment)
+            item = _Prepared(index, doc, hash_id, moment_, [], None, None, [],
                              "errorDeclaration" in doc)  # fmt: skip
             new.append((item, namespaces))
+            index += 1
+        del blob
         _store(session, actor, new, staged.batch_of, announce=False)
-    staged.events, staged.batch_of, staged.batches = [], {}, set()
+    staged.batch_of, staged.batches, staged.count = {}, set(), 0
 
 
 class StageTimes:
