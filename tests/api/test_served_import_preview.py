@@ -23,7 +23,8 @@ def _upload(app: Served, role: str, kind: str, body: bytes, query: str) -> tuple
     parts = (
         (
             f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\n{kind}\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="stages.csv"\r\n'
+            f"--{boundary}\r\nContent-Disposition: form-data; "
+            'name="file"; filename="stages.csv"\r\n'
             "Content-Type: text/csv\r\n\r\n"
         ).encode()
         + body
