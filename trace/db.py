@@ -12,7 +12,7 @@ import contextvars
 import datetime as dt
 import decimal
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar, overload
 
@@ -25,8 +25,10 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     create_engine,
     event,
+    insert,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, make_url
@@ -217,6 +219,9 @@ def build_engine(
         # a recursive trace, never repaid by this workload's short queries.
         kwargs["connect_args"] = {"options": "-c jit=off"}
     kwargs.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
+    # Batched INSERT … RETURNING (a flush of many new rows): psycopg parses each statement in
+    # time that grows faster than its length, so pages of 100 rows beat the default 1,000.
+    kwargs["insertmanyvalues_page_size"] = 100
     engine = create_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         _tune_sqlite(engine, busy_timeout_ms)
@@ -292,3 +297,39 @@ class Database:
 
 
 db = Database()
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows, each with the same keys, in the session's transaction: with COPY on
+    PostgreSQL (several times faster than an INSERT per row for a bulk append such as an
+    import's events), an executemany elsewhere. Columns left out get their server default, so
+    a column with a client-side default must be given."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    missing = [c.name for c in table.columns if c.name not in names and c.default is not None]
+    if missing:
+        raise ValueError(f"insert_rows: give {', '.join(missing)} (client-side defaults)")
+    convert: list[Any] = []
+    for name in names:
+        kind = table.c[name].type
+        if isinstance(kind, JSON):
+            convert.append(lambda v: None if v is None else _dump_json(v))
+        elif isinstance(kind, TypeDecorator):
+            convert.append(lambda v, kind=kind: kind.process_bind_param(v, dialect))
+        else:
+            convert.append(None)
+    columns = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
+    statement = f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN"
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [row[n] if c is None else c(row[n]) for n, c in zip(names, convert, strict=True)]
+            )

@@ -358,7 +358,7 @@ def store_as_before(app, session, org_id: int, doc: dict[str, Any]) -> None:
         item = capture.prepare(doc, 0, {})
         found = resolve(session, {uri for _, uri in item.epcs})
         batch_of = {uri: r.batch_id for uri, r in found.items() if r.batch_id is not None}
-        capture._store(session, actor, [(item, set(batch_of.values()))], {}, batch_of)
+        capture._store(session, actor, [(item, {})], batch_of)
         session.commit()
 
 

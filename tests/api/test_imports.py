@@ -390,7 +390,7 @@ def test_a_preview_in_chunks_still_sees_rows_of_earlier_chunks(app, client, toke
                                                               monkeypatch) -> None:  # fmt: skip
     from trace.api.imports import engine
 
-    monkeypatch.setattr(engine, "PREVIEW_CHUNK", 1)
+    monkeypatch.setattr(engine, "CHUNK", 1)
     org, product, _, _ = _chain(build)
     body = _events_csv(product, [
         "LN-01,{gtin},Thu hoạch,12/06/2026 06:30,,1250,kg,",
@@ -401,3 +401,122 @@ def test_a_preview_in_chunks_still_sees_rows_of_earlier_chunks(app, client, toke
     assert preview["counts"]["created"] == 2
     [error] = preview["errors"]
     assert error["row"] == 4 and "already recorded differently" in error["message"]
+
+
+# Speed (issue 14's targets): a large preview is a job; work in chunks, same results ------------
+
+
+def test_a_large_preview_runs_as_a_job_with_its_makers_rights(app, client, token, build, count,
+                                                              monkeypatch) -> None:  # fmt: skip
+    from trace.api.imports import engine
+
+    monkeypatch.setattr(engine, "PREVIEW_SYNC_ROWS", 1)
+    org, product, _, _ = _chain(build)
+    neighbour = build.organization(tax_code="2400888011")
+    producer = token("producer", org)
+    body = _events_csv(product, [
+        "LN-01,{gtin},Thu hoạch,12/06/2026 06:30,,1250,kg,",
+        "LN-01,{gtin},Đóng gói,12/06/2026 09:30,,1200,kg,",
+        "LN-01,{gtin},Thu hoạch,12/06/2026 06:30,,1000,kg,",
+    ])  # fmt: skip
+    queued = upload(client, producer, "events", body, dry_run=True)
+    assert queued.status_code == 202, queued.json
+    assert queued.headers["Location"] == queued.json["links"]["self"]
+    assert queued.json["dry_run"] is True and queued.json["status"] == "queued"
+    assert queued.json["valid"] is None
+    Worker(app).run(burst=True)
+    done = client.get(queued.headers["Location"], headers=producer).json
+    assert done["status"] == "done" and done["valid"] is False, done
+    assert done["counts"] == {"rows": 3, "created": 2, "updated": 0, "unchanged": 0}
+    [error] = done["errors"]
+    assert error["row"] == 4 and "already recorded differently" in error["message"]
+    assert count(Event) == 0  # a preview writes nothing but its record
+    # Another organisation neither reads it nor previews with more rights than its own.
+    other = token("producer", neighbour)
+    assert client.get(queued.headers["Location"], headers=other).status_code == 403
+    theirs = upload(client, other, "events", body, dry_run=True).json
+    Worker(app).run(burst=True)
+    refused = client.get(theirs["links"]["self"], headers=other).json
+    assert refused["status"] == "done" and refused["valid"] is False
+    assert all("belong to another organisation" in e["message"] for e in refused["errors"])
+
+
+def test_a_small_preview_is_answered_at_once(client, token, build) -> None:
+    org, product, _, _ = _chain(build)
+    body = _events_csv(product, ["LN-01,{gtin},Thu hoạch,12/06/2026 06:30,,1250,kg,"])
+    answer = upload(client, token("producer", org), "events", body, dry_run=True)
+    assert answer.status_code == 200 and answer.json["valid"] is True, answer.json
+
+
+def test_a_commit_in_chunks_stores_every_chunk_or_none(app, client, token, build, count,
+                                                       monkeypatch) -> None:  # fmt: skip
+    from trace.api.imports import engine
+    from trace.db import db
+    from trace.models import PortalRecord
+    from trace.services.events import ledger
+
+    monkeypatch.setattr(engine, "CHUNK", 2)
+    org, product, batch, _ = _chain(build)
+    producer = token("producer", org)
+
+    def announced() -> int:
+        with db.new_session(app) as fresh:
+            return fresh.scalar(select(PortalRecord.version).where(
+                PortalRecord.kind == "batch", PortalRecord.entity_id == batch.id)) or 0  # fmt: skip
+
+    before = announced()
+    rows = [f"LN-01,{{gtin}},Thu hoạch,12/06/2026 0{h}:30,,1250,kg," for h in range(1, 6)]
+    wrong = _events_csv(product, [*rows, "LN-01,{gtin},Thu hoạch,12/06/2026 01:30,,9,kg,"])
+    failed = commit(app, client, producer, "events", wrong)
+    assert failed["status"] == "failed" and failed["errors"][0]["row"] == 7, failed
+    assert count(Event) == 0  # the chunks checked before the wrong row were not kept
+
+    done = commit(app, client, producer, "events", _events_csv(product, rows))
+    assert done["counts"]["created"] == 5, done
+    assert count(Event) == 5
+    history = client.get(f"/api/v1/batches/{batch.id}/events", headers=producer).json["events"]
+    assert [e["eventTime"][11:16] for e in history] == [f"0{h}:30" for h in range(1, 6)]
+    with app.app_context():
+        assert ledger.verify(db.session).ok
+        assert announced() == before + 1  # the batch's new stages, announced once
+    again = commit(app, client, producer, "events", _events_csv(product, rows))
+    assert again["counts"]["unchanged"] == 5 and count(Event) == 5
+    assert announced() == before + 1  # nothing new: not announced again
+
+
+def test_products_written_together_are_audited_and_announced_as_one_by_one(
+    app, client, token, build, session, monkeypatch
+) -> None:
+    from trace.api.imports import engine
+    from trace.models import PortalRecord
+
+    monkeypatch.setattr(engine, "CHUNK", 2)
+    org = build.organization(tax_code="2400888020")
+    centre = token("centre", province=org.province_code)
+    one = client.post("/api/v1/products", headers=centre, json={
+        "organization_id": org.id, "name_vi": "Vải thiều API", "category": "fruit",
+        "unit": "KGM"})  # fmt: skip
+    assert one.status_code == 201, one.json
+    body = "Chủ sở hữu,Tên sản phẩm,Nhóm sản phẩm,Đơn vị tính\n" + "".join(
+        f"2400888020,Vải thiều {i},trái cây,kg\n" for i in range(5)
+    )
+    done = commit(app, client, centre, "products", body)
+    assert done["counts"]["created"] == 5, done
+    session.rollback()
+    products = session.scalars(select(Product).where(Product.name_vi.like("Vải thiều %"))).all()
+    entries = {
+        int(a.entity_id): a
+        for a in session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "product"))
+    }
+    api_entry = entries[one.json["id"]]
+    for product in products:
+        if product.id == one.json["id"]:
+            continue
+        entry = entries[product.id]
+        assert entry.action == "create" and entry.import_id == done["id"]
+        assert set(entry.after) == set(api_entry.after)
+        assert entry.after["name_vi"] == product.name_vi and entry.after["id"] == product.id
+    announced = session.scalars(select(PortalRecord).where(PortalRecord.kind == "product")).all()
+    assert {(r.entity_id, r.organization_id, r.version) for r in announced} == {
+        (p.id, org.id, 1) for p in products
+    }

@@ -1,4 +1,5 @@
-"""Spreadsheet imports: one row per import committed (or queued to commit).
+"""Spreadsheet imports: one row per import committed (or queued to commit), or per preview of a
+file too large to check within a request (``dry_run``: it writes nothing but this record).
 
 The uploaded file is kept in ``content`` until the worker has run the import (any node's worker
 can read it there), then cleared; its SHA-256 and name stay. The rows' audit entries point here
@@ -11,7 +12,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trace.models.base import Base, str_enum, utcnow
@@ -43,6 +44,8 @@ class Import(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
     job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id"))
+    # A preview: counts and errors say what a commit would do; nothing else is written.
+    dry_run: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Counts once run: {"rows", "created", "updated", "unchanged"}; errors when it failed.
     counts: Mapped[dict[str, Any] | None]
     errors: Mapped[dict[str, Any] | None]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -59,6 +59,25 @@ def mark_changed(session: Session, kind: PortalKind, owners: Mapping[int, int]) 
     now = dt.datetime.now(dt.UTC)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One statement for every row (an executemany the driver batches): compiled once, not once
+    # per thousand-row VALUES list.
+    table = cast(Table, PortalRecord.__table__)
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["kind", "entity_id"],
+        set_={
+            "version": table.c.version + 1,
+            "organization_id": stmt.excluded.organization_id,
+            "status": PortalStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "reason": None,
+            "message": None,
+            "portal_message": None,
+            "changed_at": now,
+            "updated_at": now,
+        },
+    )
     items = sorted(owners.items())  # one order for every writer: no deadlock between upserts
     for start in range(0, len(items), _CHUNK):
         rows = [
@@ -76,20 +95,4 @@ def mark_changed(session: Session, kind: PortalKind, owners: Mapping[int, int]) 
             }
             for entity_id, owner in items[start : start + _CHUNK]
         ]
-        stmt = insert(PortalRecord).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["kind", "entity_id"],
-            set_={
-                "version": PortalRecord.version + 1,
-                "organization_id": stmt.excluded.organization_id,
-                "status": PortalStatus.PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "reason": None,
-                "message": None,
-                "portal_message": None,
-                "changed_at": now,
-                "updated_at": now,
-            },
-        )
-        session.execute(stmt)
+        session.execute(stmt, rows)

@@ -17,6 +17,7 @@ from trace.api.imports import columns, engine, templates
 from trace.api.io import dump, public_url
 from trace.api.schemas import StrictSchema
 from trace.db import db
+from trace.models import ImportStatus
 from trace.services.errors import NotFound, invalid
 
 TAG = "Imports"
@@ -32,7 +33,11 @@ class ImportUploadSchema(Schema):
 
 class ImportQuery(StrictSchema):
     dry_run = fields.Boolean(load_default=False, metadata={
-        "description": "true: a preview; validate everything, write nothing"})  # fmt: skip
+        "description": "true: a preview; validate everything, write nothing. Up to "
+                       f"{engine.PREVIEW_SYNC_ROWS:,} rows the preview is the answer (200); a "
+                       "larger file is previewed by a job: 202 with the import record "
+                       "(dry_run true) and a Location to poll until its status is done"
+    })  # fmt: skip
     kind = fields.String(validate=validate.OneOf(columns.KINDS),
                          metadata={"description": "instead of the form field"})  # fmt: skip
 
@@ -77,7 +82,11 @@ class ImportSchema(Schema):
 
     id = fields.Integer()
     kind = fields.String()
+    dry_run = fields.Boolean(metadata={"description": "a preview: nothing is written"})
     status = fields.String(metadata={"enum": ["queued", "done", "failed"]})
+    valid = fields.Boolean(allow_none=True, metadata={
+        "description": "once run: true when every row is right (for a preview: a commit "
+                       "would succeed); null while queued"})  # fmt: skip
     file_name = fields.String()
     sha256 = fields.String()
     size = fields.Integer()
@@ -94,6 +103,8 @@ class ImportSchema(Schema):
         data["status"] = str(record.status)
         stored = record.errors or {}
         data["error_count"] = int(stored.get("count", 0))
+        done = record.status is ImportStatus.DONE and data["error_count"] == 0
+        data["valid"] = None if record.status is ImportStatus.QUEUED else done
         data["errors"] = stored.get("items", [])
         data["links"] = {
             "self": url_for("api.get_import", import_id=record.id),
@@ -120,14 +131,16 @@ def _upload() -> tuple[str, str, bytes]:
     return kind, upload.filename or "upload", content
 
 
-@documented(summary="Import a spreadsheet (dry_run=true: preview, nothing written)", tag=TAG,
+@documented(summary="Import a spreadsheet (dry_run=true: preview, nothing written; a preview of "
+            f"more than {engine.PREVIEW_SYNC_ROWS:,} rows runs as a job and answers 202)", tag=TAG,
             body=ImportUploadSchema, body_content_type="multipart/form-data", query=ImportQuery,
             response=PreviewSchema, accepted=ImportSchema,
             errors=(401, 403, 413, 422))  # fmt: skip
 def create_import() -> Response:
     actor = current_actor()
     kind, name, content = _upload()
-    if _query.load(request.args.to_dict(flat=True))["dry_run"]:
+    dry_run = _query.load(request.args.to_dict(flat=True))["dry_run"]
+    if dry_run and not engine.in_background(name, content):
         report = engine.preview(db.session, actor, kind, name, content, public_url())
         return dump(_preview, {
             "kind": kind, "file_name": name,
@@ -135,7 +148,7 @@ def create_import() -> Response:
             "valid": report.ok, "counts": report.summary(),
             "error_count": len(report.errors), "errors": report.error_list(),
         })  # fmt: skip
-    record = engine.submit(db.session, actor, kind, name, content)
+    record = engine.submit(db.session, actor, kind, name, content, dry_run=dry_run)
     location = url_for("api.get_import", import_id=record.id)
     return dump(_import, record, 202, {"Location": location, "Retry-After": "2"})
 

@@ -3,7 +3,9 @@ and services, and report counts and every error (row, column, message).
 
 Two calls, for any face (API, CLI, the console's upload page): :func:`preview` writes nothing;
 :func:`submit` records the :class:`~trace.models.Import` and queues the job that runs
-:func:`execute` in one transaction, all or nothing.
+:func:`execute` in one transaction, all or nothing. A file too large to check within a request
+(:func:`in_background`) is previewed by the same job: ``submit(..., dry_run=True)`` records a
+preview whose job runs :func:`preview` and keeps its counts and errors (:func:`finish_preview`).
 """
 
 from __future__ import annotations
@@ -34,10 +36,15 @@ from trace.services.errors import (
     invalid,
 )
 from trace.services.events import capture, stages
+from trace.services.registry import catalogue
 
 JOB_KIND = "import"
 MAX_REPORTED_ERRORS = 1000
-PREVIEW_CHUNK = 10_000
+#: A preview of a file with more rows runs as a job (the API answers 202): a request must end
+#: well within gunicorn's 30 s timeout, and checking a stage-event row takes about a millisecond.
+PREVIEW_SYNC_ROWS = 1000
+#: Rows checked at a time: events captured (checked, not stored yet), registry rows written.
+CHUNK = 5_000
 Progress = Callable[[int, int], None]
 
 # Where a field error lands when the row named the thing otherwise (a tax code, a GTIN…).
@@ -116,9 +123,20 @@ def preview(session: Session, actor: Actor, kind: str, name: str, content: bytes
         savepoint.rollback()
 
 
-def submit(session: Session, actor: Actor, kind: str, name: str, content: bytes) -> Import:
+def in_background(name: str, content: bytes) -> bool:
+    """Whether a preview of this file should run as a job: more than
+    :data:`PREVIEW_SYNC_ROWS` rows (a file that cannot be read is answered at once)."""
+    try:
+        return len(reading.read(name, content).rows) > PREVIEW_SYNC_ROWS
+    except reading.FileProblem:
+        return False
+
+
+def submit(session: Session, actor: Actor, kind: str, name: str, content: bytes, *,
+           dry_run: bool = False) -> Import:  # fmt: skip
     """Record the import and queue its job (runs once the caller's transaction commits). The
-    file is read here so a file that cannot be read at all is refused at once."""
+    file is read here so a file that cannot be read at all is refused at once. ``dry_run``: the
+    job previews the file instead (writing nothing but the record's counts and errors)."""
     check_kind(kind)
     _may_import(actor)
     try:
@@ -132,6 +150,7 @@ def submit(session: Session, actor: Actor, kind: str, name: str, content: bytes)
             errors=[FieldError("/file", p) for p in problems],
         )
     record = new_record(session, actor, kind, name, content, len(sheet.rows))
+    record.dry_run = dry_run
     job = enqueue(session, JOB_KIND, {"import_id": record.id}, subject=("import", record.id),
                   actor=actor)  # fmt: skip
     record.job_id = job.id
@@ -187,6 +206,17 @@ def execute(session: Session, record: Import, public_url: str,
     entry.import_id = record.id
     session.flush()
     return report
+
+
+def finish_preview(session: Session, record: Import, report: Report) -> None:
+    """Keep what a preview run as a job found; its file is dropped."""
+    record.status, record.finished_at, record.content = (
+        ImportStatus.DONE, dt.datetime.now(dt.UTC), None)  # fmt: skip
+    record.counts = report.summary()
+    record.errors = (
+        {"count": len(report.errors), "items": report.error_list()} if report.errors else None
+    )
+    session.flush()
 
 
 def reject(session: Session, record: Import, report: Report | None, message: str) -> None:
@@ -259,34 +289,45 @@ def _run(session: Session, actor: Actor, kind: str, name: str, content: bytes, p
          if n and cell}
         for _, cells in sheet.rows
     ]  # fmt: skip
+    numbers = [number for number, _ in sheet.rows]
+    del sheet  # the cells are converted: memory for 100,000 rows is counted
     prefetch(ctx, kind, converted)
+    pending: list[dict[str, Any] | None] = list(converted)
+    del converted
     stage_times = capture.StageTimes()
-    for done, ((number, _), values) in enumerate(zip(sheet.rows, converted, strict=True), 1):
-        if kind == "events" and dry_run and len(ctx.events) >= PREVIEW_CHUNK:
-            _capture(ctx, report, True, header_of, stage_times)
-        try:
-            report.counts[handler(ctx, number, values)] += 1
-        except RowProblem as problem:
-            report.errors.append(RowError(number, _column(problem.column, header_of),
-                                          problem.message))  # fmt: skip
-        except ValidationError as error:
-            report.errors.extend(_field_errors(number, error.messages, header_of))
-        except ServiceError as error:
-            report.errors.extend(_service_errors(number, error, header_of))
-        if progress is not None and done % 500 == 0:
-            progress(done, report.rows)
+    staged = None if dry_run else capture.Staged()
+    with catalogue.deferred_creations(session):
+        for done, number in enumerate(numbers, 1):
+            values, pending[done - 1] = pending[done - 1], None  # dropped once handled
+            assert values is not None
+            if len(ctx.events) >= CHUNK:
+                _capture(ctx, report, dry_run, header_of, stage_times, staged)
+            try:
+                report.counts[handler(ctx, number, values)] += 1
+            except RowProblem as problem:
+                report.errors.append(RowError(number, _column(problem.column, header_of),
+                                              problem.message))  # fmt: skip
+            except ValidationError as error:
+                report.errors.extend(_field_errors(number, error.messages, header_of))
+            except ServiceError as error:
+                report.errors.extend(_service_errors(number, error, header_of))
+            if done % CHUNK == 0:
+                catalogue.flush_deferred(session)
+            if progress is not None and done % 500 == 0:
+                progress(done, report.rows)
     if kind == "events":
-        del converted, sheet  # what capture holds is enough
-        _capture(ctx, report, dry_run, header_of, stage_times)
+        _capture(ctx, report, dry_run, header_of, stage_times, staged)
+        if staged is not None and report.ok:
+            capture.store_staged(session, actor, staged)
     report.counts.pop("pending", None)
     return report
 
 
 def _capture(ctx: Context, report: Report, dry_run: bool, header_of: Mapping[str, str],
-             stage_times: capture.StageTimes) -> None:  # fmt: skip
-    """Capture the events of the rows read so far. A commit captures them all at once (the
-    ledger's head is locked only while they are appended); a preview, storing nothing, in
-    chunks of :data:`PREVIEW_CHUNK` rows, so its memory stays bounded."""
+             stage_times: capture.StageTimes, staged: capture.Staged | None) -> None:  # fmt: skip
+    """Check the events of the rows read so far (:data:`CHUNK` at a time, so memory stays
+    bounded). A commit keeps them in ``staged`` and appends them all at the end, with the
+    ledger's head locked only while they are appended; a preview stores nothing."""
     rows, ctx.event_rows = ctx.event_rows, []
     if not rows:
         return
@@ -295,7 +336,7 @@ def _capture(ctx: Context, report: Report, dry_run: bool, header_of: Mapping[str
     try:
         result = capture.capture(
             ctx.session, ctx.actor, document, report_all=True,
-            dry_run=dry_run or not report.ok, stage_times=stage_times,
+            dry_run=dry_run or not report.ok, stage_times=stage_times, staged=staged,
         )  # fmt: skip
     except ServiceError as error:
         report.errors.append(RowError(0, "", error.detail))

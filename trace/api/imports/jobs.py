@@ -26,20 +26,31 @@ def run_import(ctx: JobContext) -> None:
     ctx.progress(0, total)
     # SQLite: the import holds the write lock, so progress (a write) waits until it is over.
     sqlite = ctx.session.get_bind().dialect.name == "sqlite"
+    public_url = str(ctx.app.config["PUBLIC_URL"])
+    if record.dry_run:
+        with transaction(write=True, bind=ctx.session) as session:
+            record = _locked(session, import_id)
+            report = engine.preview(session, engine.actor_of(record), record.kind,
+                                    record.file_name, record.content or b"", public_url,
+                                    None if sqlite else ctx.progress)  # fmt: skip
+            engine.finish_preview(session, record, report)
+        return
     try:
         with transaction(write=True, bind=ctx.session) as session:
-            # Locked: a second worker that took the job over (a lease run out during a long
-            # import) waits here, then finds it done.
-            record = session.scalars(
-                select(Import).where(Import.id == import_id).with_for_update()
-            ).first()
-            if record is None or record.status is not ImportStatus.QUEUED:
-                raise PermanentJobError(f"Import {import_id} is not waiting to run.")
-            engine.execute(session, record, str(ctx.app.config["PUBLIC_URL"]),
-                           None if sqlite else ctx.progress)  # fmt: skip
+            record = _locked(session, import_id)
+            engine.execute(session, record, public_url, None if sqlite else ctx.progress)
     except engine.ImportRejected as rejected:
         with transaction(write=True, bind=ctx.session) as session:
             record = session.get(Import, import_id)
             if record is not None:
                 engine.reject(session, record, rejected.report, str(rejected))
         raise PermanentJobError(f"Import {import_id}: {rejected}") from None
+
+
+def _locked(session: Session, import_id: int) -> Import:
+    """The import, locked: a second worker that took the job over (a lease run out during a
+    long import) waits here, then finds it done."""
+    record = session.scalars(select(Import).where(Import.id == import_id).with_for_update()).first()
+    if record is None or record.status is not ImportStatus.QUEUED:
+        raise PermanentJobError(f"Import {import_id} is not waiting to run.")
+    return record

@@ -53,11 +53,12 @@ class Context:
     events: list[dict[str, Any]] = field(default_factory=list)
     event_rows: list[int] = field(default_factory=list)
 
-    def lookup(self, key: tuple[Any, ...], stmt: Any) -> list[Any]:
-        """The stored rows with this natural key: prefetched, or queried."""
+    def lookup(self, key: tuple[Any, ...], stmt: Callable[[], Any]) -> list[Any]:
+        """The stored rows with this natural key: prefetched, or queried (``stmt`` makes the
+        query, only when one is needed)."""
         if key[0] in self.complete:
             return self.found.get(key, [])
-        return list(self.session.scalars(stmt.limit(2)))
+        return list(self.session.scalars(stmt().limit(2)))
 
     def first(self, key: Any, row: int, column: str) -> None:
         """Refuse a second row with the natural key of an earlier one."""
@@ -87,10 +88,8 @@ def _one(session: Session, stmt: Any, column: str, what: str) -> Any:
 def organization_ref(ctx: Context, value: str, column: str) -> int:
     """An organisation named by tax code or GLN (registered before or in an earlier row)."""
     if value not in ctx.orgs:
-        stmt = select(Organization).where(
-            or_(Organization.tax_code == value, Organization.gln == value)
-        )
-        found = ctx.lookup(("org_ref", value), stmt)
+        found = ctx.lookup(("org_ref", value), lambda: select(Organization).where(
+            or_(Organization.tax_code == value, Organization.gln == value)))  # fmt: skip
         if len(found) > 1:
             raise RowProblem(column, AMBIGUOUS)
         if not found:
@@ -134,7 +133,7 @@ def organization(ctx: Context, row: int, values: dict[str, Any]) -> str:
     ctx.first(("org", data[key_column]), row, key_column)
     found = ctx.lookup(
         (key_column, data[key_column]),
-        select(Organization).where(getattr(Organization, key_column) == data[key_column]),
+        lambda: select(Organization).where(getattr(Organization, key_column) == data[key_column]),
     )
     existing = found[0] if found else None
     return _save(ctx, existing, data, given, set(), catalogue.create_organization,
@@ -167,11 +166,11 @@ def product(ctx: Context, row: int, values: dict[str, Any]) -> str:
     if data.get("gtin"):
         ctx.first(("product", data["gtin"]), row, "gtin")
         key: tuple[Any, ...] = ("gtin", data["gtin"])
-        stmt = select(Product).where(Product.gtin == data["gtin"])
+        stmt = lambda: select(Product).where(Product.gtin == data["gtin"])  # noqa: E731
     else:
         ctx.first(("product", data["organization_id"], data["name_vi"]), row, "name_vi")
         key = ("product_name", data["organization_id"], data["name_vi"])
-        stmt = select(Product).where(
+        stmt = lambda: select(Product).where(  # noqa: E731
             Product.organization_id == data["organization_id"],
             Product.name_vi == data["name_vi"],
         )
@@ -192,7 +191,7 @@ def _product_id(ctx: Context, values: dict[str, Any], owner: int | None) -> None
             key = normalize_gtin(str(gtin))
         except GS1KeyError as error:
             raise RowProblem("gtin", str(error)) from None
-        products = ctx.lookup(("gtin", key), select(Product).where(Product.gtin == key))
+        products = ctx.lookup(("gtin", key), lambda: select(Product).where(Product.gtin == key))
         if not products:
             raise RowProblem("gtin", f"no product with GTIN {gtin}")
         values["product_id"] = products[0].id
@@ -216,7 +215,7 @@ def batch(ctx: Context, row: int, values: dict[str, Any]) -> str:
     ctx.first(("batch", data["product_id"], data["lot_code"]), row, "lot_code")
     found = ctx.lookup(
         ("product_lot", data["product_id"], data["lot_code"]),
-        select(Batch).where(
+        lambda: select(Batch).where(
             Batch.product_id == data["product_id"], Batch.lot_code == data["lot_code"]
         ),
     )
@@ -252,14 +251,15 @@ def _batch(ctx: Context, values: dict[str, Any]) -> Batch:
         return ctx.batches[key]
     if lot is None:
         raise RowProblem("lot_code", "a lot code (or batch id) is required")
-    stmt = select(Batch).where(Batch.lot_code == lot)
     if "gtin" in values or "product_id" in values:
         _product_id(ctx, values, None)
         product_id = values.pop("product_id")
-        stmt = stmt.where(Batch.product_id == product_id)
+        stmt = lambda: select(Batch).where(  # noqa: E731
+            Batch.lot_code == lot, Batch.product_id == product_id
+        )
         candidates = [b for b in ctx.lookup(("lot", lot), stmt) if b.product_id == product_id]
     else:
-        candidates = ctx.lookup(("lot", lot), stmt)
+        candidates = ctx.lookup(("lot", lot), lambda: select(Batch).where(Batch.lot_code == lot))
     if len(candidates) > 1:
         raise RowProblem("lot_code", AMBIGUOUS)
     if not candidates:

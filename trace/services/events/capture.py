@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from trace.db import insert_rows
 from trace.epcis import cbv
 from trace.epcis.hashing import event_hash_id
 from trace.epcis.validation import EpcisProblem, parse_document, validate_document
@@ -280,6 +282,7 @@ def capture(
     dry_run: bool = False,
     distinct_stages: bool = False,
     stage_times: StageTimes | None = None,
+    staged: Staged | None = None,
 ) -> CaptureResult:
     """Store the events of an EPCIS document; see the module docstring for the rules.
 
@@ -288,7 +291,9 @@ def capture(
     stores nothing; ``distinct_stages`` refuses a new event of a batch whose stage (bizStep) and
     event time are those of an event stored before, or earlier in the document, with other
     content: a restatement that must be a correction, never a second record (``stage_times``:
-    the same check shared by several captures).
+    the same check shared by several captures); ``staged`` keeps the events to store instead of
+    storing them, for :func:`store_staged` to append with those of later captures (an import
+    checks its file in chunks, then takes the ledger's head only to append them all).
 
     Events are recorded now. ``record_time`` is for the demo loader only, never the API: it
     dates fixture events shortly after they happened (never later than now). The record time is
@@ -424,9 +429,59 @@ def capture(
         result.events.append(CapturedEvent(item.index, event_id, item.hash_id, "created"))
 
     if new and not dry_run and not (report_all and result.errors):
-        _store(session, actor, new, events.namespaces, batch_of, record_time)
+        if staged is None:
+            _store(session, actor, [(item, events.namespaces) for item, _ in new], batch_of,
+                   record_time)  # fmt: skip
+        else:
+            staged.add(new, events.namespaces, batch_of)
     result.events.sort(key=lambda e: e.index)
     return result
+
+
+@dataclass
+class Staged:
+    """Events checked by captures and not stored yet (see ``capture``'s ``staged``), kept
+    compact so that 100,000 of them fit in a worker's memory: each capture's events as one JSON
+    blob (many small objects kept between captures would pin the allocator's memory)."""
+
+    blobs: list[tuple[bytes, Mapping[str, str]]] = field(default_factory=list)
+    batch_of: dict[str, int] = field(default_factory=dict)
+    batches: set[int] = field(default_factory=set)  # those the staged events name
+    count: int = 0
+
+    def add(self, new: Sequence[tuple[_Prepared, set[int]]], namespaces: Mapping[str, str],
+            batch_of: Mapping[str, int]) -> None:  # fmt: skip
+        blob = orjson.dumps(
+            [(item.hash_id, item.event_time.isoformat(), item.document) for item, _ in new]
+        )
+        self.blobs.append((blob, namespaces))
+        for _, batch_ids in new:
+            self.batches |= batch_ids
+        self.batch_of.update(batch_of)
+        self.count += len(new)
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def store_staged(session: Session, actor: Actor, staged: Staged) -> None:
+    """Append the staged events to the ledger, in the order they were captured: the batches'
+    portal records first (as every capture does, before the ledger's head), then the events of
+    each capture in turn."""
+    outbox.mark_batches(session, staged.batches)
+    index = 0
+    while staged.blobs:
+        blob, namespaces = staged.blobs.pop(0)
+        new = []
+        for hash_id, moment, doc in orjson.loads(blob):
+            moment_ = dt.datetime.fromisoformat(moment)
+            item = _Prepared(index, doc, hash_id, moment_, [], None, None, [],
+                             "errorDeclaration" in doc)  # fmt: skip
+            new.append((item, namespaces))
+            index += 1
+        del blob
+        _store(session, actor, new, staged.batch_of, announce=False)
+    staged.batch_of, staged.batches, staged.count = {}, set(), 0
 
 
 class StageTimes:
@@ -501,12 +556,12 @@ def _invalid(problems: list[EpcisProblem]) -> InvalidInput:
 def _store(
     session: Session,
     actor: Actor,
-    new: list[tuple[_Prepared, set[int]]],
-    namespaces: Mapping[str, str],
+    new: list[tuple[_Prepared, Mapping[str, str]]],
     batch_of: Mapping[str, int],
     record_time: RecordTime | None = None,
+    *,
+    announce: bool = True,
 ) -> None:
-    head = ledger.lock_head(session)
     now = dt.datetime.now(dt.UTC)
     # One derivation for capture and verification (trace.services.events.derivation).
     derived = [derivation.derive(item.document, batch_of) for item, _ in new]
@@ -522,11 +577,16 @@ def _store(
             "captured_by_token_id": actor.token_id,
             "captured_by_organization_id": actor.organization_id,
         }
-        for (item, _), facts in zip(new, derived, strict=True)
+        for (item, namespaces), facts in zip(new, derived, strict=True)
     ]
-    ledger.chain(head, rows)
-    # Core inserts: ids come from the ledger, so nothing needs to be read back.
-    session.execute(insert(Event.__table__), rows)
+    # The batches' stages changed: their national portal records get a new version. Before the
+    # ledger's head, as every capture does (one lock order), so the head waits for less.
+    if announce:
+        outbox.mark_batches(session, {b for facts in derived for _, _, b in facts.epcs if b})
+    # The head is locked from here to the end of the transaction: only the appending is left.
+    ledger.chain(ledger.lock_head(session), rows)
+    # Bulk inserts (COPY on PostgreSQL): ids come from the ledger, nothing is read back.
+    insert_rows(session, Event.__table__, rows)
     epc_rows = [
         {"event_pk": row["id"], "role": role, "uri": uri, "batch_id": batch_id,
          "event_time": row["event_time"]}
@@ -538,9 +598,7 @@ def _store(
     if actor.user_id is not None:
         _audit_user_capture(session, actor, rows, now)
     if epc_rows:
-        session.execute(insert(EventEpc.__table__), epc_rows)
-        # The batches' stages changed: their national portal records get a new version.
-        outbox.mark_batches(session, {r["batch_id"] for r in epc_rows if r["batch_id"]})
+        insert_rows(session, EventEpc.__table__, epc_rows)
     if links:
         session.execute(
             insert(BatchLink.__table__),

@@ -6,8 +6,10 @@ session without committing (the caller's boundary commits) and leaves an audit e
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -22,6 +24,7 @@ from trace.models import (
     CodeStatus,
     Facility,
     Organization,
+    PortalKind,
     Product,
 )
 from trace.models.base import utcnow
@@ -79,8 +82,51 @@ def _unique_or_conflict(
             )
 
 
+_DEFERRED = "trace.registry.deferred"
+"""``session.info[_DEFERRED]``: creations waiting for :func:`flush_deferred`."""
+
+
+@contextlib.contextmanager
+def deferred_creations(session: Session) -> Iterator[None]:
+    """Within: new organisations, facilities and products are inserted, audited and announced
+    to the portal outbox together, at :func:`flush_deferred` (and on leaving), not one statement
+    each: an import of thousands of rows. Their ids are known only then; batches, whose codes
+    need theirs at once, are created as usual."""
+    session.info[_DEFERRED] = []
+    try:
+        yield
+        flush_deferred(session)
+    finally:
+        session.info.pop(_DEFERRED, None)
+
+
+def flush_deferred(session: Session) -> None:
+    """Write the creations deferred so far: one batched INSERT per table (the flush), then
+    their audit entries and outbox records in one statement each."""
+    pending: list[tuple[Actor, Any]] = session.info.get(_DEFERRED) or []
+    if not pending:
+        return
+    session.flush()
+    audit.record_many(session, [
+        (actor, "create", ENTITY_NAMES[type(entity)], entity.id, None, audit.snapshot(entity))
+        for actor, entity in pending
+    ])  # fmt: skip
+    announced: dict[PortalKind, dict[int, int]] = defaultdict(dict)
+    for _, entity in pending:
+        if isinstance(entity, Organization | Product):
+            kind, owner = outbox.kind_and_owner(entity)
+            announced[kind][entity.id] = owner
+    for kind, owners in announced.items():
+        outbox.mark_changed(session, kind, owners)
+    pending.clear()
+
+
 def _create(session: Session, actor: Actor, entity: M) -> M:
     session.add(entity)
+    deferred = session.info.get(_DEFERRED)
+    if deferred is not None and not isinstance(entity, Batch):
+        deferred.append((actor, entity))
+        return entity
     session.flush()
     audit.record(
         session,
