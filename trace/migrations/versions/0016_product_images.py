@@ -1,7 +1,7 @@
 """Product images stored in the database: the upload and its resized copies per version
 
-Revision ID: 0015_product_images
-Revises: 0014_centre_dashboard
+Revision ID: 0016_product_images
+Revises: 0015_centre_dashboard
 Create Date: 2026-11-30 17:40:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import trace.db
 
-revision: str = "0015_product_images"
-down_revision: str | None = "0014_centre_dashboard"
+revision: str = "0016_product_images"
+down_revision: str | None = "0015_centre_dashboard"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """What consumers must do about a recall (Vietnamese and English); the folded lot code indexed
 for the console's search box
 
-Revision ID: 0013_recall_instruction
-Revises: 0012_audit_keyset
+Revision ID: 0014_recall_instruction
+Revises: 0013_import_preview
 Create Date: 2026-11-30 17:40:00.000000
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_recall_instruction"
-down_revision: str | None = "0012_audit_keyset"
+revision: str = "0014_recall_instruction"
+down_revision: str | None = "0013_import_preview"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """the verifier's digest of what it checked, per batch; a covering index for freshness
 
-Revision ID: 0016_check_digest
-Revises: 0015_product_images
+Revision ID: 0017_check_digest
+Revises: 0016_product_images
 Create Date: 2026-11-30 17:35:00.000000
 
 ``batch_check.digest``: a SHA-256, computed by PostgreSQL, of the rows a full check of the batch
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_check_digest"
-down_revision: str | None = "0015_product_images"
+revision: str = "0017_check_digest"
+down_revision: str | None = "0016_product_images"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

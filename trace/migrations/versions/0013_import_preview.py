@@ -1,7 +1,7 @@
 """An import record may be a preview run as a job (a large file's ``?dry_run=true``)
 
-Revision ID: 0012_import_preview
-Revises: 0011_portal_outbox
+Revision ID: 0013_import_preview
+Revises: 0012_audit_keyset
 Create Date: 2026-11-30 17:40:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_import_preview"
-down_revision: str | None = "0011_portal_outbox"
+revision: str = "0013_import_preview"
+down_revision: str | None = "0012_audit_keyset"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """the province dashboard's rollups and flagged codes; report assignment
 
-Revision ID: 0014_centre_dashboard
-Revises: 0013_recall_instruction
+Revision ID: 0015_centre_dashboard
+Revises: 0014_recall_instruction
 Create Date: 2026-11-30 17:49:37.861159
 """
 
@@ -13,8 +13,8 @@ from sqlalchemy.dialects import postgresql
 
 import trace.db
 
-revision: str = "0014_centre_dashboard"
-down_revision: str | None = "0013_recall_instruction"
+revision: str = "0015_centre_dashboard"
+down_revision: str | None = "0014_recall_instruction"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
