@@ -124,6 +124,22 @@ def test_errors_are_retried_later_then_recorded_as_failed(app, session) -> None:
         app.config["JOB_RETRY_SECONDS"] = 10
 
 
+def test_a_failed_jobs_record_has_no_traceback_which_the_log_keeps(app, session, caplog) -> None:
+    """The job's record is read through the API and the console by whoever asked for the job:
+    it says what went wrong in one line; the frames (paths, source lines) are for the log."""
+    app.config["JOB_RETRY_SECONDS"] = 0
+    try:
+        job_id = _enqueue(session, "tests.broken")
+        with caplog.at_level("WARNING", logger="trace.jobs.worker"):
+            assert Worker(app).run(once=True) == 1
+        job = _job(session, job_id)
+        assert job.error == "RuntimeError: broken on attempt 1"
+        logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+        assert "Traceback" in caplog.text and "_broken" in caplog.text, logged
+    finally:
+        app.config["JOB_RETRY_SECONDS"] = 10
+
+
 def test_retries_wait_longer_each_time(app, session) -> None:
     job_id = _enqueue(session, "tests.broken")
     assert _claim(app, "w", T0) == job_id

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,7 +142,8 @@ class Worker:
                 status = self._record(queue.fail, claimed.id, self.worker_id, text,
                                       retry_seconds=self.retry_seconds,
                                       permanent=permanent)  # fmt: skip
-                log.warning("job %s failed (%s): %s", claimed.id, status, text.splitlines()[0])
+                log.warning("job %s failed (%s): %s", claimed.id, status, text,
+                            exc_info=not permanent)  # fmt: skip
                 return
         self._finish(claimed, ctx)
 
@@ -163,6 +163,9 @@ class Worker:
 
 
 def _describe(error: BaseException) -> str:
-    """The error and the innermost frames of its traceback, for the job's record."""
-    frames = traceback.format_exception(error, limit=-3)
-    return "".join(frames[-1:] + frames[:-1]).strip()
+    """The error's type and the first line of its message, at most 200 characters, for the
+    job's record, which the job's reader sees through the API and the console. The traceback
+    (file paths, source lines, perhaps a statement's parameters) goes to the worker's log only."""
+    lines = str(error).strip().splitlines()
+    first = lines[0] if lines else ""
+    return f"{type(error).__name__}: {first}"[:200] if first else type(error).__name__
