@@ -12,7 +12,6 @@ Screenshots go to ``$TRACE_TEST_ARTIFACTS/console-admin``.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from pathlib import Path
@@ -21,17 +20,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.console.test_console_browser import ARGS, CHROMIUM, VIEWPORTS, _fits
-from tests.served import Served, served, throwaway_database
+from tests.console.browser import VIEWPORTS, artifacts_folder, fits, served_chromium
+from tests.served import Served
 
 
 @pytest.fixture
 def artifacts(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("TRACE_TEST_ARTIFACTS") or tmp_path / "artifacts")
-    folder = folder / "console-admin"
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"screenshots in {folder}")
-    return folder
+    return artifacts_folder(tmp_path, "console-admin")
 
 
 def _sign_in(page: Any, app: Served, role: str) -> None:
@@ -58,7 +53,7 @@ def _journey(app: Served, browser: Any, name: str, size: tuple[int, int], folder
     step = iter(range(1, 100))
 
     def shot(page: Any, label: str) -> None:
-        _fits(page, width)
+        fits(page, width)
         page.screenshot(path=str(folder / f"{name}-{next(step):02d}-{label}.png"), full_page=True)
 
     try:
@@ -131,18 +126,10 @@ def _journey(app: Served, browser: Any, name: str, size: tuple[int, int], folder
 def test_an_admin_ends_a_session_and_a_producer_imports_in_a_browser(
     tmp_path: Path, artifacts: Path
 ) -> None:
-    assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"
-    from playwright.sync_api import sync_playwright
-
-    database = throwaway_database(os.environ.get("TRACE_TEST_DATABASE_URL"), tmp_path)
-    with database as url, served(tmp_path, url) as app, sync_playwright() as playwright:
+    with served_chromium(tmp_path) as (app, browser):
         products = app.json("GET", "/api/v1/products")
         gtin = next(p["gtin"] for p in products["items"] if p.get("gtin"))
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            for name, size in VIEWPORTS.items():
-                _journey(app, browser, name, size, artifacts, gtin, tmp_path)
-        finally:
-            browser.close()
+        for name, size in VIEWPORTS.items():
+            _journey(app, browser, name, size, artifacts, gtin, tmp_path)
     shots = sorted(p.name for p in artifacts.glob("*.png"))
     assert len(shots) == 2 * 12, shots

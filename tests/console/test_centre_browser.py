@@ -16,10 +16,8 @@ and no page scrolls sideways. Screenshots of each step are kept in
 from __future__ import annotations
 
 import io
-import os
 import re
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,23 +25,16 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image
 
-from tests.served import Served, served, throwaway_database
+from tests.console.browser import VIEWPORTS, artifacts_folder, fits, served_chromium
+from tests.served import Served
 from trace.gs1.keys import check_digit
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]  # fmt: skip
-VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 800)}
 GREEN, ORANGE = (20, 160, 60), (240, 140, 20)
 
 
 @pytest.fixture
 def artifacts(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("TRACE_TEST_ARTIFACTS") or tmp_path / "artifacts")
-    folder = folder / "console-centre"
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"screenshots in {folder}")
-    return folder
+    return artifacts_folder(tmp_path, "console-centre")
 
 
 def _photo(path: Path) -> Path:
@@ -52,19 +43,6 @@ def _photo(path: Path) -> Path:
     image.paste(ORANGE, (600, 0, 1200, 900))
     image.save(path, format="JPEG", quality=90)
     return path
-
-
-def _fits(page: Any, width: int) -> None:
-    for _attempt in range(5):
-        page.wait_for_load_state("load")
-        try:
-            scroll = page.evaluate("document.documentElement.scrollWidth")
-        except Exception:  # the page was navigating
-            time.sleep(0.3)
-            continue
-        assert scroll <= width, page.url
-        return
-    raise AssertionError(f"{page.url} never settled")
 
 
 def _journey(app: Served, browser: Any, name: str, size: tuple[int, int], folder: Path) -> None:
@@ -76,7 +54,7 @@ def _journey(app: Served, browser: Any, name: str, size: tuple[int, int], folder
     step = iter(range(1, 100))
 
     def shot(label: str, on: Any = page) -> None:
-        _fits(on, width)
+        fits(on, width)
         on.screenshot(path=str(folder / f"{name}-{next(step):02d}-{label}.png"), full_page=True)
 
     tag = secrets.token_hex(3).upper()
@@ -205,16 +183,8 @@ def _invited_person(
 
 
 def test_a_centre_officers_day_in_a_browser(tmp_path: Path, artifacts: Path) -> None:
-    assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"
-    from playwright.sync_api import sync_playwright
-
-    database = throwaway_database(os.environ.get("TRACE_TEST_DATABASE_URL"), tmp_path)
-    with database as url, served(tmp_path, url) as app, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            for name, size in VIEWPORTS.items():
-                _journey(app, browser, name, size, artifacts)
-        finally:
-            browser.close()
+    with served_chromium(tmp_path) as (app, browser):
+        for name, size in VIEWPORTS.items():
+            _journey(app, browser, name, size, artifacts)
     shots = sorted(p.name for p in artifacts.glob("*.png"))
     assert len(shots) == 2 * 15, shots

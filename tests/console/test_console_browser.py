@@ -14,10 +14,8 @@ works without it, and no page scrolls sideways. Screenshots of each step are kep
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,27 +23,20 @@ from urllib.parse import parse_qs, urlsplit
 import pypdfium2 as pdfium
 import pytest
 
+from tests.console.browser import VIEWPORTS, artifacts_folder, fits, served_chromium
 from tests.qr import read_qr
-from tests.served import Served, served, throwaway_database
+from tests.served import Served
 from trace.labels.sheets import TEMPLATES
 from trace.provinces import VIETNAM
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]  # fmt: skip
 COUNT = 500
 TEMPLATE = TEMPLATES["a4-3x8-70x37"]
 DPI = 200
-VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 
 @pytest.fixture
 def artifacts(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("TRACE_TEST_ARTIFACTS") or tmp_path / "artifacts")
-    folder = folder / "console-browser"
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"screenshots and PDFs in {folder}")
-    return folder
+    return artifacts_folder(tmp_path, "console-browser")
 
 
 def _decode_all(data: bytes) -> list[str]:
@@ -62,20 +53,6 @@ def _decode_all(data: bytes) -> list[str]:
     return found
 
 
-def _fits(page: Any, width: int) -> None:
-    """Nothing wider than the viewport (a page that refreshes itself may be reloading: wait)."""
-    for _attempt in range(5):
-        page.wait_for_load_state("load")
-        try:
-            scroll = page.evaluate("document.documentElement.scrollWidth")
-        except Exception:  # the page was navigating (its meta refresh)
-            time.sleep(0.3)
-            continue
-        assert scroll <= width, page.url
-        return
-    raise AssertionError(f"{page.url} never settled")
-
-
 def _journey(app: Served, browser: Any, name: str, size: tuple[int, int], folder: Path) -> None:
     width, height = size
     context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN",
@@ -85,7 +62,7 @@ def _journey(app: Served, browser: Any, name: str, size: tuple[int, int], folder
     step = iter(range(1, 100))
 
     def shot(label: str) -> None:
-        _fits(page, width)
+        fits(page, width)
         page.screenshot(path=str(folder / f"{name}-{next(step):02d}-{label}.png"), full_page=True)
 
     try:
@@ -173,16 +150,8 @@ def _journey(app: Served, browser: Any, name: str, size: tuple[int, int], folder
 
 
 def test_the_producers_day_in_a_browser(tmp_path: Path, artifacts: Path) -> None:
-    assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"
-    from playwright.sync_api import sync_playwright
-
-    database = throwaway_database(os.environ.get("TRACE_TEST_DATABASE_URL"), tmp_path)
-    with database as url, served(tmp_path, url) as app, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            for name, size in VIEWPORTS.items():
-                _journey(app, browser, name, size, artifacts)
-        finally:
-            browser.close()
+    with served_chromium(tmp_path) as (app, browser):
+        for name, size in VIEWPORTS.items():
+            _journey(app, browser, name, size, artifacts)
     shots = sorted(p.name for p in artifacts.glob("*.png"))
     assert len(shots) == 2 * 17, shots

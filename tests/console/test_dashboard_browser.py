@@ -6,15 +6,13 @@ of the centre's (dashboard, reports, flagged codes, the week's events) scrolls s
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.console.test_console_browser import ARGS, CHROMIUM, _fits
-from tests.served import Served, served, throwaway_database
+from tests.console.browser import VIEWPORTS, artifacts_folder, fits, served_chromium
+from tests.served import Served
 
-VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 800)}
 PAGES = ("/console/reports", "/console/flags", "/console/dashboard/events")
 
 
@@ -49,11 +47,11 @@ def _visit(app: Served, browser: Any, name: str, size: tuple[int, int], folder: 
         assert page.locator("#chart-days rect.bar").count() == 30
         assert page.locator("#chart-places g[data-province]").count() == 34
         assert page.locator("#chart-places").bounding_box()["width"] <= width
-        _fits(page, width)
+        fits(page, width)
         page.screenshot(path=str(folder / f"{name}-dashboard.png"), full_page=True)
         for path in PAGES:
             page.goto(app.base + path)
-            _fits(page, width)
+            fits(page, width)
             page.screenshot(path=str(folder / f"{name}{path.replace('/', '-')}.png"),
                             full_page=True)  # fmt: skip
     finally:
@@ -61,18 +59,8 @@ def _visit(app: Served, browser: Any, name: str, size: tuple[int, int], folder: 
 
 
 def test_the_dashboard_fits_a_phone_and_a_desktop(tmp_path: Path) -> None:
-    assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"
-    from playwright.sync_api import sync_playwright
-
-    folder = Path(os.environ.get("TRACE_TEST_ARTIFACTS") or tmp_path / "artifacts")
-    folder = folder / "dashboard-browser"
-    folder.mkdir(parents=True, exist_ok=True)
-    database = throwaway_database(os.environ.get("TRACE_TEST_DATABASE_URL"), tmp_path)
-    with database as url, served(tmp_path, url) as app, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            for name, size in VIEWPORTS.items():
-                _visit(app, browser, name, size, folder)
-        finally:
-            browser.close()
+    folder = artifacts_folder(tmp_path, "dashboard-browser")
+    with served_chromium(tmp_path) as (app, browser):
+        for name, size in VIEWPORTS.items():
+            _visit(app, browser, name, size, folder)
     assert len(list(folder.glob("*.png"))) == 2 * (1 + len(PAGES))

@@ -12,7 +12,6 @@ sideways. Screenshots under ``$TRACE_TEST_ARTIFACTS/console-inspector``.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,21 +19,17 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.console.test_console_browser import ARGS, CHROMIUM, _decode_all, _fits
-from tests.served import Served, served, throwaway_database
+from tests.console.browser import VIEWPORTS, artifacts_folder, fits, served_chromium
+from tests.console.test_console_browser import _decode_all
+from tests.served import Served
 
-VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 800)}
 INSTRUCTION_VI = "Ngừng sử dụng, mang sản phẩm trả lại nơi mua để được hoàn tiền."
 INSTRUCTION_EN = "Stop using it; return it where you bought it for a refund."
 
 
 @pytest.fixture
 def artifacts(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("TRACE_TEST_ARTIFACTS") or tmp_path / "artifacts")
-    folder = folder / "console-inspector"
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"screenshots in {folder}")
-    return folder
+    return artifacts_folder(tmp_path, "console-inspector")
 
 
 def _admin(app: Served, method: str, path: str, body: Any = None) -> Any:
@@ -89,7 +84,7 @@ def _journey(app: Served, browser: Any, name: str, size: tuple[int, int], folder
     step = iter(range(1, 100))
 
     def shot(label: str) -> None:
-        _fits(page, width)
+        fits(page, width)
         page.screenshot(path=str(folder / f"{name}-{next(step):02d}-{label}.png"), full_page=True)
 
     try:
@@ -139,20 +134,12 @@ def _journey(app: Served, browser: Any, name: str, size: tuple[int, int], folder
 
 
 def test_the_inspectors_recall_in_a_browser(tmp_path: Path, artifacts: Path) -> None:
-    assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"
-    from playwright.sync_api import sync_playwright
-
-    database = throwaway_database(os.environ.get("TRACE_TEST_DATABASE_URL"), tmp_path)
-    with database as url, served(tmp_path, url) as app, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            for name, size in VIEWPORTS.items():
-                # a batch untouched by the previous journey's recall, with one made from it
-                roots = _roots_with_downstream(app)
-                assert roots, "no active demo batch with an active batch made from it"
-                root, downstream = roots[0]
-                _journey(app, browser, name, size, artifacts, root, downstream)
-        finally:
-            browser.close()
+    with served_chromium(tmp_path) as (app, browser):
+        for name, size in VIEWPORTS.items():
+            # a batch untouched by the previous journey's recall, with one made from it
+            roots = _roots_with_downstream(app)
+            assert roots, "no active demo batch with an active batch made from it"
+            root, downstream = roots[0]
+            _journey(app, browser, name, size, artifacts, root, downstream)
     shots = sorted(p.name for p in artifacts.glob("*.png"))
     assert len(shots) == 2 * 8, shots
