@@ -6,10 +6,12 @@ own producer, its centre, an admin; products: its centre or an admin)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, redirect, request, url_for
 from marshmallow import ValidationError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from trace.api.schemas import (
@@ -33,6 +35,7 @@ from trace.db import db, transaction
 from trace.models import Facility, FacilityKind, Organization, Product, ProductCategory
 from trace.provinces import PROVINCES
 from trace.public.i18n import unit_name
+from trace.services.actors import Actor
 from trace.services.errors import ServiceError
 from trace.services.registry import catalogue, directory, images
 from trace.units import UNITS
@@ -73,6 +76,20 @@ def _back(org_id: int, done: str) -> BaseResponse:
 
 def _refused(error: ValidationError | ServiceError) -> bool:
     return isinstance(error, ServiceError) and error.status in (403, 404)
+
+
+def _change_archive(
+    read: Callable[[Session, Actor, int], Facility | Product],
+    change: Callable[[Session, Actor, int], object],
+    thing_id: int,
+    notice: str,
+) -> BaseResponse:
+    """Archive or take out of the archive (``change``) a facility or product the user may read,
+    then back to its organisation's page."""
+    org_id = read(db.session, auth.current_actor(), thing_id).organization_id
+    with transaction(write=True) as session:
+        change(session, auth.current_actor(), thing_id)
+    return _back(org_id, notice)
 
 
 # Facilities ---------------------------------------------------------------------------------
@@ -155,18 +172,14 @@ def facility_update(facility_id: int) -> BaseResponse:
 
 @auth.signed_in
 def facility_archive(facility_id: int) -> BaseResponse:
-    org_id = directory.facility(db.session, auth.current_actor(), facility_id).organization_id
-    with transaction(write=True) as session:
-        catalogue.archive_facility(session, auth.current_actor(), facility_id)
-    return _back(org_id, "archived")
+    return _change_archive(directory.facility, catalogue.archive_facility, facility_id, "archived")
 
 
 @auth.signed_in
 def facility_unarchive(facility_id: int) -> BaseResponse:
-    org_id = directory.facility(db.session, auth.current_actor(), facility_id).organization_id
-    with transaction(write=True) as session:
-        catalogue.unarchive_facility(session, auth.current_actor(), facility_id)
-    return _back(org_id, "unarchived")
+    return _change_archive(
+        directory.facility, catalogue.unarchive_facility, facility_id, "unarchived"
+    )
 
 
 # Products -----------------------------------------------------------------------------------
@@ -300,15 +313,9 @@ def product_update(product_id: int) -> BaseResponse:
 
 @auth.signed_in
 def product_archive(product_id: int) -> BaseResponse:
-    org_id = directory.product(db.session, auth.current_actor(), product_id).organization_id
-    with transaction(write=True) as session:
-        catalogue.archive_product(session, auth.current_actor(), product_id)
-    return _back(org_id, "archived")
+    return _change_archive(directory.product, catalogue.archive_product, product_id, "archived")
 
 
 @auth.signed_in
 def product_unarchive(product_id: int) -> BaseResponse:
-    org_id = directory.product(db.session, auth.current_actor(), product_id).organization_id
-    with transaction(write=True) as session:
-        catalogue.unarchive_product(session, auth.current_actor(), product_id)
-    return _back(org_id, "unarchived")
+    return _change_archive(directory.product, catalogue.unarchive_product, product_id, "unarchived")
