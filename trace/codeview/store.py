@@ -43,10 +43,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from trace.codeview import driver, ledgercheck
+from trace.codeview import chunkcheck, driver, ledgercheck
 from trace.db import db, transaction
 from trace.jobs import JobContext, job_kind
 from trace.models import (
+    Batch,
     BatchCheck,
     Code,
     CodeKind,
@@ -358,6 +359,16 @@ def run_pass(
     started = dt.datetime.now(dt.UTC)
     before = started - dt.timedelta(seconds=interval / 2)
     checked: list[int] = []
+    with transaction(write=True) as session:
+        # Index rows no batch's check sees; the batches whose finding came or went are checked
+        # in this pass, whenever they were last.
+        affected = chunkcheck.walk(session, started)
+        if among is not None:
+            affected &= set(among)
+        ids = list(session.scalars(select(Batch.id).where(Batch.id.in_(sorted(affected)))))
+        if ids:
+            ledgercheck.check(session, ids, dt.datetime.now(dt.UTC))
+    checked.extend(ids)
     while True:
         with transaction(write=True) as session:
             ids = ledgercheck.due(session, before, CHUNK, among)
