@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tests.codeview.test_store import other, page  # noqa: F401  (the ``other`` fixture)
 from tests.public.conftest import Chain
 from trace.codeview import chunkcheck, ledgercheck, store
-from trace.db import write_intent
+from trace.db import transaction, write_intent
 from trace.jobs import enqueue, queue
 from trace.jobs.worker import Worker
 from trace.models import BatchCheck, BatchLink, Event, EventChunkCheck, EventEpc
@@ -198,3 +198,20 @@ def test_an_unchanged_chunk_is_not_checked_again(
     assert checked == [0]
     row = session.scalars(select(EventChunkCheck).execution_options(populate_existing=True)).one()
     assert row.problem and str(chain.batch.id) in row.batches.split()
+
+
+def test_a_walk_out_of_time_leaves_the_chunks_it_did_not_reach_to_the_next(
+    app: Flask, chain: Chain, session: Session
+) -> None:
+    """A walk stopped by its time limit records nothing for the chunks it did not re-check
+    (they keep their old digest, here none), so the next walk takes them up."""
+    now = dt.datetime.now(dt.UTC)
+    session.rollback()
+    with app.app_context():
+        with transaction(write=True) as walking:
+            assert chunkcheck.walk(walking, now, seconds=-1) == set()
+        assert session.scalars(select(EventChunkCheck)).all() == []
+        with transaction(write=True) as walking:
+            chunkcheck.walk(walking, now)
+    session.rollback()
+    assert [r.chunk for r in session.scalars(select(EventChunkCheck))] == [0]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -69,27 +70,34 @@ def _split(batches: str) -> set[int]:
     return {int(b) for b in batches.split()}
 
 
-def walk(session: Session, now: dt.datetime) -> set[int]:
+def walk(session: Session, now: dt.datetime, seconds: float | None = None) -> set[int]:
     """Re-check the chunks whose rows changed since their last check and record what each
-    found; returns the batches whose failure came or went (or changed), to be checked again."""
+    found; returns the batches whose failure came or went (or changed), to be checked again.
+
+    ``seconds``: stop re-checking after this long (the rest keep their old digest, so the next
+    pass takes them up). Chunks checked before come first: after a deploy onto a large ledger
+    the first walk takes several passes, and rows changed behind the service's back in chunks
+    already checked are found meanwhile."""
+    deadline = time.monotonic() + seconds if seconds is not None else None
     current = digests(session)
     rows = {r.chunk: r for r in session.scalars(select(EventChunkCheck))}
     affected: set[int] = set()
     for chunk in sorted(set(rows) - set(current)):  # every row of the chunk is gone
         affected |= _split(rows[chunk].batches)
         session.execute(delete(EventChunkCheck).where(EventChunkCheck.chunk == chunk))
-    for chunk, digest in sorted(current.items()):
-        row = rows.get(chunk)
-        if row is not None and row.digest == digest:
-            continue
+    changed = [c for c, d in current.items() if c not in rows or rows[c].digest != d]
+    for chunk in sorted(changed, key=lambda c: (c not in rows, c)):
+        if deadline is not None and time.monotonic() > deadline:
+            break
         batches, problem = _check_chunk(session, chunk)
+        row = rows.get(chunk)
         if row is None:
             row = EventChunkCheck(chunk=chunk, batches="")
             session.add(row)
         before = (_split(row.batches), row.problem)
         if before != (batches, problem):
             affected |= before[0] | batches
-        row.digest, row.checked_at, row.problem = digest, now, problem
+        row.digest, row.checked_at, row.problem = current[chunk], now, problem
         row.batches = " ".join(str(b) for b in sorted(batches))
     session.flush()
     return affected
