@@ -62,6 +62,7 @@ def measure(url: str) -> None:
                                  "WHERE batch_id IS NOT NULL)"))  # fmt: skip
         walk("one event_epc row deleted")
         store.run_pass(app)  # every batch checked once
+        app.config["PUBLIC_VERIFY_SECONDS"] = 3600.0  # none due again: the walk and little else
         began = time.perf_counter()
         checked, _ = store.run_pass(app)
         print(f"verifier pass, no batch due: {time.perf_counter() - began:.2f} s "
