@@ -19,6 +19,10 @@ restart or a deploy does not redo the checks, and a pass over 100,000 batches un
 their last pass costs the database a few seconds, not the verifier half an hour. What the digest
 does not cover: a ``code`` row an event's unit identifier resolves to (a full check of the batch,
 after any change of its rows, still compares them).
+
+Rows a batch's check cannot see (an ``event_epc`` row deleted or moved away from the batch, a
+``batch_link`` row deleted or slipped in) are found by the walk over the whole event table,
+:mod:`trace.codeview.chunkcheck`, run first in each pass; its findings fail the batches named.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, or_, select, text
 from sqlalchemy.orm import Session
 
+from trace.codeview import chunkcheck
 from trace.models import Batch, BatchCheck, Event, EventEpc, StoredPage
 from trace.services import lookup
 
@@ -134,6 +139,12 @@ def check(session: Session, batch_ids: Sequence[int], now: dt.datetime) -> list[
     if full:
         for found in _check_in_full(session, full, now, rows, current):
             results[found[0]] = found[1]
+    # What the walk over the whole event table found (rows this check cannot see) fails the
+    # batch too; no digest, so the check is made in full again once the finding is gone.
+    for batch_id, problem in chunkcheck.flags(session, batch_ids).items():
+        row = rows[batch_id]
+        row.ok, row.problem, row.digest = False, problem, None
+        results[batch_id] = Check(False, row.checked, problem, now)
     session.flush()
     return [results[batch_id] for batch_id in batch_ids]
 

@@ -43,10 +43,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from trace.codeview import driver, ledgercheck
+from trace.codeview import chunkcheck, driver, ledgercheck
 from trace.db import db, transaction
 from trace.jobs import JobContext, job_kind
 from trace.models import (
+    Batch,
     BatchCheck,
     Code,
     CodeKind,
@@ -347,17 +348,30 @@ def run_pass(
     progress: Callable[[int, int | None], None] | None = None,
     page_seconds: float | None = None,
     among: Sequence[int] | None = None,
+    walk_seconds: float | None = None,
 ) -> tuple[int, int]:
     """Check every batch not checked within the interval, oldest first, in transactions of
-    :data:`CHUNK` batches; then prepare the pages of the batches checked (for at most
-    ``page_seconds``, if given: the rest waits for the next pass). Checks come first, so a pass
-    that has many pages to render (fresh data, a deploy that changed the page) does not let the
-    marks of the batches it reaches last grow old. ``among``: only these batches (an operator
-    preparing the batches of an import, say). Returns (batches checked, pages rendered)."""
+        :data:`CHUNK` batches; then prepare the pages of the batches checked (for at most
+        ``page_seconds``, if given: the rest waits for the next pass). Checks come first, so a pass
+        that has many pages to render (fresh data, a deploy that changed the page) does not let the
+        marks of the batches it reaches last grow old. ``among``: only these batches (an operator
+        preparing the batches of an import, say). ``walk_seconds``: how long the walk over the whole
+    event table may re-derive changed chunks (:func:`chunkcheck.walk`). Returns (batches checked,
+    pages rendered)."""
     interval = float(app.config["PUBLIC_VERIFY_SECONDS"])
     started = dt.datetime.now(dt.UTC)
     before = started - dt.timedelta(seconds=interval / 2)
     checked: list[int] = []
+    with transaction(write=True) as session:
+        # Index rows no batch's check sees; the batches whose finding came or went are checked
+        # in this pass, whenever they were last.
+        affected = chunkcheck.walk(session, started, walk_seconds)
+        if among is not None:
+            affected &= set(among)
+        ids = list(session.scalars(select(Batch.id).where(Batch.id.in_(sorted(affected)))))
+        if ids:
+            ledgercheck.check(session, ids, dt.datetime.now(dt.UTC))
+    checked.extend(ids)
     while True:
         with transaction(write=True) as session:
             ids = ledgercheck.due(session, before, CHUNK, among)
@@ -384,7 +398,8 @@ def _every(app: Flask) -> float:
 @job_kind(ledgercheck.JOB_KIND, every=_every, max_attempts=1)
 def verify_and_prepare(ctx: JobContext) -> None:
     """The recurring verifier: one pass (:func:`run_pass`)."""
-    checked, rendered = run_pass(ctx.app, ctx.progress, page_seconds=_every(ctx.app) / 2)
+    half = _every(ctx.app) / 2
+    checked, rendered = run_pass(ctx.app, ctx.progress, page_seconds=half, walk_seconds=half)
     log.info("ledger check: %s batches checked, %s pages stored", checked, rendered)
 
 

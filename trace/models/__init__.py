@@ -17,7 +17,14 @@ from trace.models.labels import Code, CodeKind, CodeStatus, PrintRun
 from trace.models.passport import Certificate, CertificateKind
 from trace.models.plots import Plot, PlotGeometry
 from trace.models.portal import PortalKind, PortalRecord, PortalStatus
-from trace.models.public import BatchCheck, Report, Scan, ScanClient, StoredPage
+from trace.models.public import (
+    BatchCheck,
+    EventChunkCheck,
+    Report,
+    Scan,
+    ScanClient,
+    StoredPage,
+)
 from trace.models.recalls import LedgerCheckpoint, Recall, RecallBatch
 from trace.models.registry import (
     Batch,
@@ -45,6 +52,7 @@ __all__ = [
     "CodeKind",
     "CodeStatus",
     "Event",
+    "EventChunkCheck",
     "EventEpc",
     "Facility",
     "FacilityKind",

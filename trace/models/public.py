@@ -104,3 +104,21 @@ class StoredPage(Base):
     token: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
     made_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EventChunkCheck(Base):
+    """The ledger verifier's walk over the whole event table, one row per chunk of event ids
+    (:mod:`trace.codeview.chunkcheck`): the digest of the chunk's event, ``event_epc`` and
+    ``batch_link`` rows when last re-derived, and what that found. A batch's own check only
+    sees the events still linked to it; a row deleted, moved or slipped in is found here, and
+    ``batches`` (the batches the documents name, and those the stored rows name) fail their
+    checks while it stands."""
+
+    __tablename__ = "event_chunk_check"
+
+    chunk: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    checked_at: Mapped[dt.datetime]
+    digest: Mapped[str] = mapped_column(String(64))
+    #: the ids of the batches whose checks fail, space-separated ("" when the chunk is sound)
+    batches: Mapped[str] = mapped_column(Text, default="")
+    problem: Mapped[str | None] = mapped_column(String(500))
