@@ -1,7 +1,7 @@
 """the ledger verifier's walk over the whole event table, one row per chunk of event ids
 
-Revision ID: 0016_chunk_check
-Revises: 0015_check_digest
+Revision ID: 0018_chunk_check
+Revises: 0017_check_digest
 Create Date: 2026-11-30 19:05:00.000000
 
 ``event_chunk_check``: per chunk of event ids, the digest of its event, ``event_epc`` and
@@ -17,8 +17,8 @@ from alembic import op
 
 import trace.db
 
-revision: str = "0016_chunk_check"
-down_revision: str | None = "0015_check_digest"
+revision: str = "0018_chunk_check"
+down_revision: str | None = "0017_check_digest"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
