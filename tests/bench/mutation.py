@@ -75,6 +75,8 @@ TARGETS: dict[str, Target] = {
             "tests/public/test_page.py",
             "tests/public/test_resolver.py",
             "tests/api/test_inspection_recalls.py",
+            "tests/api/test_recall_dry_run.py",
+            "tests/public/test_recall_instruction.py",
         ],
         [
             "trace.services.lookup.x_recall_of__*",
