@@ -199,6 +199,11 @@ def test_banner_names_the_latest_issued_recall(client: FlaskClient, chain: Chain
     session.commit()
     _, _, body, status = public(client, chain.code)
     assert body["recall"]["reason"] == "Dư lượng thuốc" and status["reason"] == "Dư lượng thuốc"
+    # Issued at the same moment: the later numbered one (the recall status is read uncached).
+    session.execute(update(Recall).where(Recall.id == newer["id"]).values(created_at=issued))
+    session.commit()
+    tied = client.get(f"/q/{chain.code}?linkType=gs1:recallStatus").get_json()
+    assert tied["reason"] == "Bao bì rách"
 
 
 def test_recall_status_of_a_batch_recalled_without_an_open_recall(
