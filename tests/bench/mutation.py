@@ -208,6 +208,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("recalls", _R + "create_recall", 'session.execute(text("ANALYZE RECALL_BATCH"))'): _CASE,
     ("recalls", "trace.services.lookup.x_recall_of", ".limit(None)"):
         "first() reads the first row of the ordered rows either way",
+    ("recalls", "trace.services.lookup.x_recall_of", ".limit(2)"):
+        "first() reads the first row of the ordered rows either way",
+    ("recalls", "trace.services.lookup.x_recall_of", ".join(RecallBatch, None)"): _JOIN,
+    ("recalls", "trace.services.lookup.x_recall_of", ".join(RecallBatch, )"): _JOIN,
     # The same text mutates max(record_time), killed by the Last-Modified test.
     ("recalls", _F, "over_events(None),"): _EVENTS,
     ("recalls", _F, "over_events(func.max(None)),"): _EVENTS,

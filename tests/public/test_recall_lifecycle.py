@@ -219,3 +219,4 @@ def test_recall_status_of_a_batch_recalled_without_an_open_recall(
     _, _, body, status = public(client, chain.code)
     assert status["recalled"] is True and status["reason"] is None and status["since"] is None
     assert body["recall"] is not None and body["recall"]["reason"] is None
+    assert body["recall"]["direct"] is True and body["recall"]["since"] is None
