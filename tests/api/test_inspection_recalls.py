@@ -90,6 +90,7 @@ def test_who_may_recall(app, client, build, token, count) -> None:
         json={"batches": [a.id, 99999], "reason": "x"},
     )
     assert bad.status_code == 422 and bad.json["errors"][0]["pointer"] == "/batches/1"
+    assert bad.json["detail"] == "Some batches to recall do not exist."
     empty = client.post(
         "/api/v1/recalls", headers=token("inspector"), json={"batches": [], "reason": ""}
     )

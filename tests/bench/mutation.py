@@ -111,6 +111,7 @@ _STATS = (
 _CASE = "SQL keywords and unquoted names are case-insensitive"
 _W = 'walk = select(Batch.id.label("batch_id")).where(Batch.id.in_(roots))'
 _IF = "if recall.include_downstream "
+_NOW = "Recall.created_at defaults to the same moment (utcnow) when left unset"
 _SYNC = "the service expires the whole session right after the UPDATE: no object is read stale"
 _EVENTS = (
     "the batch's event count and its last ledger seq both move with each of its new events "
@@ -204,6 +205,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      _IF + 'and session.get_bind().dialect.name == "XXpostgresqlXX":'): _STATS,
     ("recalls", _R + "create_recall",
      _IF + 'and session.get_bind().dialect.name == "POSTGRESQL":'): _STATS,
+    ("recalls", _R + "create_recall", ".join(Organization, None)"): _JOIN,
+    ("recalls", _R + "create_recall", ".join(Organization, )"): _JOIN,
+    ("recalls", _R + "create_recall", "created_at=None,"): _NOW,
+    ("recalls", _R + "create_recall", "removed: created_at=_now(),"): _NOW,
     ("recalls", _R + "create_recall", 'session.execute(text("analyze recall_batch"))'): _CASE,
     ("recalls", _R + "create_recall", 'session.execute(text("ANALYZE RECALL_BATCH"))'): _CASE,
     ("recalls", "trace.services.lookup.x_recall_of", ".limit(None)"):
