@@ -237,6 +237,8 @@ def test_issuing_a_recall_is_audited(app, client, build, token, session) -> None
     agency = build.organization(kind="inspection_agency", name="Chi cục Quản lý chất lượng")
     inspector = token("inspector", agency)
     earlier = recall(client, inspector, [chain["c"]], reason="Bao bì lỗi", downstream=False).json
+    with db.new_session(app) as fresh:
+        c_edited = fresh.get(Batch, chain["c"].id).updated_at
     body = {"batches": [chain["a"].id, chain["a"].id], "reason": "Dư lượng vượt ngưỡng",
             "instruction_vi": "Ngừng sử dụng", "instruction_en": "Stop using it",
             "include_downstream": True}  # fmt: skip
@@ -266,6 +268,8 @@ def test_issuing_a_recall_is_audited(app, client, build, token, session) -> None
         ("batch", str(chain["b"].id), made["id"]),
     }
     assert len(recalled) == 3  # C, already recalled by the earlier recall, is not audited again
+    with db.new_session(app) as fresh:  # nor rewritten
+        assert fresh.get(Batch, chain["c"].id).updated_at == c_edited
     for e in recalled:
         assert e.before == {"status": "active"}
         assert e.after["status"] == "recalled"

@@ -207,6 +207,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      _IF + 'and session.get_bind().dialect.name == "POSTGRESQL":'): _STATS,
     ("recalls", _R + "create_recall", ".join(Organization, None)"): _JOIN,
     ("recalls", _R + "create_recall", ".join(Organization, )"): _JOIN,
+    ("recalls", _R + "create_recall",
+     "total = session.scalar(select(func.count()).select_from(covered.subquery())) or 1"):
+        "a recall covers at least the batches it names: the count is never 0",
     ("recalls", _R + "create_recall", "created_at=None,"): _NOW,
     ("recalls", _R + "create_recall", "removed: created_at=_now(),"): _NOW,
     ("recalls", _R + "create_recall", 'session.execute(text("analyze recall_batch"))'): _CASE,
