@@ -10,7 +10,9 @@ the parts that decide recall banners).
 
 Score = killed / (killed + survived + not covered), per function and per target; the mutants
 listed in ``EQUIVALENT`` (no test can tell them from the original on this database, reasons
-given) are left out of the score and printed apart. Surviving mutants are printed as diffs.
+given) are left out of the score and printed apart, as are, on SQLite, those in
+``POSTGRESQL_ONLY`` (only PostgreSQL can tell them apart: run with ``TRACE_TEST_DATABASE_URL``
+and one worker to score them). Surviving mutants are printed as diffs.
 
 Run: ``scripts/mutation.sh [ledger capture recalls gs1] [--max-children 1]``; the tests use
 SQLite unless ``TRACE_TEST_DATABASE_URL`` names a PostgreSQL server. mutmut's work directory is
