@@ -90,6 +90,7 @@ def test_who_may_recall(app, client, build, token, count) -> None:
         json={"batches": [a.id, 99999], "reason": "x"},
     )
     assert bad.status_code == 422 and bad.json["errors"][0]["pointer"] == "/batches/1"
+    assert bad.json["detail"] == "Some batches to recall do not exist."
     empty = client.post(
         "/api/v1/recalls", headers=token("inspector"), json={"batches": [], "reason": ""}
     )
@@ -227,3 +228,50 @@ def test_closing_a_recall_is_audited(app, client, build, token, session) -> None
     for entry in reopened:
         assert entry.before == {"status": "recalled"}
         assert entry.after == {"status": "active", "recall_id": first["id"]}
+
+
+def test_issuing_a_recall_is_audited(app, client, build, token, session) -> None:
+    """The issue's own audit entry (who, for which organisation, what was named and covered) and
+    one entry per batch it set recalled, none for a batch an earlier recall already held."""
+    chain = build_chain(client, build, token)
+    agency = build.organization(kind="inspection_agency", name="Chi cục Quản lý chất lượng")
+    inspector = token("inspector", agency)
+    earlier = recall(client, inspector, [chain["c"]], reason="Bao bì lỗi", downstream=False).json
+    with db.new_session(app) as fresh:
+        c_edited = fresh.get(Batch, chain["c"].id).updated_at
+    body = {"batches": [chain["a"].id, chain["a"].id], "reason": "Dư lượng vượt ngưỡng",
+            "instruction_vi": "Ngừng sử dụng", "instruction_en": "Stop using it",
+            "include_downstream": True}  # fmt: skip
+    issued = client.post("/api/v1/recalls", headers=inspector, json=body)
+    assert issued.status_code == 201, issued.json
+    made = issued.json
+    session.rollback()
+    entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    create = [e for e in entries if e.action == "create" and e.entity_type == "recall"]
+    assert [e.entity_id for e in create] == [str(earlier["id"]), str(made["id"])]
+    entry = create[1]
+    assert entry.token_id is not None and entry.actor_organization_id == agency.id
+    assert entry.before is None
+    after = entry.after
+    assert after["batches"] == [chain["a"].id] and after["covered"] == 3
+    assert after["id"] == made["id"] and after["reason"] == "Dư lượng vượt ngưỡng"
+    assert after["instruction_vi"] == "Ngừng sử dụng" and after["instruction_en"] == "Stop using it"
+    assert after["include_downstream"] is True and after["closed_at"] is None
+    assert after["created_by_token_id"] == entry.token_id
+    assert after["created_by_organization_id"] == agency.id
+    assert made["instruction_vi"] == "Ngừng sử dụng" and made["direct"] == 1
+    assert made["downstream"] == 2
+    recalled = [e for e in entries if e.action == "recall"]
+    assert {(e.entity_type, e.entity_id, e.after["recall_id"]) for e in recalled} == {
+        ("batch", str(chain["c"].id), earlier["id"]),
+        ("batch", str(chain["a"].id), made["id"]),
+        ("batch", str(chain["b"].id), made["id"]),
+    }
+    assert len(recalled) == 3  # C, already recalled by the earlier recall, is not audited again
+    with db.new_session(app) as fresh:  # nor rewritten
+        assert fresh.get(Batch, chain["c"].id).updated_at == c_edited
+    for e in recalled:
+        assert e.before == {"status": "active"}
+        assert e.after["status"] == "recalled"
+        assert e.token_id == entry.token_id and e.actor == entry.actor
+        assert e.actor_organization_id == agency.id and e.at is not None

@@ -7,12 +7,17 @@ or that only looks at batches recalled directly (a downstream batch shows no ban
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from werkzeug.http import http_date
 
-from tests.public.conftest import Chain
+from tests.public.conftest import Chain, record
 from tests.public.test_page import visible
+from trace.models import Batch, BatchStatus, Event, EventEpc, Organization, Product, Recall
 
 BANNER_VI = "Sản phẩm bị thu hồi: không sử dụng"
 BANNER_EN = "Recalled: do not use this product"
@@ -141,3 +146,77 @@ def test_only_a_centre_of_the_lots_province_may_close_its_recall(
     assert_banner(client, chain.code, reason, direct=True)
     close(client, token("centre", province="24"), recall["id"])
     assert_no_banner(client, chain.code)
+
+
+def test_digital_link_etag_moves_with_its_own_batch_alone(
+    client: FlaskClient, chain: Chain, build: Any, session: Session, token
+) -> None:
+    """The page's freshness (its ETag) counts the batch's own events and recalls only: another
+    lot's events and recalls leave a client's copy valid (304); the lot's own event does not,
+    and its time is the page's Last-Modified."""
+    inspector = token("inspector")
+    close(client, inspector, issue(client, inspector, [chain.batch.id], "Nhầm lô", False)["id"])
+    first = client.get(DIGITAL_LINK, headers=JSON)
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    other = build.batch(chain.product, lot_code="LN2606-B02", origin_facility_id=chain.orchard.id)
+    record(session, other.id, stage="harvesting", time="2026-06-09T05:30:00+07:00",
+           facility_id=chain.orchard.id, quantity="120")  # fmt: skip
+    elsewhere = issue(client, inspector, [other.id], "Bao bì bị rách", downstream=False)
+    assert client.get(DIGITAL_LINK, headers={**JSON, "If-None-Match": etag}).status_code == 304
+    close(client, inspector, elsewhere["id"])
+    assert client.get(DIGITAL_LINK, headers={**JSON, "If-None-Match": etag}).status_code == 304
+    # The batch, product and producer last edited long ago: the lot's new event dates the page.
+    session.rollback()
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    for model, row_id in ((Batch, chain.batch.id), (Product, chain.product.id),
+                          (Organization, chain.product.organization_id)):  # fmt: skip
+        session.execute(update(model).where(model.id == row_id).values(updated_at=long_ago))
+    session.commit()
+    record(session, chain.batch.id, stage="storing", time="2026-06-09T08:00:00+07:00",
+           facility_id=chain.cold_store.id, quantity="1790")  # fmt: skip
+    moved = client.get(DIGITAL_LINK, headers={**JSON, "If-None-Match": etag})
+    assert moved.status_code == 200 and moved.headers["ETag"] != etag
+    recorded = session.scalar(
+        select(func.max(Event.record_time))
+        .join(EventEpc, EventEpc.event_pk == Event.id)
+        .where(EventEpc.batch_id == chain.batch.id)
+    )
+    assert recorded is not None
+    assert moved.headers["Last-Modified"] == http_date(recorded)
+
+
+def test_banner_names_the_latest_issued_recall(client: FlaskClient, chain: Chain, session: Session,
+                                               token) -> None:  # fmt: skip
+    """Latest by issue time, not by id: a recall whose row was numbered later (a slower
+    transaction) but issued earlier does not hide the newer one."""
+    inspector = token("inspector")
+    newer = issue(client, inspector, [chain.batch.id], "Dư lượng thuốc", downstream=False)
+    older = issue(client, inspector, [chain.batch.id], "Bao bì rách", downstream=False)
+    session.rollback()
+    issued = dt.datetime.fromisoformat(newer["created_at"]) - dt.timedelta(hours=1)
+    session.execute(update(Recall).where(Recall.id == older["id"]).values(created_at=issued))
+    session.commit()
+    _, _, body, status = public(client, chain.code)
+    assert body["recall"]["reason"] == "Dư lượng thuốc" and status["reason"] == "Dư lượng thuốc"
+    # Issued at the same moment: the later numbered one (the recall status is read uncached).
+    session.execute(update(Recall).where(Recall.id == newer["id"]).values(created_at=issued))
+    session.commit()
+    tied = client.get(f"/q/{chain.code}?linkType=gs1:recallStatus").get_json()
+    assert tied["reason"] == "Bao bì rách"
+
+
+def test_recall_status_of_a_batch_recalled_without_an_open_recall(
+    client: FlaskClient, chain: Chain, session: Session
+) -> None:
+    """A batch whose status alone says recalled (no open recall names it) still answers
+    recalled, with no reason to give."""
+    session.rollback()
+    session.execute(
+        update(Batch).where(Batch.id == chain.batch.id).values(status=BatchStatus.RECALLED)
+    )
+    session.commit()
+    _, _, body, status = public(client, chain.code)
+    assert status["recalled"] is True and status["reason"] is None and status["since"] is None
+    assert body["recall"] is not None and body["recall"]["reason"] is None
+    assert body["recall"]["direct"] is True and body["recall"]["since"] is None
