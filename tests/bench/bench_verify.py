@@ -47,12 +47,9 @@ def _event(i: int, batches: int) -> dict:
             "outputQuantityList": [{"epcClass": _lot(1 + (lot % batches)), "quantity": 4,
                                     "uom": "KGM"}],
         }  # fmt: skip
-    if i % 500 == 498:
+    if i % 500 == 498:  # the previous event declared in error: it repeats that event whole
         return {
-            **event, "type": "ObjectEvent", "action": "OBSERVE", "bizStep": "storing",
-            "eventID": f"urn:uuid:verify-{i - 1}",
-            "quantityList": [{"epcClass": _lot(1 + (i - 1) % batches), "quantity": 5,
-                              "uom": "KGM"}],
+            **_event(i - 1, batches),
             "errorDeclaration": {"declarationTime": "2026-06-30T00:00:00+07:00",
                                  "reason": "incorrect_data"},
         }  # fmt: skip
