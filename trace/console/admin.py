@@ -176,20 +176,18 @@ SUBJECT_PAGES = {
     "user": ("console.admin_user", "user_id"),
     "print_run": ("console.print_run", "run_id"),
     "import": ("console.import_page", "import_id"),
+    "organization": ("console.organisation", "org_id"),
 }
-#: pages of other parts of the console, linked by path until their endpoints exist everywhere
-SUBJECT_PATHS = {"organization": "/console/organisations/{id}"}
 
 
 def subject_link(entity_type: str, entity_id: str) -> str | None:
     if not entity_id.isdigit():
         return None
     page = SUBJECT_PAGES.get(entity_type)
-    if page is not None and page[0] in current_app.view_functions:
-        values: dict[str, Any] = {page[1]: int(entity_id)}
-        return url_for(page[0], **values)
-    path = SUBJECT_PATHS.get(entity_type)
-    return path.format(id=int(entity_id)) if path else None
+    if page is None:
+        return None
+    values: dict[str, Any] = {page[1]: int(entity_id)}
+    return url_for(page[0], **values)
 
 
 @admin_only

@@ -9,7 +9,6 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
-from werkzeug.routing import BuildError
 
 from trace.console import auth, charts
 from trace.console.pages import PAGE_SIZE, render
@@ -25,15 +24,9 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/dashboard/events", "week_events", week_events_page, methods=["GET"])
 
 
-def link(endpoint: str, path: str, **params: Any) -> str:
-    """``url_for(endpoint, **params)``; the literal ``path`` with its query while the endpoint
-    is not served yet (a page another part of the console builds)."""
-    params = {k: v for k, v in params.items() if v is not None}
-    try:
-        return url_for(endpoint, **params)
-    except BuildError:
-        query = "&".join(f"{k}={v}" for k, v in params.items())
-        return f"{path}?{query}" if query else path
+def link(endpoint: str, **params: Any) -> str:
+    """``url_for(endpoint, **params)`` without the parameters that are ``None``."""
+    return url_for(endpoint, **{k: v for k, v in params.items() if v is not None})
 
 
 def _asked() -> str | None:
@@ -45,19 +38,15 @@ def figure_links(province: str | None) -> dict[str, str]:
     """Where each figure leads: the list behind it, with the province when one was picked."""
     p = province if province in PROVINCES else None
     return {
-        "producers": link("console.organisations", "/console/organisations",
-                          kind="producer", province=p),
-        "cooperatives": link("console.organisations", "/console/organisations",
-                             kind="cooperative", province=p),
-        "products": link("console.products", "/console/products", province=p),
-        "active_batches": link("console.batches", "/console/batches", status="active",
-                               province=p),
-        "recalled_batches": link("console.batches", "/console/batches", status="recalled",
-                                 province=p),
-        "events_week": link("console.week_events", "/console/dashboard/events", province=p),
-        "scans_30d": link("console.scans", "/console/scans", days=30),
-        "open_reports": link("console.reports", "/console/reports", status="open", province=p),
-        "flagged_codes": link("console.flags", "/console/flags", province=p),
+        "producers": link("console.organisations", kind="producer", province=p),
+        "cooperatives": link("console.organisations", kind="cooperative", province=p),
+        "products": link("console.products", province=p),
+        "active_batches": link("console.batches", status="active", province=p),
+        "recalled_batches": link("console.batches", status="recalled", province=p),
+        "events_week": link("console.week_events", province=p),
+        "scans_30d": link("console.scans", days=30),
+        "open_reports": link("console.reports", status="open", province=p),
+        "flagged_codes": link("console.flags", province=p),
     }  # fmt: skip
 
 

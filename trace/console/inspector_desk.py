@@ -50,7 +50,7 @@ def hit_url(hit: finder.Hit) -> str:
         return url_for("console.audit", batch_id=hit.id)
     if hit.kind == "product":
         return url_for("console.products", q=hit.title)
-    return f"/console/organisations/{hit.id}"  # console.organisation (the registry's page)
+    return url_for("console.organisation", org_id=hit.id)
 
 
 @auth.signed_in
