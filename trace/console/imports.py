@@ -140,10 +140,8 @@ def template(kind: str, fmt: str) -> Response:
 
 
 def failure_of(job: Job) -> str:
-    """Why a job failed, in one sentence: the recorded error's first line (never the
-    traceback frames the worker keeps after it)."""
-    lines = (job.error or "").strip().splitlines()
-    return say(lines[0]) if lines else ""
+    """Why a job failed, in the page's language (the worker records one line)."""
+    return say(job.error or "")
 
 
 def _preview_job(job_id: int) -> Job:

@@ -40,6 +40,7 @@ def register(bp: Blueprint) -> None:
 
 
 def desk_actor() -> Actor:
+    """The signed-in user, who must be one the inspector's desk serves (recalls use it too)."""
     actor = auth.current_actor()
     finder.may_use(actor)
     return actor

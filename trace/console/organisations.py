@@ -5,10 +5,12 @@ services, whose rules decide (a centre its province, an admin everywhere)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, g, redirect, request, url_for
 from marshmallow import ValidationError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from trace.api.schemas import OrganizationSchema
@@ -19,6 +21,7 @@ from trace.console.registry_forms import done_notice, failed, load, values_of
 from trace.db import db, transaction
 from trace.models import OrganizationKind, Role
 from trace.provinces import PROVINCES
+from trace.services.actors import Actor
 from trace.services.errors import Forbidden, ServiceError
 from trace.services.registry import catalogue, directory
 
@@ -162,15 +165,19 @@ def update(org_id: int) -> BaseResponse:
 
 @auth.signed_in
 def archive(org_id: int) -> BaseResponse:
-    directory.organization(db.session, auth.current_actor(), org_id)
-    with transaction(write=True) as session:
-        catalogue.archive_organization(session, auth.current_actor(), org_id)
-    return redirect(url_for("console.organisation", org_id=org_id, done="archived"), 303)
+    return _change_archive(org_id, catalogue.archive_organization, "archived")
 
 
 @auth.signed_in
 def unarchive(org_id: int) -> BaseResponse:
+    return _change_archive(org_id, catalogue.unarchive_organization, "unarchived")
+
+
+def _change_archive(
+    org_id: int, change: Callable[[Session, Actor, int], object], done: str
+) -> BaseResponse:
+    """Archive or take out of the archive (``change``) an organisation the user may read."""
     directory.organization(db.session, auth.current_actor(), org_id)
     with transaction(write=True) as session:
-        catalogue.unarchive_organization(session, auth.current_actor(), org_id)
-    return redirect(url_for("console.organisation", org_id=org_id, done="unarchived"), 303)
+        change(session, auth.current_actor(), org_id)
+    return redirect(url_for("console.organisation", org_id=org_id, done=done), 303)

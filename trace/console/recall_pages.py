@@ -18,11 +18,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from trace.api.inspection_schemas import RecallCloseSchema, RecallCreateSchema
 from trace.console import auth, forms, messages
+from trace.console.inspector_desk import desk_actor
 from trace.console.pages import list_args, render
 from trace.db import db, transaction
 from trace.models import Role
 from trace.provinces import province_name
-from trace.services.actors import Actor
 from trace.services.errors import ServiceError
 from trace.services.inspection import finder, recalls
 
@@ -39,12 +39,6 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/recalls", "recalls_post", confirm, methods=["POST"])
     bp.add_url_rule("/recalls/<int:recall_id>", "recall", recall_page, methods=["GET"])
     bp.add_url_rule("/recalls/<int:recall_id>/close", "recall_close", close, methods=["POST"])
-
-
-def desk_actor() -> Actor:
-    actor = auth.current_actor()
-    finder.may_use(actor)
-    return actor
 
 
 def _form_data(form: MultiDict[str, str]) -> dict[str, Any]:

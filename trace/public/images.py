@@ -71,12 +71,7 @@ def _stored(product_id: int, version: int, width: int) -> Response:
     data = stored.read(db.session, product_id, version, width)
     if data is None:
         return _placeholder()
-    response = Response(data, mimetype="image/jpeg")
-    response.cache_control.public = True
-    response.cache_control.max_age = 86400
-    response.set_etag(f"{product_id}-{width}-v{version}")
-    response.make_conditional(request)
-    return response
+    return _jpeg(data, f"{product_id}-{width}-v{version}")
 
 
 def product_image(product_id: int, width: int) -> Response:
@@ -99,9 +94,14 @@ def product_image(product_id: int, width: int) -> Response:
         data = _resized(source, width)
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
         return _placeholder()
+    return _jpeg(data, f"{product_id}-{width}-{int(source.stat().st_mtime)}")
+
+
+def _jpeg(data: bytes, etag: str) -> Response:
+    """A resized image, cached by browsers and proxies for a day, answered 304 when unchanged."""
     response = Response(data, mimetype="image/jpeg")
     response.cache_control.public = True
     response.cache_control.max_age = 86400
-    response.set_etag(f"{product_id}-{width}-{int(source.stat().st_mtime)}")
+    response.set_etag(etag)
     response.make_conditional(request)
     return response
