@@ -370,3 +370,35 @@ def test_the_audit_names_the_console_user_who_recorded(app, desk: Desk, signed_i
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Nguyễn Thị &lt;Hoa&gt;" in text and "Nguyễn Thị <Hoa>" not in text
+
+
+def test_asking_again_queues_no_more_work(app, client, build, token, make_user, signed_in,
+                                          session) -> None:  # fmt: skip
+    """A whole-ledger check already on its way is the answer to asking again; a person has at
+    most two exports being made at once (each fills a file): repeated clicks, or a script with
+    a signed-in session, cannot fill the job queue or the disk."""
+    from sqlalchemy import func, select
+
+    from tests.api.inspection_support import build_chain
+    from trace.models import Job
+
+    chain = build_chain(client, build, token)
+    inspector = signed_in(make_user("inspector"))
+    first = _post(inspector, "/console/ledger/verify")
+    again = _post(inspector, "/console/ledger/verify")
+    assert first.status_code == again.status_code == 303 and again.location == first.location
+
+    def jobs(kind: str) -> int:
+        session.rollback()
+        return session.scalar(select(func.count()).select_from(Job).where(Job.kind == kind))
+
+    assert jobs("ledger_verify") == 1
+    for _ in range(2):
+        made = _post(inspector, "/console/exports", format="csv", batch=str(chain["b"].id))
+        assert made.status_code == 303
+    third = _post(inspector, "/console/exports", format="csv", batch=str(chain["b"].id))
+    assert third.status_code == 409 and "vẫn đang được tạo" in third.get_data(as_text=True)
+    assert jobs("console_export") == 2
+    Worker(app).run(burst=True)  # once they are made, the next may be asked for
+    assert _post(inspector, "/console/exports", format="csv").status_code == 303
+    assert _post(inspector, "/console/ledger/verify").location != first.location

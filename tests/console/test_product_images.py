@@ -13,6 +13,7 @@ import struct
 import zlib
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from PIL import Image
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 from tests.console.registry_world import jpeg, png, post
 from trace import create_app
 from trace.models import AuditEntry, Code, Product, ProductImage
+from trace.services.registry import images as stored_images
 
 FORM = {"name_vi": "Vải thiều Lục Ngạn", "category": "fruit", "unit": "KGM"}
 
@@ -189,6 +191,10 @@ def test_an_upload_is_reencoded_upright_without_its_metadata(
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
     with Image.open(io.BytesIO(served.data)) as image:
         assert image.format == "JPEG" and image.size == (200, 400)
+    # a browser's copy of this version: 304, answered without reading the image's bytes
+    with patch.object(stored_images, "read", side_effect=AssertionError("bytes read")):
+        again = client.get(served.request.path, headers={"If-None-Match": served.headers["ETag"]})
+    assert again.status_code == 304 and again.headers["ETag"] == served.headers["ETag"]
     with Image.open(io.BytesIO(_stored(session, product.id, 640))) as image:
         assert image.size == (200, 400)  # never enlarged
 

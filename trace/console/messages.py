@@ -47,6 +47,8 @@ _PATTERNS: list[tuple[re.Pattern[str], LazyString]] = [
      lazy_gettext("Only the organisation that recorded this event may correct it.")),
     (re.compile(r"already declared in error"),
      lazy_gettext("This event is already corrected.")),
+    (re.compile(r"of your exports are still being made"),
+     lazy_gettext("Your earlier exports are still being made: wait for one to finish.")),
     (re.compile(r"is in the future: an event may be dated at most"),
      lazy_gettext("This time is in the future: enter when the stage happened.")),
 ]  # fmt: skip

@@ -68,10 +68,13 @@ def _resized(source: Path, width: int) -> bytes:
 
 
 def _stored(product_id: int, version: int, width: int) -> Response:
+    etag = f"{product_id}-{width}-v{version}"
+    if request.if_none_match.contains(etag):  # a version never changes: 304 without its bytes
+        return _jpeg(b"", etag)
     data = stored.read(db.session, product_id, version, width)
     if data is None:
         return _placeholder()
-    return _jpeg(data, f"{product_id}-{width}-v{version}")
+    return _jpeg(data, etag)
 
 
 def product_image(product_id: int, width: int) -> Response:

@@ -6,10 +6,11 @@ kind registers its rule there, and this is where it is applied.
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trace.jobs.queue import kind_of
-from trace.models import Job
+from trace.models import Job, JobStatus
 from trace.services.actors import Actor
 from trace.services.errors import Forbidden, get_or_404
 
@@ -25,3 +26,20 @@ def get_job(session: Session, actor: Actor, job_id: int) -> Job:
     else:
         kind.authorize(session, actor, job)
     return job
+
+
+def unfinished(session: Session, kind: str, subject: tuple[str, int]) -> list[Job]:
+    """The jobs of ``kind`` for ``subject`` still queued or running, oldest first: what a
+    person asking again would only repeat."""
+    return list(
+        session.scalars(
+            select(Job)
+            .where(
+                Job.kind == kind,
+                Job.subject_type == subject[0],
+                Job.subject_id == subject[1],
+                Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+            )
+            .order_by(Job.id)
+        )
+    )

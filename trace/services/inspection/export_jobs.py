@@ -21,12 +21,15 @@ from sqlalchemy.orm import Session
 from trace.jobs import JobContext, enqueue, job_kind
 from trace.models import Batch, Job, Organization, Product, Role
 from trace.services.actors import Actor
-from trace.services.errors import Forbidden
+from trace.services.errors import Conflict, Forbidden
 from trace.services.events import visibility
 from trace.services.inspection import exports
+from trace.services.jobs import unfinished
 from trace.services.registry.catalogue import get
 
 JOB_KIND = "console_export"
+#: exports one person may have queued or running at once (each fills a file on the disk)
+MAX_WAITING = 2
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = {
     "csv": (".csv", "text/csv"),
@@ -46,6 +49,11 @@ def start(session: Session, actor: Actor, spec: Mapping[str, Any]) -> Job:
         "export from the console",
     )
     _check_named(session, actor, spec)
+    subject = ("user", actor.user_id or 0)
+    if len(unfinished(session, JOB_KIND, subject)) >= MAX_WAITING:
+        raise Conflict(
+            f"{MAX_WAITING} of your exports are still being made: wait for one to finish."
+        )
     params = {
         "actor": {
             "role": actor.role.value,
@@ -61,7 +69,7 @@ def start(session: Session, actor: Actor, spec: Mapping[str, Any]) -> Job:
             if key in FILTERS
         },
     }
-    return enqueue(session, JOB_KIND, params, subject=("user", actor.user_id or 0), actor=actor)
+    return enqueue(session, JOB_KIND, params, subject=subject, actor=actor)
 
 
 def _check_named(session: Session, actor: Actor, spec: Mapping[str, Any]) -> None:

@@ -16,6 +16,7 @@ from trace.models import Job, Role
 from trace.services.actors import Actor
 from trace.services.errors import Forbidden
 from trace.services.events import ledger
+from trace.services.jobs import unfinished
 
 JOB_KIND = "ledger_verify"
 
@@ -25,8 +26,11 @@ def start(session: Session, actor: Actor) -> Job:
         actor.role in {Role.ADMIN, Role.INSPECTOR, Role.CENTRE} and actor.user_id is not None,
         "check the ledger from the console",
     )
-    return enqueue(session, JOB_KIND, {}, subject=("user", actor.user_id or 0), actor=actor,
-                   max_attempts=1)  # fmt: skip
+    subject = ("user", actor.user_id or 0)
+    waiting = unfinished(session, JOB_KIND, subject)
+    if waiting:  # a check of the whole ledger already on its way: asking again adds nothing
+        return waiting[0]
+    return enqueue(session, JOB_KIND, {}, subject=subject, actor=actor, max_attempts=1)
 
 
 def _authorize(session: Session, actor: Actor, job: Job) -> None:
