@@ -402,3 +402,20 @@ def test_asking_again_queues_no_more_work(app, client, build, token, make_user, 
     Worker(app).run(burst=True)  # once they are made, the next may be asked for
     assert _post(inspector, "/console/exports", format="csv").status_code == 303
     assert _post(inspector, "/console/ledger/verify").location != first.location
+
+
+def test_a_centre_finds_its_own_lot_behind_many_of_elsewhere(build, make_user, signed_in,
+                                                             monkeypatch) -> None:  # fmt: skip
+    """The search keeps a kind's first hits: a centre's own batches come before those of other
+    provinces it may not read, so a common lot code elsewhere does not hide its own."""
+    from trace.services.inspection import finder
+
+    monkeypatch.setattr(finder, "LIMIT", 3)
+    ours = build.organization(name="HTX Lục Ngạn", province_code="24")
+    own = build.batch(build.product(ours), lot_code="VAI-2026")
+    for _ in range(4):  # newer, of the same lot code, in another province
+        build.batch(build.product(build.organization(province_code="01")), lot_code="VAI-2026")
+    centre = signed_in(make_user("centre", build.organization(kind="centre", province_code="24")))
+    found = centre.get("/console/find", query_string={"q": "vai-2026"})
+    assert found.status_code == 303, found.get_data(as_text=True)[:500]
+    assert found.location.endswith(f"/console/batches/{own.id}/audit")

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, true
+from sqlalchemy import Select, and_, case, or_, select, true
 from sqlalchemy.orm import Session
 
 from trace.gs1.digital_link import DigitalLinkError, parse_digital_link
@@ -196,7 +196,7 @@ def _batches(session: Session, actor: Actor, ids: Select[Any], via: str) -> list
         .join(Product, Product.id == Batch.product_id)
         .join(Organization, Organization.id == Batch.producer_id)
         .where(Batch.id.in_(ids.scalar_subquery()))
-        .order_by(Batch.id.desc())
+        .order_by(*_plainly_readable_first(actor), Batch.id.desc())
         .limit(LIMIT)
     ).all()  # fmt: skip
     readable = {row[0] for row in rows if _plainly_readable(actor, row[5], row[6])}
@@ -222,6 +222,16 @@ def _plainly_readable(actor: Actor, province_code: str, producer_id: int) -> boo
     if actor.role is Role.CENTRE:
         return province_code == actor.province_code
     return actor.organization_id is not None and producer_id == actor.organization_id
+
+
+def _plainly_readable_first(actor: Actor) -> list[Any]:
+    """An order that puts what :func:`_plainly_readable` grants before the rest, so that the
+    limit never keeps twenty batches of elsewhere and drops the actor's own."""
+    if reads_everything(actor):
+        return []
+    if actor.role is Role.CENTRE:
+        return [case((Organization.province_code == (actor.province_code or "--"), 0), else_=1)]
+    return [case((Batch.producer_id == (actor.organization_id or -1), 0), else_=1)]
 
 
 def _in_province(actor: Actor, column: Any) -> Any:
