@@ -9,14 +9,17 @@ form, so its message goes to the top of the form.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from flask_babel import LazyString, lazy_gettext
+from flask_babel import LazyString, gettext, lazy_gettext
 from marshmallow import ValidationError
 
 from trace.services.errors import FieldError, ServiceError
 
-_PATTERNS: list[tuple[re.Pattern[str], LazyString]] = [
+Say = Callable[[re.Match[str]], str]
+
+_PATTERNS: list[tuple[re.Pattern[str], LazyString | Say]] = [
     (re.compile(r"already used by batch \d+ of this product"),
      lazy_gettext("This lot code is already used for this product.")),
     (re.compile(r"^facility \d+ (does not belong to producer \d+|does not exist|is not one of "
@@ -51,13 +54,35 @@ _PATTERNS: list[tuple[re.Pattern[str], LazyString]] = [
      lazy_gettext("Your earlier exports are still being made: wait for one to finish.")),
     (re.compile(r"is in the future: an event may be dated at most"),
      lazy_gettext("This time is in the future: enter when the stage happened.")),
+    # the registry's forms (organisations, facilities, products): what they name is kept
+    (re.compile(r"^(GTIN|GLN) check digit is wrong: expected (\d)$"),
+     lambda m: gettext("The check digit is wrong: the last digit should be %(digit)s.",
+                       digit=m.group(2))),
+    (re.compile(r"^GTIN must (contain digits only|have 8, 12, 13 or 14 digits)$"),
+     lambda m: gettext("A GTIN has 8, 12, 13 or 14 digits.")),
+    (re.compile(r"^GLN must (contain digits only|have 13 digits)$"),
+     lambda m: gettext("A GLN has 13 digits.")),
+    (re.compile(r"^tax code must be"),
+     lambda m: gettext("A tax code has 10 digits, or 10 digits, a dash and 3 digits for a "
+                       "branch.")),
+    (re.compile(r"^already used by (organization|facility|product) \d+$"),
+     lambda m: gettext("Already registered: this number belongs to another record.")),
+    (re.compile(r"is not one of the 34 province codes"),
+     lambda m: gettext("Choose a province.")),
+    (re.compile(r"^Not a valid URL\.$"),
+     lambda m: gettext("Enter a web address starting with http:// or https://.")),
+    (re.compile(r"^String does not match expected pattern\.$"),
+     lambda m: gettext("Check how this is written.")),
+    (re.compile(r"^Must be greater than or equal to .* and less than or equal to .*\.$"),
+     lambda m: gettext("The value is outside what is allowed (%(rule)s).", rule=m.group(0))),
 ]  # fmt: skip
 
 
 def reworded(message: str) -> str:
     for pattern, text in _PATTERNS:
-        if pattern.search(message):
-            return str(text)
+        found = pattern.search(message)
+        if found:
+            return text(found) if callable(text) else str(text)
     return message
 
 

@@ -5,15 +5,15 @@ the form sent, so a field left empty clears the value (``None``) rather than kee
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from typing import Any
 
 from flask import request
-from flask_babel import gettext, lazy_gettext
+from flask_babel import lazy_gettext
 from marshmallow import Schema, ValidationError
 
 from trace.console.forms import FormState, nested, state, typed
+from trace.console.messages import reworded
 from trace.services.errors import ServiceError
 
 #: why an image upload was refused (:class:`trace.services.registry.images.ImageRejected`)
@@ -105,42 +105,10 @@ def values_of(entity: Any, names: Collection[str]) -> dict[str, str]:
     return values
 
 
-_REWORDED: list[tuple[re.Pattern[str], Any]] = [
-    (re.compile(r"^(GTIN|GLN) check digit is wrong: expected (\d)$"),
-     lambda m: gettext("The check digit is wrong: the last digit should be %(digit)s.",
-                       digit=m.group(2))),
-    (re.compile(r"^GTIN must (contain digits only|have 8, 12, 13 or 14 digits)$"),
-     lambda m: gettext("A GTIN has 8, 12, 13 or 14 digits.")),
-    (re.compile(r"^GLN must (contain digits only|have 13 digits)$"),
-     lambda m: gettext("A GLN has 13 digits.")),
-    (re.compile(r"^tax code must be"),
-     lambda m: gettext("A tax code has 10 digits, or 10 digits, a dash and 3 digits for a "
-                       "branch.")),
-    (re.compile(r"^already used by (organization|facility|product) \d+$"),
-     lambda m: gettext("Already registered: this number belongs to another record.")),
-    (re.compile(r"is not one of the 34 province codes"),
-     lambda m: gettext("Choose a province.")),
-    (re.compile(r"^Not a valid URL\.$"),
-     lambda m: gettext("Enter a web address starting with http:// or https://.")),
-    (re.compile(r"^String does not match expected pattern\.$"),
-     lambda m: gettext("Check how this is written.")),
-    (re.compile(r"^Must be greater than or equal to .* and less than or equal to .*\.$"),
-     lambda m: gettext("The value is outside what is allowed (%(rule)s).", rule=m.group(0))),
-]  # fmt: skip
-
-
 def failed(error: ValidationError | ServiceError) -> FormState:
     """The posted form shown again with ``error``'s messages, in the page's language."""
     result = state(request.form, error)
     for name, messages in result.errors.items():
-        result.errors[name] = [_reworded(message) for message in messages]
-    result.general = [_reworded(message) for message in result.general]
+        result.errors[name] = [reworded(message) for message in messages]
+    result.general = [reworded(message) for message in result.general]
     return result
-
-
-def _reworded(message: str) -> str:
-    for pattern, make in _REWORDED:
-        found = pattern.search(message)
-        if found:
-            return str(make(found))
-    return message
