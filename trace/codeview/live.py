@@ -272,14 +272,19 @@ def _file_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
 
 
+def wanted(app: Flask, engine: Engine) -> bool:
+    """Whether pages of ``app`` are served from a live state: PostgreSQL or a SQLite file,
+    with ``PUBLIC_LIVE`` on."""
+    usable = engine.dialect.name == "postgresql" or _file_sqlite(engine)
+    return usable and bool(app.config["PUBLIC_LIVE"])
+
+
 def state(app: Flask, engine: Engine) -> LiveState | None:
     """This process's live state, started on first use; ``None`` where pages must read the
     database on every view: neither PostgreSQL nor a SQLite file, ``PUBLIC_LIVE`` off, or the
     feed not listening (SQLite: the counter not read). On SQLite this reads the counter: call
     it once per view, before anything remembered is used."""
-    settings = app.config
-    sqlite = _file_sqlite(engine)
-    if not (sqlite or engine.dialect.name == "postgresql") or not bool(settings["PUBLIC_LIVE"]):
+    if not wanted(app, engine):
         return None
     live = _ours(app) or _start(app, engine)
     if isinstance(live.feed, ChangeCounter):
