@@ -161,7 +161,8 @@ class ChangeCounter:
             row = connection.execute(SEQ_SQL).fetchone()
             seq = None if row is None else int(row[0])
         except Exception as exc:  # a broken connection: open another next time
-            log.warning("change counter not read (%s)", type(exc).__name__)
+            if self._healthy:  # once per outage, not on every view
+                log.warning("change counter not read (%s)", type(exc).__name__)
             self._local.connection = None
             seq = None
         if seq is None or seq != self._seen:
