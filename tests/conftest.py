@@ -138,8 +138,10 @@ def _check_commit(session: Session) -> None:
 
 # On PostgreSQL a public page reads through a pooled connection of its own (one round trip),
 # the live state forgets a page when a write commits or a NOTIFY arrives, and scans are written
-# by COPY on another connection: none of these sees a test's rolled-back transaction, so tests
-# that open public pages commit there.
+# by COPY on another connection; on SQLite the live state reads its change counter on a
+# connection of its own and writes scans on another (which would wait for the test's write
+# lock): none of these sees a test's rolled-back transaction, so tests that open public pages
+# commit.
 PUBLIC_PAGES = (
     "tests/public/",
     "tests/codeview/",
@@ -150,9 +152,6 @@ PUBLIC_PAGES = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    url = os.environ.get(TEST_DB_ENV)
-    if not url or make_url(url).get_backend_name() != "postgresql":
-        return
     for item in items:
         if item.nodeid.startswith(PUBLIC_PAGES):
             item.add_marker(pytest.mark.committed)

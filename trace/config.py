@@ -86,8 +86,9 @@ DEFAULTS: dict[str, Any] = {
     "DASHBOARD_ROLLUP_SECONDS": 300.0,
     # Public lookup pages (trace.public)
     "PUBLIC_CACHE_SECONDS": 60,  # rendered parts reused while the batch is unchanged; 0 = off
-    # PostgreSQL: each process remembers resolved codes and their scan tallies, told of changes
-    # by NOTIFY (trace.codeview.live), and writes scans in batches. False: read every view.
+    # Each process remembers resolved codes and their scan tallies, told of changes by NOTIFY
+    # (PostgreSQL) or a change counter read per view (SQLite file) (trace.codeview.live), and
+    # writes scans in batches. False: read every view.
     "PUBLIC_LIVE": True,
     # The ledger verifier's interval (job worker): pages state a check up to 5 minutes old.
     "PUBLIC_VERIFY_SECONDS": 120.0,

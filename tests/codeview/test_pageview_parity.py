@@ -5,7 +5,9 @@ the page distinguishes: unit and batch-level codes, printed and voided, batches 
 an open and a closed recall, scans by several clients with repeats, a cleared copy warning.
 
 The raw statement exists on PostgreSQL only: there both forms run on the same data and are
-compared; on SQLite the portable form is checked against the facts written.
+compared; on SQLite the portable form is checked against the facts written. The live path's
+first read on SQLite (:func:`pageview._read_portable`, with the tally a process counts on) is
+compared with both.
 """
 
 from __future__ import annotations
@@ -96,6 +98,17 @@ def test_the_raw_statement_and_the_portable_path_agree(
     assert portable[chain.juice_code][0].freshness.closed_recalls == 1
     assert portable[voided][0].voided and portable[chain.code][1] is None
 
+    with app.app_context():  # the live path's first read on SQLite: the same facts
+        lite = {code: pageview._read_portable(code, THRESHOLDS) for code in codes}
+    for code, found in lite.items():
+        assert found is not None, code
+        want_target, want_stats = portable[code]
+        assert _fields(found.target) == _fields(want_target), code
+        got = found.tally.stats(THRESHOLDS["copy_clients"]) if found.tally is not None else None
+        assert got == want_stats, code
+    tally = lite[printed].tally if lite[printed] else None
+    assert tally is not None and len(tally.recent) == 4 and len(tally.clients) == 1
+
     if db.engine_for(app).dialect.name != "postgresql":
         return
     with app.app_context():
@@ -107,3 +120,12 @@ def test_the_raw_statement_and_the_portable_path_agree(
             assert _fields(raw_target) == _fields(want_target), code
             raw_stats = tally.stats(THRESHOLDS["copy_clients"]) if tally is not None else None
             assert raw_stats == want_stats, code
+            mine = lite[code]
+            assert mine is not None and (mine.tally is None) == (tally is None), code
+            if tally is not None and mine.tally is not None:
+                assert (tally.count, tally.first, tally.recent, tally.clients) == (
+                    mine.tally.count,
+                    mine.tally.first,
+                    mine.tally.recent,
+                    mine.tally.clients,
+                ), code

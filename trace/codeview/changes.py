@@ -13,6 +13,10 @@ it changes:
   producer who records an event and opens the page at once sees it, whatever the timing of the
   notification.
 
+SQLite has no NOTIFY: a :class:`ChangeCounter` reads the one-row counter that triggers (migration
+``0019_sqlite_change_seq``) move with every such write, once before each view, and drops
+everything when it moved. One indexed read of one row, where resolving the code read a dozen.
+
 While the feed is not listening (before it has connected, after the connection dropped) it
 reports itself unhealthy and the pages read from the database as before; on (re)connecting it
 drops everything, since notifications may have been missed.
@@ -113,6 +117,67 @@ class ChangeFeed:
         if connection is not None:
             with contextlib.suppress(Exception):  # already broken
                 connection.close()
+
+
+SEQ_SQL = "SELECT seq FROM public_change WHERE id = 1"
+
+
+class ChangeCounter:
+    """SQLite's change feed: :meth:`poll` (before each view) reads ``public_change.seq`` on a
+    connection of the calling thread's own (opened by ``connect``, a DB-API ``sqlite3``
+    connection in autocommit mode) and calls ``listener`` with :data:`ALL` when it moved. A
+    write is seen by the first view that begins after its commit, in every process: the
+    triggers change the counter in the write's own transaction. Without the row (or when the
+    read fails) it reports itself unhealthy, and pages read the database."""
+
+    def __init__(self, connect: Callable[[], Any], listener: Listener) -> None:
+        self._connect = connect
+        self._listener = listener
+        self._local = threading.local()
+        self._connections: list[Any] = []
+        self._lock = threading.Lock()
+        self._seen: int | None = None
+        self._healthy = False
+
+    @property
+    def healthy(self) -> bool:
+        return self._healthy
+
+    def start(self) -> None:
+        self.poll()
+
+    def wait_until_listening(self, _timeout: float) -> bool:
+        return self._healthy
+
+    def poll(self) -> bool:
+        """Read the counter; drop everything if it moved (or cannot be read). Whether it was
+        read."""
+        try:
+            connection = getattr(self._local, "connection", None)
+            if connection is None:
+                connection = self._local.connection = self._connect()
+                with self._lock:
+                    self._connections.append(connection)
+            row = connection.execute(SEQ_SQL).fetchone()
+            seq = None if row is None else int(row[0])
+        except Exception as exc:  # a broken connection: open another next time
+            if self._healthy:  # once per outage, not on every view
+                log.warning("change counter not read (%s)", type(exc).__name__)
+            self._local.connection = None
+            seq = None
+        if seq is None or seq != self._seen:
+            self._listener(ALL)
+        self._seen = seq
+        self._healthy = seq is not None
+        return self._healthy
+
+    def stop(self) -> None:
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            with contextlib.suppress(Exception):  # best effort at shutdown
+                connection.close()
+        self._healthy = False
 
 
 def watch_local_writes(engine: Engine, listener: Callable[[], None]) -> None:

@@ -1,4 +1,5 @@
-"""What one process remembers between page views on PostgreSQL, kept true by change notifications.
+"""What one process remembers between page views, kept true by change notifications (PostgreSQL)
+or by a change counter read before each view (SQLite).
 
 - **Resolved codes** (:class:`Entry`): the code's batch, product and freshness, as read by one
   statement on the first view. Dropped when a notification names the batch (or everything), when
@@ -9,7 +10,13 @@
   scan this process records. Every ``PUBLIC_SCAN_STATS_SECONDS`` (default 30) a tally is read
   again, which brings in the scans other processes recorded: the count shown is exact for this
   process's own views and at most that many seconds behind for the others'.
-- **Scans** go to a :class:`~trace.codeview.scanbuffer.ScanBuffer`.
+- **Scans** go to a :class:`~trace.codeview.scanbuffer.ScanBuffer`: written with ``COPY`` on
+  PostgreSQL, with one ``executemany`` in one short write transaction on SQLite.
+
+On SQLite the workers share one file and no notifications: each view first reads the counter
+the triggers of ``0019_sqlite_change_seq`` move with every write to what a page shows
+(:class:`~trace.codeview.changes.ChangeCounter`), and a moved counter drops every code
+remembered. A file database only: an in-memory one is private to its connection.
 
 A view that finds its code here does no database work at all. The state belongs to one process:
 a gunicorn worker starts it when it has loaded the app and stops it when it exits
@@ -29,11 +36,13 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import Engine
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from trace.codeview import scans
-from trace.codeview.changes import ChangeFeed, watch_local_writes
+from trace.codeview.changes import ChangeCounter, ChangeFeed, watch_local_writes
 from trace.codeview.scanbuffer import ScanBuffer, ScanRow, Writer
 from trace.db import db, transaction
+from trace.models import Scan, ScanClient
 from trace.services import lookup
 
 EXTENSION = "trace_public_live"
@@ -85,7 +94,7 @@ class Entry:
 class LiveState:
     """One process's remembered codes, its change feed and its scan buffer."""
 
-    feed: ChangeFeed | None
+    feed: ChangeFeed | ChangeCounter | None
     buffer: ScanBuffer
     ttl: float
     stats_ttl: float
@@ -218,18 +227,68 @@ def _copy_writer(engine: Engine, known: KnownClients) -> Writer:
     return write
 
 
+_INSERT_SCANS: Any = Scan.__table__.insert()
+_INSERT_CLIENTS: Any = sqlite_insert(ScanClient.__table__).on_conflict_do_nothing()
+
+
+def _sqlite_writer(engine: Engine, known: KnownClients) -> Writer:
+    """SQLite: the scans and their new clients with one ``executemany`` each, in one short
+    write transaction (``BEGIN IMMEDIATE``: it waits its turn on the busy timeout; views only
+    read, and in WAL mode readers never wait for it). No change trigger fires on these tables,
+    and no local-write watch runs on SQLite, so writing scans drops no remembered code."""
+
+    def write(rows: list[ScanRow]) -> None:
+        keyed = known.new(rows)
+        with transaction(write=True, bind=engine) as connection:
+            connection.execute(_INSERT_SCANS, [row._asdict() for row in rows])
+            if keyed:
+                connection.execute(
+                    _INSERT_CLIENTS,
+                    [{"code_id": r.code_id, "client_hash": r.client_hash, "first_at": r.at}
+                     for r in keyed],
+                )  # fmt: skip
+        known.written(keyed)
+
+    return write
+
+
 def _feed_connection(engine: Engine) -> Any:
     cargs, cparams = engine.dialect.create_connect_args(engine.url)
     return engine.dialect.connect(*cargs, **cparams)
 
 
+def _counter_connection(engine: Engine, busy_timeout_ms: int) -> Any:
+    """A reading ``sqlite3`` connection of the calling thread's own, in autocommit mode (each
+    read its own snapshot), closed by :meth:`ChangeCounter.stop` from another thread."""
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    connection = engine.dialect.connect(*cargs, **{**cparams, "check_same_thread": False})
+    connection.isolation_level = None
+    connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    return connection
+
+
+def _file_sqlite(engine: Engine) -> bool:
+    database = engine.url.database
+    return engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+
+
+def wanted(app: Flask, engine: Engine) -> bool:
+    """Whether pages of ``app`` are served from a live state: PostgreSQL or a SQLite file,
+    with ``PUBLIC_LIVE`` on."""
+    usable = engine.dialect.name == "postgresql" or _file_sqlite(engine)
+    return usable and bool(app.config["PUBLIC_LIVE"])
+
+
 def state(app: Flask, engine: Engine) -> LiveState | None:
     """This process's live state, started on first use; ``None`` where pages must read the
-    database on every view: not PostgreSQL, ``PUBLIC_LIVE`` off, or the feed not listening."""
-    settings = app.config
-    if engine.dialect.name != "postgresql" or not bool(settings["PUBLIC_LIVE"]):
+    database on every view: neither PostgreSQL nor a SQLite file, ``PUBLIC_LIVE`` off, or the
+    feed not listening (SQLite: the counter not read). On SQLite this reads the counter: call
+    it once per view, before anything remembered is used."""
+    if not wanted(app, engine):
         return None
     live = _ours(app) or _start(app, engine)
+    if isinstance(live.feed, ChangeCounter):
+        return live if live.feed.poll() else None
     return live if live.listening else None
 
 
@@ -243,9 +302,9 @@ def _start(app: Flask, engine: Engine) -> LiveState:
             return live
         settings = app.config
         known = KnownClients()
-        buffer = ScanBuffer(
-            _copy_writer(engine, known), float(settings["PUBLIC_SCAN_FLUSH_SECONDS"])
-        )
+        sqlite = engine.dialect.name == "sqlite"
+        writer = (_sqlite_writer if sqlite else _copy_writer)(engine, known)
+        buffer = ScanBuffer(writer, float(settings["PUBLIC_SCAN_FLUSH_SECONDS"]))
         live = LiveState(
             feed=None,
             buffer=buffer,
@@ -254,8 +313,12 @@ def _start(app: Flask, engine: Engine) -> LiveState:
             max_entries=int(settings["PUBLIC_LIVE_ENTRIES"]),
             known=known,
         )
-        live.feed = ChangeFeed(lambda: _feed_connection(engine), live.changed)
-        if not app.extensions.get(EXTENSION + "_watching"):
+        if sqlite:
+            timeout = int(settings["SQLITE_BUSY_TIMEOUT_MS"])
+            live.feed = ChangeCounter(lambda: _counter_connection(engine, timeout), live.changed)
+        else:
+            live.feed = ChangeFeed(lambda: _feed_connection(engine), live.changed)
+        if not sqlite and not app.extensions.get(EXTENSION + "_watching"):
             watch_local_writes(engine, lambda: _local_write(app))
             app.extensions[EXTENSION + "_watching"] = True
         app.extensions[EXTENSION] = live

@@ -23,9 +23,14 @@ load even one round trip cost more than everything else the view does. Three pat
 
   psycopg prepares it on the server after a few executions on a connection. Every part reads
   through an index from the scanned code and its batch: the cost does not grow with the data.
-- **Portable** (SQLite, a pilot): the same facts through :func:`lookup.find_code`,
-  :func:`scans.scan_stats` and :func:`scans.record_scan` on the request's session, the scan in
-  its own short write transaction.
+- **Live on SQLite** (a pilot, with a database file): the same remembered codes and buffered
+  scans, kept true by a change counter read before each view
+  (:class:`~trace.codeview.changes.ChangeCounter`). A code seen for the first time is resolved
+  with :func:`lookup.find_code` and its tally read with :func:`_portable_tally` on the request's
+  session.
+- **Portable** (SQLite with ``PUBLIC_LIVE`` off or in memory): the same facts through
+  :func:`lookup.find_code`, :func:`scans.scan_stats` and :func:`scans.record_scan` on the
+  request's session, the scan in its own short write transaction.
 """
 
 from __future__ import annotations
@@ -37,11 +42,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import func, select
 
 from trace.codeview import driver, ledgercheck, live, scans, store
 from trace.codeview.scanbuffer import ScanRow
 from trace.db import db, transaction
-from trace.models import CodeKind, CodeStatus
+from trace.models import Code, CodeKind, CodeStatus, ScanClient
 from trace.services import lookup
 
 
@@ -233,6 +239,55 @@ def _postgresql(
     return found.view(tally.stats(thresholds["copy_clients"]) if tally else None)
 
 
+def _load(code: str, thresholds: dict[str, Any], wanted: store.Wanted | None) -> Read | None:
+    """A code seen for the first time (or changed, or expired), without recording a scan:
+    PostgreSQL's one statement, SQLite's portable reads."""
+    if not _one_round_trip():
+        return _read_portable(code, thresholds)
+    return _read(code, None, None, None, thresholds, wanted)
+
+
+def _read_portable(code: str, thresholds: dict[str, Any]) -> Read | None:
+    """SQLite: the code's target (:func:`lookup.find_code`) and its tally, on the session."""
+    read_at = time.monotonic()
+    try:
+        target = lookup.find_code(db.session, code)
+    except lookup.UnknownCode:
+        return None
+    tally = None
+    if target.is_unit and target.code_id is not None:
+        tally = _portable_tally(target.code_id, thresholds, read_at)
+    return Read(target, tally)
+
+
+def _portable_tally(code_id: int, thresholds: dict[str, Any], read_at: float) -> live.Tally:
+    """A unit code's tally as :data:`STATS` reads it on PostgreSQL, on the session."""
+    session = db.session
+    params = _params(thresholds)
+    cleared = session.scalar(select(Code.copy_warning_cleared_at).where(Code.id == code_id))
+    since = scans.warning_since(cleared, float(thresholds["copy_hours"]))
+    of_code = ScanClient.code_id == code_id
+    capped = select(ScanClient.client_hash).where(of_code).limit(params["count_cap"]).subquery()
+    count, first = session.execute(
+        select(
+            select(func.count()).select_from(capped).scalar_subquery(),
+            select(func.min(ScanClient.first_at)).where(of_code).scalar_subquery(),
+        )
+    ).one()
+    recent = session.scalars(
+        select(ScanClient.client_hash)
+        .where(of_code, ScanClient.first_at > params["recent_since"])
+        .order_by(ScanClient.first_at.desc())
+        .limit(params["recent_clients"])
+    ).all()
+    clients = session.scalars(
+        select(ScanClient.client_hash)
+        .where(of_code, ScanClient.first_at > since)
+        .limit(params["copy_clients"])
+    ).all()
+    return _tally_from((count, first, recent, clients, since), read_at)
+
+
 def _execute(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
     """The code's statements (resolve, scan statistics), through :func:`driver.execute`."""
     return driver.execute(sql, params)
@@ -288,24 +343,22 @@ def _live_code(
     a code typed another way (or not remembered) is normalised and checked first."""
     known = state.get(text)
     code = text if known is not None else lookup.normalized(text)
-    return _live(
-        state,
-        code,
-        lambda: _read(code, None, None, None, thresholds, wanted),
-        scan,
-        thresholds,
-        known,
-    )
+    return _live(state, code, lambda: _load(code, thresholds, wanted), scan, thresholds, known)
 
 
 def _reread_tally(
     state: live.LiveState, target: lookup.Target, thresholds: dict[str, Any]
 ) -> live.Tally:
     read_at = time.monotonic()
+    assert target.code_id is not None
     before = state.buffer.unwritten(target.code_id)
-    row = _execute(STATS_SQL, _params(thresholds, code_id=target.code_id))
-    assert row is not None  # an aggregate: always one row
-    return _add_unwritten(state, _tally_from(row, read_at), target, thresholds, before)
+    if _one_round_trip():
+        row = _execute(STATS_SQL, _params(thresholds, code_id=target.code_id))
+        assert row is not None  # an aggregate: always one row
+        tally = _tally_from(row, read_at)
+    else:
+        tally = _portable_tally(target.code_id, thresholds, read_at)
+    return _add_unwritten(state, tally, target, thresholds, before)
 
 
 def _add_unwritten(

@@ -3,8 +3,9 @@
 A page view appends its scan to a :class:`ScanBuffer`; a daemon thread writes what accumulated
 every ``PUBLIC_SCAN_FLUSH_SECONDS`` (default 1 s) in one transaction, and whatever is left when
 the process exits. The issue allows it ("one insert, or buffered"), and it takes the last
-database write off the page view: one ``COPY`` of a second's scans costs the database far less
-than one transaction per view.
+database write off the page view: one ``COPY`` (PostgreSQL) or one ``executemany`` in one write
+transaction (SQLite) of a second's scans costs the database far less than one transaction per
+view.
 
 What it costs: a process killed hard (SIGKILL, power loss) loses at most its last second of
 scans, the same trade as ``synchronous_commit = off`` made before. When the database is

@@ -220,8 +220,7 @@ ACTIONS = ("create", "update", "archive", "capture", "correct", "print", "void",
 
 @admin_only
 def status_page() -> Response:
-    config = current_app.config
-    wanted = db.session.get_bind().dialect.name == "postgresql" and bool(config["PUBLIC_LIVE"])
+    wanted = live.wanted(current_app, db.engine)
     found = live.health(current_app)
     lines = status.report(
         db.session,

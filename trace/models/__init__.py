@@ -20,6 +20,7 @@ from trace.models.portal import PortalKind, PortalRecord, PortalStatus
 from trace.models.public import (
     BatchCheck,
     EventChunkCheck,
+    PublicChange,
     Report,
     Scan,
     ScanClient,
@@ -79,6 +80,7 @@ __all__ = [
     "ProvinceFigures",
     "ProvinceScanDay",
     "ProvinceScanPlace",
+    "PublicChange",
     "Recall",
     "RecallBatch",
     "Report",

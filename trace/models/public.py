@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trace.models.base import Base, utcnow
@@ -122,3 +122,17 @@ class EventChunkCheck(Base):
     #: the ids of the batches whose checks fail, space-separated ("" when the chunk is sound)
     batches: Mapped[str] = mapped_column(Text, default="")
     problem: Mapped[str | None] = mapped_column(String(500))
+
+
+class PublicChange(Base):
+    """SQLite's stand-in for ``NOTIFY``: one row whose ``seq`` triggers (migration
+    ``0019_sqlite_change_seq``) change in the same transaction as any write to what a public page
+    shows. A worker reads it before each view (one indexed row) and forgets every code it
+    remembers when it moved (:class:`trace.codeview.changes.ChangeCounter`). Scans do not
+    touch it. A row deleted comes back at a random value, never one a worker may have seen.
+    Unused on PostgreSQL, whose triggers notify instead."""
+
+    __tablename__ = "public_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)

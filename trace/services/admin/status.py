@@ -57,7 +57,8 @@ def report(
     live: LiveHealth | None,
 ) -> list[Line]:
     """Every line of the status page. ``live_wanted``: the public live state should run in
-    this process (PostgreSQL with ``PUBLIC_LIVE``); ``live``: what it says, if it runs here."""
+    this process (PostgreSQL or a SQLite file, with ``PUBLIC_LIVE``); ``live``: what it says,
+    if it runs here."""
     require_admin(actor)
     now = _now()
     return [
