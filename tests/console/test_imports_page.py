@@ -342,16 +342,17 @@ def test_an_upload_is_previewed_by_the_engines_own_job(
     app: Any, producer: User, signed_in: Any, own: dict[str, Any], session: Session
 ) -> None:
     client = signed_in(producer)
-    path, page = previewed(app, client, "batches", batches_csv(own["product"].gtin))
+    path, _ = previewed(app, client, "batches", batches_csv(own["product"].gtin))
     session.rollback()
     job = session.get(Job, int(path.rsplit("/", 1)[1]))
     assert job is not None and job.kind == engine.JOB_KIND
     record = session.get(Import, int(job.subject_id or 0))
     assert record is not None and record.dry_run and record.content is None
     assert record.counts == {"rows": 1, "created": 1, "updated": 0, "unchanged": 0}
-    assert import_preview.staged_path(app, record.id).read_bytes() == batches_csv(
-        own["product"].gtin
-    ).encode()  # kept for the commit
+    assert (
+        import_preview.staged_path(app, record.id).read_bytes()
+        == batches_csv(own["product"].gtin).encode()
+    )  # kept for the commit
     assert "lô.csv" not in client.get("/console/imports").get_data(as_text=True)  # not an import
     assert {j.kind for j in session.scalars(select(Job))} == {engine.JOB_KIND}
 
@@ -365,8 +366,14 @@ def test_a_preview_queued_as_the_former_job_kind_leads_to_the_engines_preview(
     folder = results_dir(app) / import_preview.UPLOADS
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "0123abcd.upload").write_bytes(body)
-    params = {"user_id": producer.id, "kind": "batches", "file_name": "cũ.csv",
-              "sha256": engine.digest(body), "size": len(body), "staged": "0123abcd.upload"}
+    params = {
+        "user_id": producer.id,
+        "kind": "batches",
+        "file_name": "cũ.csv",
+        "sha256": engine.digest(body),
+        "size": len(body),
+        "staged": "0123abcd.upload",
+    }
     old = enqueue(session, import_preview.LEGACY_KIND, params, actor=actor_for(producer),
                   max_attempts=1)  # fmt: skip
     session.commit()

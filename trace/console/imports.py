@@ -5,8 +5,9 @@ refreshes itself, and see the organisation's (a centre: the province's) past imp
 
 The preview is the engine's own preview job (``engine.submit(..., dry_run=True)``, as the API's
 ``?dry_run=true``): a large file takes longer than a request may. The console keeps a copy of
-the file for the commit (:mod:`trace.console.import_preview`). Who may import what is the engine's rule, the API's: a producer its own
-batches and events, a centre within its province, never an inspector.
+the file for the commit (:mod:`trace.console.import_preview`). Who may import what is the
+engine's rule, the API's: a producer its own batches and events, a centre within its province,
+never an inspector.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from trace.api import schemas as s
 from trace.api.event_schemas import StageForm
+from trace.db import chunked, one_of
 from trace.gs1.keys import GS1KeyError, normalize_gtin
 from trace.models import Batch, Facility, Organization, Product
 from trace.services.actors import Actor
@@ -306,9 +307,8 @@ HANDLERS: dict[str, Callable[[Context, int, dict[str, Any]], str]] = {
 }
 
 
-def _chunks(values: set[Any], size: int = 500) -> list[list[Any]]:
-    ordered = sorted(values, key=str)
-    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+def _chunks(session: Session, values: set[Any]) -> list[list[Any]]:
+    return chunked(session, sorted(values, key=str))
 
 
 def _gtins(texts: set[Any]) -> set[str]:
@@ -326,17 +326,20 @@ def prefetch(ctx: Context, kind: str, rows: list[dict[str, Any]]) -> None:
     without a query each; each sort of key loaded is then answered from memory."""
     session = ctx.session
     refs = {v[c] for v in rows for c in ("organization", "producer", "to_organization") if c in v}
-    for chunk in _chunks(refs):
+    for chunk in _chunks(session, refs):
         for org in session.scalars(select(Organization).where(
-                or_(Organization.tax_code.in_(chunk), Organization.gln.in_(chunk)))):  # fmt: skip
+                or_(one_of(session, Organization.tax_code, chunk),
+                    one_of(session, Organization.gln, chunk)))):  # fmt: skip
             for value in {org.tax_code, org.gln} & set(chunk):
                 ctx.found.setdefault(("org_ref", value), []).append(org)
     ctx.complete.add("org_ref")
     if kind == "organizations":
         for column in ("tax_code", "gln"):
-            for chunk in _chunks({v[column] for v in rows if column in v}):
+            for chunk in _chunks(session, {v[column] for v in rows if column in v}):
                 for org in session.scalars(
-                    select(Organization).where(getattr(Organization, column).in_(chunk))
+                    select(Organization).where(
+                        one_of(session, getattr(Organization, column), chunk)
+                    )
                 ):
                     ctx.found.setdefault((column, getattr(org, column)), []).append(org)
             ctx.complete.add(column)
@@ -344,8 +347,10 @@ def prefetch(ctx: Context, kind: str, rows: list[dict[str, Any]]) -> None:
               if isinstance(text, str)]  # fmt: skip
     if kind in ("products", "batches", "events"):
         gtins = {v["gtin"] for v in rows if "gtin" in v} | {g for g, _, _ in inputs if g}
-        for chunk in _chunks(_gtins(gtins)):
-            for product in session.scalars(select(Product).where(Product.gtin.in_(chunk))):
+        for chunk in _chunks(session, _gtins(gtins)):
+            for product in session.scalars(
+                select(Product).where(one_of(session, Product.gtin, chunk))
+            ):
                 ctx.found.setdefault(("gtin", product.gtin), []).append(product)
         ctx.complete.add("gtin")
     if kind == "products":
@@ -355,19 +360,23 @@ def prefetch(ctx: Context, kind: str, rows: list[dict[str, Any]]) -> None:
             if len(ctx.found.get(("org_ref", v.get("organization")), [])) == 1
         }
         owners |= {v["organization_id"] for v in rows if isinstance(v.get("organization_id"), int)}
-        for chunk in _chunks(owners):
+        for chunk in _chunks(session, owners):
             for product in session.scalars(
-                select(Product).where(Product.organization_id.in_(chunk))
+                select(Product).where(one_of(session, Product.organization_id, chunk))
             ):
                 key = ("product_name", product.organization_id, product.name_vi)
                 ctx.found.setdefault(key, []).append(product)
         ctx.complete.add("product_name")
     if kind == "events":
         lots = {v["lot_code"] for v in rows if "lot_code" in v} | {lot for _, _, lot in inputs}
-        for chunk in _chunks(lots):
-            for found in session.scalars(select(Batch).where(Batch.lot_code.in_(chunk))):
+        for chunk in _chunks(session, lots):
+            for found in session.scalars(
+                select(Batch).where(one_of(session, Batch.lot_code, chunk))
+            ):
                 ctx.found.setdefault(("lot", found.lot_code), []).append(found)
         ctx.complete.add("lot")
         products = {b.product_id for key, bs in ctx.found.items() if key[0] == "lot" for b in bs}
-        for chunk in _chunks(products):
-            ctx.held.extend(session.scalars(select(Product).where(Product.id.in_(chunk))))
+        for chunk in _chunks(session, products):
+            ctx.held.extend(
+                session.scalars(select(Product).where(one_of(session, Product.id, chunk)))
+            )

@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from trace.db import insert_rows
+from trace.db import chunked, insert_rows, one_of
 from trace.epcis import cbv
 from trace.epcis.hashing import event_hash_id
 from trace.epcis.validation import EpcisProblem, parse_document, validate_document
@@ -183,16 +183,11 @@ def _future_times(events: Sequence[Mapping[str, Any]], bad: set[int | None]) -> 
     return problems
 
 
-def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _existing(session: Session, ids: Sequence[str], hashes: Sequence[str]) -> list[Event]:
     found: dict[int, Event] = {}
     for column, values in ((Event.event_id, ids), (Event.hash_id, hashes)):
-        for chunk in _chunks(list(set(values))):
-            for row in session.scalars(select(Event).where(column.in_(chunk))):
+        for chunk in chunked(session, set(values)):
+            for row in session.scalars(select(Event).where(one_of(session, column, chunk))):
                 found[row.id] = row
     return list(found.values())
 
@@ -203,9 +198,10 @@ def _readable(session: Session, actor: Actor, stored: Sequence[Event]) -> set[in
     if visibility.reads_everything(actor):
         return {e.id for e in stored}
     readable: set[int] = set()
-    for chunk in _chunks([e.id for e in stored]):  # type: ignore[arg-type]
+    for chunk in chunked(session, [e.id for e in stored]):
         readable.update(session.scalars(
-            select(Event.id).where(Event.id.in_(chunk), visibility.readable_events(actor))
+            select(Event.id).where(one_of(session, Event.id, chunk),
+                                   visibility.readable_events(actor))
         ))  # fmt: skip
     return readable
 
@@ -215,12 +211,12 @@ class _Batches:
 
     def __init__(self, session: Session, batch_ids: set[int]) -> None:
         self.rows: dict[int, tuple[int, str, BatchStatus, str]] = {}
-        for chunk in _chunks(sorted(batch_ids)):  # type: ignore[arg-type]
+        for chunk in chunked(session, sorted(batch_ids)):
             rows = session.execute(
                 select(BatchModel.id, BatchModel.producer_id, BatchModel.status,
                        OrgModel.province_code, BatchModel.lot_code)
                 .join(OrgModel, OrgModel.id == BatchModel.producer_id)
-                .where(BatchModel.id.in_(chunk))
+                .where(one_of(session, BatchModel.id, chunk))
             )  # fmt: skip
             for batch_id, producer_id, status, province, lot in rows:
                 self.rows[batch_id] = (producer_id, province, BatchStatus(status), lot)
@@ -496,11 +492,11 @@ class StageTimes:
     def load(self, session: Session, batch_ids: set[int]) -> None:
         batch_ids = batch_ids - self.loaded
         self.loaded |= batch_ids
-        for chunk in _chunks(sorted(batch_ids)):  # type: ignore[arg-type]
+        for chunk in chunked(session, sorted(batch_ids)):
             rows = session.execute(
                 select(EventEpc.batch_id, Event.biz_step, Event.event_time, Event.hash_id)
                 .join(Event, Event.id == EventEpc.event_pk)
-                .where(EventEpc.batch_id.in_(chunk), Event.declares_error.is_(False))
+                .where(one_of(session, EventEpc.batch_id, chunk), Event.declares_error.is_(False))
             )
             for batch_id, step, when, hash_id in rows:
                 self.known[(batch_id, step, when)] = hash_id
