@@ -153,7 +153,8 @@ def facility(ctx: Context, row: int, values: dict[str, Any]) -> str:
         stmt = select(Facility).where(
             Facility.organization_id == data["organization_id"], Facility.name == data["name"]
         )
-    found = ctx.session.scalars(stmt.limit(2)).all()
+    with ctx.session.no_autoflush:  # new facilities wait for one batched INSERT
+        found = ctx.session.scalars(stmt.limit(2)).all()
     if len(found) > 1:
         raise RowProblem("name", AMBIGUOUS)
     return _save(ctx, found[0] if found else None, data, given, {"organization_id"},

@@ -65,16 +65,25 @@ def _referenced(session: Session, model: type[M], entity_id: int, pointer: str) 
 def _unique_or_conflict(
     session: Session, model: type[M], checks: Mapping[str, Any], exclude_id: int | None = None
 ) -> None:
-    """Raise 409 naming the existing row when a unique field is already taken."""
+    """Raise 409 naming the existing row when a unique field is already taken. Within
+    :func:`deferred_creations`, rows waiting to be inserted count too, and the query does not
+    flush them (one batched INSERT later, not one per row)."""
+    claimed: set[tuple[Any, ...]] | None = session.info.get(_CLAIMED)
+    name = ENTITY_NAMES[model]
     for column, value in checks.items():
         if value is None:
             continue
+        if claimed is not None and (model, column, value) in claimed:
+            raise Conflict(
+                f"A {name} with this {column} is already being created.",
+                errors=[FieldError(f"/{column}", f"already used by another new {name}")],
+            )
         stmt = select(model.id).where(getattr(model, column) == value)
         if exclude_id is not None:
             stmt = stmt.where(model.id != exclude_id)
-        existing = session.scalar(stmt)
+        with session.no_autoflush:
+            existing = session.scalar(stmt)
         if existing is not None:
-            name = ENTITY_NAMES[model]
             raise Conflict(
                 f"A {name} with this {column} already exists (id {existing}).",
                 errors=[FieldError(f"/{column}", f"already used by {name} {existing}")],
@@ -84,6 +93,13 @@ def _unique_or_conflict(
 
 _DEFERRED = "trace.registry.deferred"
 """``session.info[_DEFERRED]``: creations waiting for :func:`flush_deferred`."""
+_CLAIMED = "trace.registry.claimed"
+"""``session.info[_CLAIMED]``: (model, column, value) of the unique values those creations take."""
+_UNIQUE: dict[type[Any], tuple[str, ...]] = {
+    Organization: ("tax_code", "gln"),
+    Facility: ("gln",),
+    Product: ("gtin",),
+}
 
 
 @contextlib.contextmanager
@@ -92,12 +108,13 @@ def deferred_creations(session: Session) -> Iterator[None]:
     to the portal outbox together, at :func:`flush_deferred` (and on leaving), not one statement
     each: an import of thousands of rows. Their ids are known only then; batches, whose codes
     need theirs at once, are created as usual."""
-    session.info[_DEFERRED] = []
+    session.info[_DEFERRED], session.info[_CLAIMED] = [], set()
     try:
         yield
         flush_deferred(session)
     finally:
         session.info.pop(_DEFERRED, None)
+        session.info.pop(_CLAIMED, None)
 
 
 def flush_deferred(session: Session) -> None:
@@ -119,6 +136,7 @@ def flush_deferred(session: Session) -> None:
     for kind, owners in announced.items():
         outbox.mark_changed(session, kind, owners)
     pending.clear()
+    session.info.get(_CLAIMED, set()).clear()  # inserted: the query sees them now
 
 
 def _create(session: Session, actor: Actor, entity: M) -> M:
@@ -126,6 +144,10 @@ def _create(session: Session, actor: Actor, entity: M) -> M:
     deferred = session.info.get(_DEFERRED)
     if deferred is not None and not isinstance(entity, Batch):
         deferred.append((actor, entity))
+        claimed = session.info[_CLAIMED]
+        for column in _UNIQUE[type(entity)]:
+            if getattr(entity, column) is not None:
+                claimed.add((type(entity), column, getattr(entity, column)))
         return entity
     session.flush()
     audit.record(
