@@ -596,3 +596,36 @@ def gln(n: int) -> str:
 
     body = f"893{n:09d}"
     return body + check_digit(body)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {
+            "stage": "harvesting",
+            "time": "2026-06-01T08:00:00+07:00",
+            "quantity": "12.5",
+            "unit": "KGM",
+            "facility_id": 3,
+        },
+        {"time": "2026-06-01T08:00:00+07:00", "quantity": "1"},  # no stage
+        {"stage": "harvesting", "quantity": "-1", "unit": "no such unit"},
+        {"stage": "picking flowers", "facility_id": 2**40, "note": "x" * 1001},
+        {"stage": "shipping", "colour": "red", "to_organization_id": "seven"},
+        {"stage": "processing", "inputs": [{"batch_id": 1}, {"batch_id": "x"}]},
+        {"stage": "receiving", "time": "yesterday", "disposition": "nonsense"},
+    ],
+)
+def test_the_imports_stage_form_loads_and_refuses_as_the_apis(values: dict[str, Any]) -> None:
+    from marshmallow import ValidationError
+
+    from trace.api.event_schemas import StageForm
+    from trace.api.imports.rows import stage_form
+
+    def outcome(form: Any) -> Any:
+        try:
+            return "loaded", form.load(dict(values))
+        except ValidationError as error:
+            return "refused", error.messages
+
+    assert outcome(stage_form(values)) == outcome(StageForm())

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import pickle
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -437,23 +437,26 @@ def capture(
 @dataclass
 class Staged:
     """Events checked by captures and not stored yet (see ``capture``'s ``staged``), kept
-    compact so that 100,000 of them fit in a worker's memory: each capture's events as one JSON
-    blob (many small objects kept between captures would pin the allocator's memory)."""
+    compact so that 100,000 of them fit in a worker's memory: each capture's events as one
+    pickled blob (many small objects kept between captures would pin the allocator's memory).
+    Their columns and index rows are derived here, before the ledger's head is locked: only
+    what needs the head (ids, chain hashes) and the inserts are left for :func:`store_staged`.
+    The blobs never leave the process that made them."""
 
     blobs: list[tuple[bytes, Mapping[str, str]]] = field(default_factory=list)
-    batch_of: dict[str, int] = field(default_factory=dict)
     batches: set[int] = field(default_factory=set)  # those the staged events name
     count: int = 0
 
     def add(self, new: Sequence[tuple[_Prepared, set[int]]], namespaces: Mapping[str, str],
             batch_of: Mapping[str, int]) -> None:  # fmt: skip
-        blob = orjson.dumps(
-            [(item.hash_id, item.event_time.isoformat(), item.document) for item, _ in new]
-        )
+        blob = pickle.dumps(
+            [(item.hash_id, item.event_time, item.document,
+              derivation.derive(item.document, batch_of)) for item, _ in new],
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )  # fmt: skip
         self.blobs.append((blob, namespaces))
         for _, batch_ids in new:
             self.batches |= batch_ids
-        self.batch_of.update(batch_of)
         self.count += len(new)
 
     def __len__(self) -> int:
@@ -468,16 +471,16 @@ def store_staged(session: Session, actor: Actor, staged: Staged) -> None:
     index = 0
     while staged.blobs:
         blob, namespaces = staged.blobs.pop(0)
-        new = []
-        for hash_id, moment, doc in orjson.loads(blob):
-            moment_ = dt.datetime.fromisoformat(moment)
-            item = _Prepared(index, doc, hash_id, moment_, [], None, None, [],
+        new, derived = [], []
+        for hash_id, moment, doc, facts in pickle.loads(blob):  # only ever made by add()
+            item = _Prepared(index, doc, hash_id, moment, [], None, None, [],
                              "errorDeclaration" in doc)  # fmt: skip
             new.append((item, namespaces))
+            derived.append(facts)
             index += 1
         del blob
-        _store(session, actor, new, staged.batch_of, announce=False)
-    staged.batch_of, staged.batches, staged.count = {}, set(), 0
+        _store(session, actor, new, {}, announce=False, derived=derived)
+    staged.batches, staged.count = set(), 0
 
 
 class StageTimes:
@@ -557,10 +560,13 @@ def _store(
     record_time: RecordTime | None = None,
     *,
     announce: bool = True,
+    derived: list[derivation.Derived] | None = None,
 ) -> None:
     now = dt.datetime.now(dt.UTC)
-    # One derivation for capture and verification (trace.services.events.derivation).
-    derived = [derivation.derive(item.document, batch_of) for item, _ in new]
+    # One derivation for capture and verification (trace.services.events.derivation); staged
+    # events bring theirs, made before the ledger's head was locked.
+    if derived is None:
+        derived = [derivation.derive(item.document, batch_of) for item, _ in new]
     rows: list[dict[str, Any]] = [
         {
             **facts.columns,
