@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -542,6 +543,24 @@ def _flushes(model: type[Any]) -> Iterator[list[int]]:
         event.remove(Session, "before_flush", before_flush)
 
 
+@contextlib.contextmanager
+def _statements(app: Any) -> Iterator[list[str]]:
+    """Within: the SQL statements run on the application's database."""
+    from trace.db import db
+
+    seen: list[str] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = db.engine_for(app)
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
 def test_products_with_gtins_are_inserted_together_and_a_taken_gtin_is_its_rows_error(
     app, client, token, build, count
 ) -> None:
@@ -551,10 +570,13 @@ def test_products_with_gtins_are_inserted_together_and_a_taken_gtin_is_its_rows_
     centre = token("centre", province="24")
     head = "Chủ sở hữu,Tên sản phẩm,Nhóm sản phẩm,Đơn vị tính,Mã GTIN\n"
     rows = [f"2400888030,Nước mắm {i},trái cây,kg,{gtin13(888100 + i)}\n" for i in range(6)]
-    with _flushes(Product) as flushes:
+    with _flushes(Product) as flushes, _statements(app) as statements:
         done = commit(app, client, centre, "products", head + "".join(rows))
     assert done["counts"] == {"rows": 6, "created": 6, "updated": 0, "unchanged": 0}, done
     assert flushes == [6]  # inserted together (one batched INSERT), not one flush per row
+    one_each = [s for s in statements if re.search(r"WHERE product\.gtin = (\?|%\()", s)]
+    at_once = [s for s in statements if re.search(r"WHERE product\.gtin (IN|= ANY)", s)]
+    assert one_each == [] and at_once, statements  # looked up at once, not a query per row
     assert count(Product) == 7
     # a GTIN already registered to another organisation, and one given twice: their rows
     clash = [f"2400888030,Mới {i},trái cây,kg,{gtin13(888200 + i)}\n" for i in range(3)]

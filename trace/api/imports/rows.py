@@ -347,6 +347,15 @@ def prefetch(ctx: Context, kind: str, rows: list[dict[str, Any]]) -> None:
             for value in {org.tax_code, org.gln} & set(chunk):
                 ctx.found.setdefault(("org_ref", value), []).append(org)
     ctx.complete.add("org_ref")
+    if kind in ("organizations", "facilities", "products"):  # creations check uniqueness
+        model: Any = {"organizations": Organization, "facilities": Facility,
+                      "products": Product}[kind]  # fmt: skip
+        for column in catalogue.unique_columns(model):
+            if column == "gtin":
+                values = _gtins({v["gtin"] for v in rows if "gtin" in v})
+            else:
+                values = {str(v[column]) for v in rows if column in v}
+            catalogue.load_unique(session, model, column, values)
     if kind == "organizations":
         for column in ("tax_code", "gln"):
             for chunk in _chunks(session, {v[column] for v in rows if column in v}):

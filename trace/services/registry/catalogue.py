@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from trace.db import chunked, one_of
 from trace.models import (
     Batch,
     BatchStatus,
@@ -78,11 +79,15 @@ def _unique_or_conflict(
                 f"A {name} with this {column} is already being created.",
                 errors=[FieldError(f"/{column}", f"already used by another new {name}")],
             )
-        stmt = select(model.id).where(getattr(model, column) == value)
-        if exclude_id is not None:
-            stmt = stmt.where(model.id != exclude_id)
-        with session.no_autoflush:
-            existing = session.scalar(stmt)
+        loaded = session.info.get(_TAKEN, {}).get((model, column))
+        if loaded is not None and value in loaded[0] and exclude_id is None:
+            existing = loaded[1].get(value)
+        else:
+            stmt = select(model.id).where(getattr(model, column) == value)
+            if exclude_id is not None:
+                stmt = stmt.where(model.id != exclude_id)
+            with session.no_autoflush:
+                existing = session.scalar(stmt)
         if existing is not None:
             raise Conflict(
                 f"A {name} with this {column} already exists (id {existing}).",
@@ -95,6 +100,9 @@ _DEFERRED = "trace.registry.deferred"
 """``session.info[_DEFERRED]``: creations waiting for :func:`flush_deferred`."""
 _CLAIMED = "trace.registry.claimed"
 """``session.info[_CLAIMED]``: (model, column, value) of the unique values those creations take."""
+_TAKEN = "trace.registry.taken"
+"""``session.info[_TAKEN]``: (model, column) -> (values looked up, value -> id of the row with it),
+loaded at once by :func:`load_unique` for creations deferred within :func:`deferred_creations`."""
 _UNIQUE: dict[type[Any], tuple[str, ...]] = {
     Organization: ("tax_code", "gln"),
     Facility: ("gln",),
@@ -108,13 +116,37 @@ def deferred_creations(session: Session) -> Iterator[None]:
     to the portal outbox together, at :func:`flush_deferred` (and on leaving), not one statement
     each: an import of thousands of rows. Their ids are known only then; batches, whose codes
     need theirs at once, are created as usual."""
-    session.info[_DEFERRED], session.info[_CLAIMED] = [], set()
+    session.info[_DEFERRED], session.info[_CLAIMED], session.info[_TAKEN] = [], set(), {}
     try:
         yield
         flush_deferred(session)
     finally:
-        session.info.pop(_DEFERRED, None)
-        session.info.pop(_CLAIMED, None)
+        for key in (_DEFERRED, _CLAIMED, _TAKEN):
+            session.info.pop(key, None)
+
+
+def unique_columns(model: type[Any]) -> tuple[str, ...]:
+    """The unique columns a creation of ``model`` checks (see :func:`load_unique`)."""
+    return _UNIQUE.get(model, ())
+
+
+def load_unique(session: Session, model: type[M], column: str, values: Iterable[Any]) -> None:
+    """Within :func:`deferred_creations`: look up at once which of ``values`` (of a unique
+    ``column``) stored rows hold, so that creating rows with them checks uniqueness without a
+    query each (an import names its rows' GTINs, tax codes and GLNs in advance). Rows created
+    meanwhile count through the values claimed; values not loaded are queried as usual."""
+    taken = session.info.get(_TAKEN)
+    if taken is None:
+        return
+    asked, holders = taken.setdefault((model, column), (set(), {}))
+    wanted = {v for v in values if v is not None} - asked
+    attribute = getattr(model, column)
+    with session.no_autoflush:
+        for chunk in chunked(session, sorted(wanted)):
+            holders.update(session.execute(
+                select(attribute, model.id).where(one_of(session, attribute, chunk))
+            ).all())  # fmt: skip
+    asked |= wanted
 
 
 def flush_deferred(session: Session) -> None:
@@ -136,7 +168,6 @@ def flush_deferred(session: Session) -> None:
     for kind, owners in announced.items():
         outbox.mark_changed(session, kind, owners)
     pending.clear()
-    session.info.get(_CLAIMED, set()).clear()  # inserted: the query sees them now
 
 
 def _create(session: Session, actor: Actor, entity: M) -> M:
@@ -166,8 +197,11 @@ def _update(
     session: Session, actor: Actor, entity: M, changes: Mapping[str, Any], action: str
 ) -> M:
     before = audit.snapshot(entity)
+    claimed = session.info.get(_CLAIMED)
     for key, value in changes.items():
         setattr(entity, key, value)
+        if claimed is not None and value is not None and key in _UNIQUE.get(type(entity), ()):
+            claimed.add((type(entity), key, value))
     _refresh_search_text(entity)
     session.flush()
     after = audit.snapshot(entity)
