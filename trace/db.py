@@ -12,23 +12,29 @@ import contextvars
 import datetime as dt
 import decimal
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, ClassVar, overload
+from typing import Any, ClassVar, TypeVar, overload
 
 import orjson
 from flask import Flask, g, has_app_context, has_request_context, request
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     Connection,
     Engine,
     MetaData,
     Numeric,
     String,
     Table,
+    any_,
+    bindparam,
     create_engine,
     event,
+    func,
     insert,
+    select,
+    tuple_,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, make_url
@@ -297,6 +303,45 @@ class Database:
 
 
 db = Database()
+T = TypeVar("T")
+
+
+#: Values per ``IN (…)`` query where each value is a bind parameter (SQLite's limit, and
+#: PostgreSQL's stack for tuple IN lists); on PostgreSQL a whole array is one parameter.
+IN_CHUNK = 500
+ARRAY_CHUNK = 20_000
+
+
+def chunked(session: Session, values: Iterable[T]) -> list[list[T]]:
+    """``values`` in the pieces that :func:`one_of` and :func:`pair_of` take in one query."""
+    ordered = list(values)
+    size = ARRAY_CHUNK if session.get_bind().dialect.name == "postgresql" else IN_CHUNK
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``. On PostgreSQL ``column = ANY(:array)``: one bind parameter, so the
+    statement's text is the same whatever the number of values (psycopg splits a statement of
+    hundreds of placeholders anew each time, and the planner sees one shape)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(list(values))
+    array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+    return column == any_(array)
+
+
+def pair_of(session: Session, columns: Sequence[Any],
+            pairs: Sequence[Sequence[Any]]) -> ColumnElement[bool]:  # fmt: skip
+    """``(a, b) IN pairs``; on PostgreSQL against ``unnest`` of one array per column (a tuple IN
+    of thousands of pairs runs out of stack there)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return tuple_(*columns).in_([tuple(p) for p in pairs])
+    arrays = [
+        bindparam(None, [p[i] for p in pairs], type_=postgresql.ARRAY(c.type))
+        for i, c in enumerate(columns)
+    ]
+    names = (f"k{i}" for i in range(len(columns)))
+    keys = func.unnest(*arrays).table_valued(*names).render_derived()
+    return tuple_(*columns).in_(select(*keys.c))
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

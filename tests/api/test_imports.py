@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import re
 import unicodedata
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from tests.conftest import gtin13
 from trace.jobs.worker import Worker
@@ -520,3 +524,130 @@ def test_products_written_together_are_audited_and_announced_as_one_by_one(
     assert {(r.entity_id, r.organization_id, r.version) for r in announced} == {
         (p.id, org.id, 1) for p in products
     }
+
+
+@contextlib.contextmanager
+def _flushes(model: type[Any]) -> Iterator[list[int]]:
+    """Within: the number of new ``model`` rows of each session flush that inserts some."""
+    seen: list[int] = []
+
+    def before_flush(session: Session, _context: Any, _instances: Any) -> None:
+        new = sum(1 for obj in session.new if isinstance(obj, model))
+        if new:
+            seen.append(new)
+
+    event.listen(Session, "before_flush", before_flush)
+    try:
+        yield seen
+    finally:
+        event.remove(Session, "before_flush", before_flush)
+
+
+@contextlib.contextmanager
+def _statements(app: Any) -> Iterator[list[str]]:
+    """Within: the SQL statements run on the application's database."""
+    from trace.db import db
+
+    seen: list[str] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = db.engine_for(app)
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def test_products_with_gtins_are_inserted_together_and_a_taken_gtin_is_its_rows_error(
+    app, client, token, build, count
+) -> None:
+    owner = build.organization(tax_code="2400888030", province_code="24")
+    other = build.organization(tax_code="2400888031", province_code="24")
+    theirs = build.product(other, gtin=gtin13(888031))
+    centre = token("centre", province="24")
+    head = "Chủ sở hữu,Tên sản phẩm,Nhóm sản phẩm,Đơn vị tính,Mã GTIN\n"
+    rows = [f"2400888030,Nước mắm {i},trái cây,kg,{gtin13(888100 + i)}\n" for i in range(6)]
+    with _flushes(Product) as flushes, _statements(app) as statements:
+        done = commit(app, client, centre, "products", head + "".join(rows))
+    assert done["counts"] == {"rows": 6, "created": 6, "updated": 0, "unchanged": 0}, done
+    assert flushes == [6]  # inserted together (one batched INSERT), not one flush per row
+    one_each = [s for s in statements if re.search(r"WHERE product\.gtin = (\?|%\()", s)]
+    at_once = [s for s in statements if re.search(r"WHERE product\.gtin (IN|= ANY)", s)]
+    assert one_each == [] and at_once, statements  # looked up at once, not a query per row
+    assert count(Product) == 7
+    # a GTIN already registered to another organisation, and one given twice: their rows
+    clash = [f"2400888030,Mới {i},trái cây,kg,{gtin13(888200 + i)}\n" for i in range(3)]
+    clash.insert(1, f"2400888030,Của người khác,trái cây,kg,{theirs.gtin}\n")
+    clash.append(f"2400888030,Lặp lại,trái cây,kg,{gtin13(888200)}\n")
+    failed = commit(app, client, centre, "products", head + "".join(clash))
+    assert failed["status"] == "failed"
+    assert {(e["row"], e["column"]) for e in failed["errors"]} == {
+        (3, "Chủ sở hữu"),
+        (6, "Mã GTIN"),
+    }, failed["errors"]
+    assert count(Product) == 7 and owner.id != other.id
+
+
+def test_organisations_are_inserted_together_and_a_tax_code_taken_in_the_file_is_an_error(
+    app, client, token, count
+) -> None:
+    centre = token("centre", province="24")
+    head = "Loại tổ chức;Tên tổ chức;Mã số thuế;Tỉnh;Địa chỉ;GLN\n"
+    rows = [f"Hợp tác xã;HTX {i};24009991{i:02d};24;Xã {i};\n" for i in range(5)]
+    with _flushes(Organization) as flushes:
+        done = commit(app, client, centre, "organizations", head + "".join(rows))
+    assert done["counts"]["created"] == 5, done
+    assert flushes == [5]
+    # the same tax code under two GLNs: the second row is refused, nothing is written
+    twice = head + (
+        f"Hợp tác xã;HTX A;2400999201;24;Xã A;{gln(1)}\n"
+        f"Hợp tác xã;HTX B;2400999201;24;Xã B;{gln(2)}\n"
+    )
+    failed = commit(app, client, centre, "organizations", twice)
+    assert failed["status"] == "failed"
+    items = failed["errors"]
+    assert [(e["row"], e["column"]) for e in items] == [(3, "Mã số thuế")], items
+    assert "already" in items[0]["message"] and count(Organization) == 5
+
+
+def gln(n: int) -> str:
+    from trace.gs1.keys import check_digit
+
+    body = f"893{n:09d}"
+    return body + check_digit(body)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {
+            "stage": "harvesting",
+            "time": "2026-06-01T08:00:00+07:00",
+            "quantity": "12.5",
+            "unit": "KGM",
+            "facility_id": 3,
+        },
+        {"time": "2026-06-01T08:00:00+07:00", "quantity": "1"},  # no stage
+        {"stage": "harvesting", "quantity": "-1", "unit": "no such unit"},
+        {"stage": "picking flowers", "facility_id": 2**40, "note": "x" * 1001},
+        {"stage": "shipping", "colour": "red", "to_organization_id": "seven"},
+        {"stage": "processing", "inputs": [{"batch_id": 1}, {"batch_id": "x"}]},
+        {"stage": "receiving", "time": "yesterday", "disposition": "nonsense"},
+    ],
+)
+def test_the_imports_stage_form_loads_and_refuses_as_the_apis(values: dict[str, Any]) -> None:
+    from marshmallow import ValidationError
+
+    from trace.api.event_schemas import StageForm
+    from trace.api.imports.rows import stage_form
+
+    def outcome(form: Any) -> Any:
+        try:
+            return "loaded", form.load(dict(values))
+        except ValidationError as error:
+            return "refused", error.messages
+
+    assert outcome(stage_form(values)) == outcome(StageForm())

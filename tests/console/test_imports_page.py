@@ -75,6 +75,13 @@ def _count(session: Session, model: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+def _imported(session: Session) -> int:
+    """Committed imports (each upload's preview is an import record too, ``dry_run``)."""
+    session.rollback()
+    stmt = select(func.count()).select_from(Import).where(Import.dry_run.is_(False))
+    return int(session.scalar(stmt) or 0)
+
+
 def test_a_producer_previews_fixes_and_commits_a_batches_file(
     app: Any, producer: User, signed_in: Any, own: dict[str, Any], session: Session
 ) -> None:
@@ -85,7 +92,7 @@ def test_a_producer_previews_fixes_and_commits_a_batches_file(
     assert "Mã GTIN" in page and "Số kiểm tra" in page  # column, message in Vietnamese
     assert re.search(r'<td class="n">2</td><td>Mã GTIN</td>', page)
     assert "import_commit" not in page and "/commit" not in page  # nothing to confirm
-    assert _count(session, Batch) == 0 and _count(session, Import) == 0
+    assert _count(session, Batch) == 0 and _imported(session) == 0
 
     path, page = previewed(app, client, "batches", batches_csv(good))
     assert re.search(r'id="count-created">1<', page), page
@@ -103,9 +110,9 @@ def test_a_producer_previews_fixes_and_commits_a_batches_file(
     assert "LN-2026-01" in client.get("/console/batches").get_data(as_text=True)
     # committing the same preview again goes to the same import, writing nothing more
     again = client.post(commit_path, data={"csrf_token": csrf_of(page)})
-    assert again.location == import_path and _count(session, Import) == 1
+    assert again.location == import_path and _imported(session) == 1
     history = client.get("/console/imports").get_data(as_text=True)
-    record = session.scalars(select(Import)).one()
+    record = session.scalars(select(Import).where(Import.dry_run.is_(False))).one()
     assert "lô.csv" in history and record.sha256[:16] in history and producer.login in history
 
 
@@ -155,13 +162,12 @@ def test_bad_files_get_a_friendly_message_and_nothing_is_written(
     app: Any, producer: User, signed_in: Any, session: Session, body: Any, name: str, words: str
 ) -> None:
     client = signed_in(producer)
-    if not body:
-        response = upload(client, "batches", body, name)
-        assert response.status_code == 422 and words in response.get_data(as_text=True).lower()
-        return
-    _, page = previewed(app, client, "batches", body, name)
-    assert words in page and "/commit" not in page
-    assert _count(session, Batch) == 0 and _count(session, Import) == 0
+    response = upload(client, "batches", body, name)  # refused at once, on the upload page
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and words.lower() in page.lower()
+    assert "/commit" not in page and 'class="error"' in page
+    assert _count(session, Batch) == 0 and _imported(session) == 0
+    assert _count(session, Job) == 0
 
 
 def test_the_templates_download(producer: User, signed_in: Any) -> None:
@@ -246,9 +252,11 @@ def world(app: Any, make_user: Any, build: Any, own: dict[str, Any], foreign: di
     for who, user in users.items():
         product = foreign["product"] if who == "stranger" else own["product"]
         body = batches_csv(product.gtin, f"LOT-{who}").encode()
-        staged = import_preview.stage(app, body)
-        job = import_preview.queue(session, actor_for(user), "batches", "m.csv", body, staged)
-        previews[who] = job.id
+        if who == "inspector":  # may not import: its "own" preview is another's
+            user = users["admin"]
+        record = engine.submit(session, actor_for(user), "batches", "m.csv", body, dry_run=True)
+        import_preview.stage(app, record.id, body)
+        previews[who] = record.job_id
     imports = {}
     for who in ("producer", "stranger"):
         product = foreign["product"] if who == "stranger" else own["product"]
@@ -328,3 +336,56 @@ def test_a_centre_imports_within_its_province_only(
     assert response.status_code == 303
     Worker(app).run(burst=True)
     assert 'id="import-counts"' in centre.get(response.location).get_data(as_text=True)
+
+
+def test_an_upload_is_previewed_by_the_engines_own_job(
+    app: Any, producer: User, signed_in: Any, own: dict[str, Any], session: Session
+) -> None:
+    client = signed_in(producer)
+    path, _ = previewed(app, client, "batches", batches_csv(own["product"].gtin))
+    session.rollback()
+    job = session.get(Job, int(path.rsplit("/", 1)[1]))
+    assert job is not None and job.kind == engine.JOB_KIND
+    record = session.get(Import, int(job.subject_id or 0))
+    assert record is not None and record.dry_run and record.content is None
+    assert record.counts == {"rows": 1, "created": 1, "updated": 0, "unchanged": 0}
+    assert (
+        import_preview.staged_path(app, record.id).read_bytes()
+        == batches_csv(own["product"].gtin).encode()
+    )  # kept for the commit
+    assert "lô.csv" not in client.get("/console/imports").get_data(as_text=True)  # not an import
+    assert {j.kind for j in session.scalars(select(Job))} == {engine.JOB_KIND}
+
+
+def test_a_preview_queued_as_the_former_job_kind_leads_to_the_engines_preview(
+    app: Any, producer: User, signed_in: Any, own: dict[str, Any], session: Session
+) -> None:
+    from trace.jobs import enqueue, results_dir
+
+    body = batches_csv(own["product"].gtin).encode()
+    folder = results_dir(app) / import_preview.UPLOADS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "0123abcd.upload").write_bytes(body)
+    params = {
+        "user_id": producer.id,
+        "kind": "batches",
+        "file_name": "cũ.csv",
+        "sha256": engine.digest(body),
+        "size": len(body),
+        "staged": "0123abcd.upload",
+    }
+    old = enqueue(session, import_preview.LEGACY_KIND, params, actor=actor_for(producer),
+                  max_attempts=1)  # fmt: skip
+    session.commit()
+    client = signed_in(producer)
+    assert 'http-equiv="refresh"' in client.get(f"/console/imports/previews/{old.id}").text
+    assert Worker(app).run(burst=True) >= 2  # the former job, then the engine's preview
+    handed = client.get(f"/console/imports/previews/{old.id}")
+    assert handed.status_code == 303
+    page = client.get(handed.location).get_data(as_text=True)
+    assert re.search(r'id="count-created">1<', page) and "cũ.csv" in page
+    assert not (folder / "0123abcd.upload").exists()
+    response = client.post(handed.location + "/commit", data={"csrf_token": csrf_of(page)})
+    assert response.status_code == 303 and "/console/imports/" in response.location
+    Worker(app).run(burst=True)
+    assert _count(session, Batch) == 1 and _imported(session) == 1

@@ -3,9 +3,11 @@ download its templates, upload a file, see the preview as a table (counts, and e
 row, column and message in the page's language), commit it as a background job whose page
 refreshes itself, and see the organisation's (a centre: the province's) past imports.
 
-The preview runs as a job too (:mod:`trace.console.import_preview`): a large file takes longer
-than a request may. Who may import what is the engine's rule, the API's: a producer its own
-batches and events, a centre within its province, never an inspector.
+The preview is the engine's own preview job (``engine.submit(..., dry_run=True)``, as the API's
+``?dry_run=true``): a large file takes longer than a request may. The console keeps a copy of
+the file for the commit (:mod:`trace.console.import_preview`). Who may import what is the
+engine's rule, the API's: a producer its own batches and events, a centre within its province,
+never an inspector.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from trace.console.forms import FormState
 from trace.console.import_words import say
 from trace.console.pages import render
 from trace.db import db, transaction
-from trace.models import ImportStatus, Job, JobStatus, Role
+from trace.models import Import, ImportStatus, Job, JobStatus, Role
 from trace.services import import_history
 from trace.services.errors import Forbidden, NotFound, ServiceError
 from trace.services.jobs import get_job
@@ -33,6 +35,8 @@ ERRORS_SHOWN = 200
 REFRESH_SECONDS = 2
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BUSY = (JobStatus.QUEUED, JobStatus.RUNNING)
+#: The preview job's parameter naming the import its commit made (committing again goes there).
+COMMITTED = "committed_import_id"
 
 
 def register(bp: Blueprint) -> None:
@@ -116,13 +120,18 @@ def upload() -> BaseResponse:
     if form.errors or uploaded is None:
         return _page(form, 422)
     name = (uploaded.filename or "upload")[:255]
-    staged = import_preview.stage(current_app, content)
+    staged = None
     try:
         with transaction(write=True) as session:
-            job = import_preview.queue(session, actor, kind, name, content, staged)
-            job_id = job.id
+            record = engine.submit(session, actor, kind, name, content, dry_run=True)
+            staged = import_preview.stage(current_app, record.id, content)
+            job_id = record.job_id
+    except ServiceError as error:
+        form.errors["file"] = [say(e.message) for e in error.errors] or [say(error.detail)]
+        return _page(form, 422)
     except BaseException:
-        import_preview.staged_path(current_app, staged).unlink(missing_ok=True)
+        if staged is not None:
+            staged.unlink(missing_ok=True)
         raise
     return redirect(url_for("console.import_preview", job_id=job_id), 303)
 
@@ -144,11 +153,13 @@ def failure_of(job: Job) -> str:
     return say(job.error or "")
 
 
-def _preview_job(job_id: int) -> Job:
+def _preview_of(job_id: int) -> tuple[Job, Import]:
+    """The engine's preview job and its import record (the engine's rule: who may read it)."""
     job = get_job(db.session, auth.current_actor(), job_id)
-    if job.kind != import_preview.JOB_KIND:
+    record = db.session.get(Import, int(job.subject_id or 0))
+    if job.kind != engine.JOB_KIND or record is None or not record.dry_run:
         raise NotFound(f"There is no preview {job_id}.")
-    return job
+    return job, record
 
 
 def _errors(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -156,14 +167,28 @@ def _errors(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "message": say(str(e.get("message", "")))} for e in items]  # fmt: skip
 
 
-def _preview_view(job: Job, problem: str | None = None, status: int = 200) -> Response:
-    params = job.params
-    if job.status in BUSY:
+def _result(record: Import) -> dict[str, Any] | None:
+    """A finished preview's counts and errors, as the preview table shows them."""
+    if record.status is not ImportStatus.DONE:
+        return None
+    stored = record.errors or {}
+    return {"valid": not stored, "counts": record.counts or {},
+            "error_count": int(stored.get("count", 0)),
+            "errors": list(stored.get("items", []))}  # fmt: skip
+
+
+def _preview_view(job: Job, record: Import, problem: str | None = None,
+                  status: int = 200) -> Response:  # fmt: skip
+    params = {"kind": record.kind, "file_name": record.file_name, "sha256": record.sha256,
+              "import_id": job.params.get(COMMITTED)}  # fmt: skip
+    if job.status in BUSY and record.status is ImportStatus.QUEUED:
         return render("console/admin/import_wait.html", 200, job=job, params=params,
                       kind_names=kind_names(), refresh=REFRESH_SECONDS,
                       what="preview")  # fmt: skip
-    result = import_preview.result_of(current_app, job) if job.status is JobStatus.DONE else None
-    errors = _errors(result.get("errors", [])[:ERRORS_SHOWN]) if result else []
+    result = _result(record)
+    if result is not None and not result["valid"]:  # nothing can be imported from it
+        import_preview.staged_path(current_app, record.id).unlink(missing_ok=True)
+    errors = _errors(result["errors"][:ERRORS_SHOWN]) if result else []
     return render(
         "console/admin/import_preview.html",
         status,
@@ -174,47 +199,73 @@ def _preview_view(job: Job, problem: str | None = None, status: int = 200) -> Re
         shown=len(errors),
         kind_names=kind_names(),
         problem=problem,
-        failure=failure_of(job) if job.status is JobStatus.FAILED else None,
+        failure=failure_of(job) if result is None else None,
     )
 
 
+def _legacy_view(job_id: int) -> BaseResponse | None:
+    """A preview queued as the console's former job kind: its page leads to the engine's."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != import_preview.LEGACY_KIND:
+        return None
+    job = get_job(db.session, auth.current_actor(), job_id)
+    handed = import_preview.legacy_result(current_app, job) or {}
+    if handed.get("preview_job_id"):
+        return redirect(url_for("console.import_preview", job_id=handed["preview_job_id"]), 303)
+    params = {k: job.params.get(k) for k in ("kind", "file_name", "sha256")}
+    if job.status in BUSY:
+        return render("console/admin/import_wait.html", 200, job=job, params=params,
+                      kind_names=kind_names(), refresh=REFRESH_SECONDS,
+                      what="preview")  # fmt: skip
+    return render("console/admin/import_preview.html", 200, job=job, params=params, result=None,
+                  errors=[], shown=0, kind_names=kind_names(), problem=None,
+                  failure=failure_of(job))  # fmt: skip
+
+
 @auth.signed_in
-def preview_page(job_id: int) -> Response:
+def preview_page(job_id: int) -> BaseResponse:
     _may_import()
-    return _preview_view(_preview_job(job_id))
+    legacy = _legacy_view(job_id)
+    if legacy is not None:
+        return legacy
+    return _preview_view(*_preview_of(job_id))
 
 
 @auth.signed_in
 def commit(job_id: int) -> BaseResponse:
     _may_import()
     actor = auth.current_actor()
-    job = _preview_job(job_id)
-    done = job.params.get("import_id")
+    legacy = _legacy_view(job_id)
+    if legacy is not None:
+        return legacy
+    job, record = _preview_of(job_id)
+    done = job.params.get(COMMITTED)
     if done:
         return redirect(url_for("console.import_page", import_id=int(done)), 303)
-    result = import_preview.result_of(current_app, job)
-    if job.status is not JobStatus.DONE or not result or not result.get("valid"):
-        return _preview_view(job, gettext("Only a preview without errors can be imported."), 409)
-    params = dict(job.params)
-    path = import_preview.staged_path(current_app, str(params["staged"]))
+    result = _result(record)
+    if result is None or not result["valid"]:
+        message = gettext("Only a preview without errors can be imported.")
+        return _preview_view(job, record, message, 409)
+    path = import_preview.staged_path(current_app, record.id)
     try:
         content = path.read_bytes()
     except OSError:
-        return _preview_view(job, gettext("The uploaded file is gone: upload it again."), 410)
-    if engine.digest(content) != params["sha256"]:
-        return _preview_view(job, gettext("The uploaded file changed: upload it again."), 409)
+        message = gettext("The uploaded file is gone: upload it again.")
+        return _preview_view(job, record, message, 410)
+    if engine.digest(content) != record.sha256:
+        message = gettext("The uploaded file changed: upload it again.")
+        return _preview_view(job, record, message, 409)
     try:
         with transaction(write=True) as session:
             locked = session.scalars(select(Job).where(Job.id == job.id).with_for_update()).one()
-            if locked.params.get("import_id"):
-                import_id = int(locked.params["import_id"])
+            if locked.params.get(COMMITTED):
+                import_id = int(locked.params[COMMITTED])
             else:
-                record = engine.submit(session, actor, str(params["kind"]),
-                                       str(params["file_name"]), content)  # fmt: skip
-                import_id = record.id
-                locked.params = {**locked.params, "import_id": import_id}
+                submitted = engine.submit(session, actor, record.kind, record.file_name, content)
+                import_id = submitted.id
+                locked.params = {**locked.params, COMMITTED: import_id}
     except ServiceError as error:
-        return _preview_view(db.session.get(Job, job_id) or job, say(error.detail), 422)
+        return _preview_view(db.session.get(Job, job_id) or job, record, say(error.detail), 422)
     path.unlink(missing_ok=True)
     return redirect(url_for("console.import_page", import_id=import_id), 303)
 

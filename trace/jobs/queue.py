@@ -32,7 +32,7 @@ KIND_MODULES = (
     "trace.services.labels.jobs",
     "trace.api.imports.jobs",
     "trace.codeview.store",
-    "trace.console.import_preview",
+    "trace.console.import_preview",  # only the former preview kind, for jobs queued before
     "trace.services.dashboard",
     "trace.services.inspection.export_jobs",
     "trace.services.inspection.ledger_jobs",

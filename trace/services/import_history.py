@@ -16,8 +16,14 @@ from trace.services.errors import Forbidden
 def imports(
     session: Session, actor: Actor, limit: int, before_id: int | None
 ) -> tuple[Sequence[Import], int | None]:
-    """A page of imports, newest first, and the id the next page continues before."""
-    stmt = select(Import).options(defer(Import.content)).order_by(Import.id.desc())
+    """A page of imports, newest first, and the id the next page continues before. Previews
+    (records of ``dry_run`` jobs, each upload's first step) wrote nothing and are left out."""
+    stmt = (
+        select(Import)
+        .options(defer(Import.content))
+        .where(Import.dry_run.is_(False))
+        .order_by(Import.id.desc())
+    )
     if actor.role is Role.INSPECTOR:
         raise Forbidden("An inspector does not import.")
     if actor.role is Role.CENTRE:

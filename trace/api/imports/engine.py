@@ -291,12 +291,12 @@ def _run(session: Session, actor: Actor, kind: str, name: str, content: bytes, p
     ]  # fmt: skip
     numbers = [number for number, _ in sheet.rows]
     del sheet  # the cells are converted: memory for 100,000 rows is counted
-    prefetch(ctx, kind, converted)
-    pending: list[dict[str, Any] | None] = list(converted)
-    del converted
     stage_times = capture.StageTimes()
     staged = None if dry_run else capture.Staged()
     with catalogue.deferred_creations(session):
+        prefetch(ctx, kind, converted)
+        pending: list[dict[str, Any] | None] = list(converted)
+        del converted
         for done, number in enumerate(numbers, 1):
             values, pending[done - 1] = pending[done - 1], None  # dropped once handled
             assert values is not None

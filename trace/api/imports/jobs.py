@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trace.api.imports import engine
 from trace.db import transaction
-from trace.jobs import JobContext, PermanentJobError, job_kind
+from trace.jobs import JobContext, JobInterrupted, JobLost, PermanentJobError, job_kind
 from trace.models import Import, ImportStatus, Job
 from trace.services.actors import Actor
+
+log = logging.getLogger(__name__)
+UNEXPECTED = "an unexpected error"
 
 
 def _authorize(session: Session, actor: Actor, job: Job) -> None:
@@ -28,12 +33,7 @@ def run_import(ctx: JobContext) -> None:
     sqlite = ctx.session.get_bind().dialect.name == "sqlite"
     public_url = str(ctx.app.config["PUBLIC_URL"])
     if record.dry_run:
-        with transaction(write=True, bind=ctx.session) as session:
-            record = _locked(session, import_id)
-            report = engine.preview(session, engine.actor_of(record), record.kind,
-                                    record.file_name, record.content or b"", public_url,
-                                    None if sqlite else ctx.progress)  # fmt: skip
-            engine.finish_preview(session, record, report)
+        _preview(ctx, import_id, public_url, None if sqlite else ctx.progress)
         return
     try:
         with transaction(write=True, bind=ctx.session) as session:
@@ -45,6 +45,29 @@ def run_import(ctx: JobContext) -> None:
             if record is not None:
                 engine.reject(session, record, rejected.report, str(rejected))
         raise PermanentJobError(f"Import {import_id}: {rejected}") from None
+
+
+def _preview(ctx: JobContext, import_id: int, public_url: str,
+             progress: engine.Progress | None) -> None:  # fmt: skip
+    """A preview run as a job (the API's large ``?dry_run=true``, every console upload). An
+    unexpected failure is recorded as a plain sentence (the log has the detail): trying again
+    would only fail again, and the uploader is waiting for an answer."""
+    try:
+        with transaction(write=True, bind=ctx.session) as session:
+            record = _locked(session, import_id)
+            report = engine.preview(session, engine.actor_of(record), record.kind,
+                                    record.file_name, record.content or b"", public_url,
+                                    progress)  # fmt: skip
+            engine.finish_preview(session, record, report)
+    except (JobInterrupted, JobLost, PermanentJobError):
+        raise
+    except Exception as error:
+        log.exception("import preview %s failed", import_id)
+        with transaction(write=True, bind=ctx.session) as session:
+            failed = session.get(Import, import_id)
+            if failed is not None:
+                engine.reject(session, failed, None, UNEXPECTED)
+        raise PermanentJobError(UNEXPECTED) from error
 
 
 def _locked(session: Session, import_id: int) -> Import:

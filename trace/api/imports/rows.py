@@ -10,7 +10,7 @@ error naming the row's column, never a guess.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from trace.api import schemas as s
 from trace.api.event_schemas import StageForm
+from trace.db import chunked, one_of
 from trace.gs1.keys import GS1KeyError, normalize_gtin
 from trace.models import Batch, Facility, Organization, Product
 from trace.services.actors import Actor
@@ -73,7 +74,20 @@ _SCHEMAS = {
     "products": s.ProductSchema(),
     "batches": s.BatchSchema(),
 }
-_STAGE_FORM = StageForm()
+_STAGE_FORMS: dict[frozenset[str], StageForm] = {}
+_STAGE_FIELDS = frozenset(StageForm().load_fields)
+_STAGE_REQUIRED = frozenset(n for n, f in StageForm().load_fields.items() if f.required)
+
+
+def stage_form(keys: Iterable[str]) -> StageForm:
+    """The API's stage form limited to the fields a row gives and the required ones: the same
+    fields, validators and messages (a key it does not know is still refused), without
+    marshmallow visiting the dozen fields the file has no column for. One per set of columns."""
+    known = frozenset(keys) & _STAGE_FIELDS
+    form = _STAGE_FORMS.get(known)
+    if form is None:
+        form = _STAGE_FORMS[known] = StageForm(only=sorted(known | _STAGE_REQUIRED))
+    return form
 
 
 def _one(session: Session, stmt: Any, column: str, what: str) -> Any:
@@ -152,7 +166,8 @@ def facility(ctx: Context, row: int, values: dict[str, Any]) -> str:
         stmt = select(Facility).where(
             Facility.organization_id == data["organization_id"], Facility.name == data["name"]
         )
-    found = ctx.session.scalars(stmt.limit(2)).all()
+    with ctx.session.no_autoflush:  # new facilities wait for one batched INSERT
+        found = ctx.session.scalars(stmt.limit(2)).all()
     if len(found) > 1:
         raise RowProblem("name", AMBIGUOUS)
     return _save(ctx, found[0] if found else None, data, given, {"organization_id"},
@@ -290,7 +305,7 @@ def event(ctx: Context, row: int, values: dict[str, Any]) -> str:
             values["inputs"] = [_input(ctx, text) for text in values["inputs"]]
         except RowProblem as problem:
             raise RowProblem("inputs", problem.message) from None
-    form = _STAGE_FORM.load(values)
+    form = stage_form(values).load(values)
     ctx.first(("event", found.id, json.dumps(form, sort_keys=True, default=str)), row, "")
     ctx.events.append(stages.stage_event(ctx.session, ctx.actor, found, form, ctx.public_url))
     ctx.event_rows.append(row)
@@ -306,9 +321,8 @@ HANDLERS: dict[str, Callable[[Context, int, dict[str, Any]], str]] = {
 }
 
 
-def _chunks(values: set[Any], size: int = 500) -> list[list[Any]]:
-    ordered = sorted(values, key=str)
-    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+def _chunks(session: Session, values: set[Any]) -> list[list[Any]]:
+    return chunked(session, sorted(values, key=str))
 
 
 def _gtins(texts: set[Any]) -> set[str]:
@@ -326,17 +340,29 @@ def prefetch(ctx: Context, kind: str, rows: list[dict[str, Any]]) -> None:
     without a query each; each sort of key loaded is then answered from memory."""
     session = ctx.session
     refs = {v[c] for v in rows for c in ("organization", "producer", "to_organization") if c in v}
-    for chunk in _chunks(refs):
+    for chunk in _chunks(session, refs):
         for org in session.scalars(select(Organization).where(
-                or_(Organization.tax_code.in_(chunk), Organization.gln.in_(chunk)))):  # fmt: skip
+                or_(one_of(session, Organization.tax_code, chunk),
+                    one_of(session, Organization.gln, chunk)))):  # fmt: skip
             for value in {org.tax_code, org.gln} & set(chunk):
                 ctx.found.setdefault(("org_ref", value), []).append(org)
     ctx.complete.add("org_ref")
+    if kind in ("organizations", "facilities", "products"):  # creations check uniqueness
+        model: Any = {"organizations": Organization, "facilities": Facility,
+                      "products": Product}[kind]  # fmt: skip
+        for column in catalogue.unique_columns(model):
+            if column == "gtin":
+                values = _gtins({v["gtin"] for v in rows if "gtin" in v})
+            else:
+                values = {str(v[column]) for v in rows if column in v}
+            catalogue.load_unique(session, model, column, values)
     if kind == "organizations":
         for column in ("tax_code", "gln"):
-            for chunk in _chunks({v[column] for v in rows if column in v}):
+            for chunk in _chunks(session, {v[column] for v in rows if column in v}):
                 for org in session.scalars(
-                    select(Organization).where(getattr(Organization, column).in_(chunk))
+                    select(Organization).where(
+                        one_of(session, getattr(Organization, column), chunk)
+                    )
                 ):
                     ctx.found.setdefault((column, getattr(org, column)), []).append(org)
             ctx.complete.add(column)
@@ -344,8 +370,10 @@ def prefetch(ctx: Context, kind: str, rows: list[dict[str, Any]]) -> None:
               if isinstance(text, str)]  # fmt: skip
     if kind in ("products", "batches", "events"):
         gtins = {v["gtin"] for v in rows if "gtin" in v} | {g for g, _, _ in inputs if g}
-        for chunk in _chunks(_gtins(gtins)):
-            for product in session.scalars(select(Product).where(Product.gtin.in_(chunk))):
+        for chunk in _chunks(session, _gtins(gtins)):
+            for product in session.scalars(
+                select(Product).where(one_of(session, Product.gtin, chunk))
+            ):
                 ctx.found.setdefault(("gtin", product.gtin), []).append(product)
         ctx.complete.add("gtin")
     if kind == "products":
@@ -355,19 +383,23 @@ def prefetch(ctx: Context, kind: str, rows: list[dict[str, Any]]) -> None:
             if len(ctx.found.get(("org_ref", v.get("organization")), [])) == 1
         }
         owners |= {v["organization_id"] for v in rows if isinstance(v.get("organization_id"), int)}
-        for chunk in _chunks(owners):
+        for chunk in _chunks(session, owners):
             for product in session.scalars(
-                select(Product).where(Product.organization_id.in_(chunk))
+                select(Product).where(one_of(session, Product.organization_id, chunk))
             ):
                 key = ("product_name", product.organization_id, product.name_vi)
                 ctx.found.setdefault(key, []).append(product)
         ctx.complete.add("product_name")
     if kind == "events":
         lots = {v["lot_code"] for v in rows if "lot_code" in v} | {lot for _, _, lot in inputs}
-        for chunk in _chunks(lots):
-            for found in session.scalars(select(Batch).where(Batch.lot_code.in_(chunk))):
+        for chunk in _chunks(session, lots):
+            for found in session.scalars(
+                select(Batch).where(one_of(session, Batch.lot_code, chunk))
+            ):
                 ctx.found.setdefault(("lot", found.lot_code), []).append(found)
         ctx.complete.add("lot")
         products = {b.product_id for key, bs in ctx.found.items() if key[0] == "lot" for b in bs}
-        for chunk in _chunks(products):
-            ctx.held.extend(session.scalars(select(Product).where(Product.id.in_(chunk))))
+        for chunk in _chunks(session, products):
+            ctx.held.extend(
+                session.scalars(select(Product).where(one_of(session, Product.id, chunk)))
+            )

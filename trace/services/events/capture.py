@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import pickle
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from trace.db import insert_rows
+from trace.db import chunked, insert_rows, one_of
 from trace.epcis import cbv
 from trace.epcis.hashing import event_hash_id
 from trace.epcis.validation import EpcisProblem, parse_document, validate_document
@@ -183,16 +183,11 @@ def _future_times(events: Sequence[Mapping[str, Any]], bad: set[int | None]) -> 
     return problems
 
 
-def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _existing(session: Session, ids: Sequence[str], hashes: Sequence[str]) -> list[Event]:
     found: dict[int, Event] = {}
     for column, values in ((Event.event_id, ids), (Event.hash_id, hashes)):
-        for chunk in _chunks(list(set(values))):
-            for row in session.scalars(select(Event).where(column.in_(chunk))):
+        for chunk in chunked(session, set(values)):
+            for row in session.scalars(select(Event).where(one_of(session, column, chunk))):
                 found[row.id] = row
     return list(found.values())
 
@@ -203,9 +198,10 @@ def _readable(session: Session, actor: Actor, stored: Sequence[Event]) -> set[in
     if visibility.reads_everything(actor):
         return {e.id for e in stored}
     readable: set[int] = set()
-    for chunk in _chunks([e.id for e in stored]):  # type: ignore[arg-type]
+    for chunk in chunked(session, [e.id for e in stored]):
         readable.update(session.scalars(
-            select(Event.id).where(Event.id.in_(chunk), visibility.readable_events(actor))
+            select(Event.id).where(one_of(session, Event.id, chunk),
+                                   visibility.readable_events(actor))
         ))  # fmt: skip
     return readable
 
@@ -215,12 +211,12 @@ class _Batches:
 
     def __init__(self, session: Session, batch_ids: set[int]) -> None:
         self.rows: dict[int, tuple[int, str, BatchStatus, str]] = {}
-        for chunk in _chunks(sorted(batch_ids)):  # type: ignore[arg-type]
+        for chunk in chunked(session, sorted(batch_ids)):
             rows = session.execute(
                 select(BatchModel.id, BatchModel.producer_id, BatchModel.status,
                        OrgModel.province_code, BatchModel.lot_code)
                 .join(OrgModel, OrgModel.id == BatchModel.producer_id)
-                .where(BatchModel.id.in_(chunk))
+                .where(one_of(session, BatchModel.id, chunk))
             )  # fmt: skip
             for batch_id, producer_id, status, province, lot in rows:
                 self.rows[batch_id] = (producer_id, province, BatchStatus(status), lot)
@@ -441,23 +437,26 @@ def capture(
 @dataclass
 class Staged:
     """Events checked by captures and not stored yet (see ``capture``'s ``staged``), kept
-    compact so that 100,000 of them fit in a worker's memory: each capture's events as one JSON
-    blob (many small objects kept between captures would pin the allocator's memory)."""
+    compact so that 100,000 of them fit in a worker's memory: each capture's events as one
+    pickled blob (many small objects kept between captures would pin the allocator's memory).
+    Their columns and index rows are derived here, before the ledger's head is locked: only
+    what needs the head (ids, chain hashes) and the inserts are left for :func:`store_staged`.
+    The blobs never leave the process that made them."""
 
     blobs: list[tuple[bytes, Mapping[str, str]]] = field(default_factory=list)
-    batch_of: dict[str, int] = field(default_factory=dict)
     batches: set[int] = field(default_factory=set)  # those the staged events name
     count: int = 0
 
     def add(self, new: Sequence[tuple[_Prepared, set[int]]], namespaces: Mapping[str, str],
             batch_of: Mapping[str, int]) -> None:  # fmt: skip
-        blob = orjson.dumps(
-            [(item.hash_id, item.event_time.isoformat(), item.document) for item, _ in new]
-        )
+        blob = pickle.dumps(
+            [(item.hash_id, item.event_time, item.document,
+              derivation.derive(item.document, batch_of)) for item, _ in new],
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )  # fmt: skip
         self.blobs.append((blob, namespaces))
         for _, batch_ids in new:
             self.batches |= batch_ids
-        self.batch_of.update(batch_of)
         self.count += len(new)
 
     def __len__(self) -> int:
@@ -472,16 +471,16 @@ def store_staged(session: Session, actor: Actor, staged: Staged) -> None:
     index = 0
     while staged.blobs:
         blob, namespaces = staged.blobs.pop(0)
-        new = []
-        for hash_id, moment, doc in orjson.loads(blob):
-            moment_ = dt.datetime.fromisoformat(moment)
-            item = _Prepared(index, doc, hash_id, moment_, [], None, None, [],
+        new, derived = [], []
+        for hash_id, moment, doc, facts in pickle.loads(blob):  # only ever made by add()
+            item = _Prepared(index, doc, hash_id, moment, [], None, None, [],
                              "errorDeclaration" in doc)  # fmt: skip
             new.append((item, namespaces))
+            derived.append(facts)
             index += 1
         del blob
-        _store(session, actor, new, staged.batch_of, announce=False)
-    staged.batch_of, staged.batches, staged.count = {}, set(), 0
+        _store(session, actor, new, {}, announce=False, derived=derived)
+    staged.batches, staged.count = set(), 0
 
 
 class StageTimes:
@@ -496,11 +495,11 @@ class StageTimes:
     def load(self, session: Session, batch_ids: set[int]) -> None:
         batch_ids = batch_ids - self.loaded
         self.loaded |= batch_ids
-        for chunk in _chunks(sorted(batch_ids)):  # type: ignore[arg-type]
+        for chunk in chunked(session, sorted(batch_ids)):
             rows = session.execute(
                 select(EventEpc.batch_id, Event.biz_step, Event.event_time, Event.hash_id)
                 .join(Event, Event.id == EventEpc.event_pk)
-                .where(EventEpc.batch_id.in_(chunk), Event.declares_error.is_(False))
+                .where(one_of(session, EventEpc.batch_id, chunk), Event.declares_error.is_(False))
             )
             for batch_id, step, when, hash_id in rows:
                 self.known[(batch_id, step, when)] = hash_id
@@ -561,10 +560,13 @@ def _store(
     record_time: RecordTime | None = None,
     *,
     announce: bool = True,
+    derived: list[derivation.Derived] | None = None,
 ) -> None:
     now = dt.datetime.now(dt.UTC)
-    # One derivation for capture and verification (trace.services.events.derivation).
-    derived = [derivation.derive(item.document, batch_of) for item, _ in new]
+    # One derivation for capture and verification (trace.services.events.derivation); staged
+    # events bring theirs, made before the ledger's head was locked.
+    if derived is None:
+        derived = [derivation.derive(item.document, batch_of) for item, _ in new]
     rows: list[dict[str, Any]] = [
         {
             **facts.columns,

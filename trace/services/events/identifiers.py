@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trace.db import chunked, one_of, pair_of
 from trace.gs1.digital_link import build_digital_link
 from trace.gs1.epc import canonical_epc
 from trace.models import MAX_ID, Batch, Code, Facility, Organization, Product
@@ -78,13 +78,6 @@ def _gs1_parts(canonical: str) -> list[str]:
     return canonical[len(GS1_BASE) + 1 :].split("/")
 
 
-T = TypeVar("T")
-
-
-def _chunks(values: list[T], size: int = 500) -> list[list[T]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
-
-
 def resolve(session: Session, canonical_uris: Iterable[str]) -> dict[str, Resolved]:
     """Resolve many canonical URIs at once (a few queries, whatever their number)."""
     lots: dict[tuple[str | None, str], str] = {}
@@ -119,26 +112,25 @@ def resolve(session: Session, canonical_uris: Iterable[str]) -> dict[str, Resolv
                 org_ids[int(rest[0])] = uri
 
     found: dict[str, Resolved] = {}
-    # In chunks: PostgreSQL runs out of stack on a tuple IN of some thousands of pairs.
-    for chunk in _chunks(list(lots)):
+    for chunk in chunked(session, lots):
         lot_rows = session.execute(
             select(Product.gtin, Batch.lot_code, Batch.id)
             .join(Batch, Batch.product_id == Product.id)
-            .where(tuple_(Product.gtin, Batch.lot_code).in_(chunk))
+            .where(pair_of(session, (Product.gtin, Batch.lot_code), chunk))
         )
         for gtin, lot, batch_id in lot_rows:
             found[lots[(gtin, lot)]] = Resolved(batch_id=batch_id)
-    for own_chunk in _chunks(list(own_lots)):
+    for own_chunk in chunked(session, own_lots):
         own_rows = session.execute(
             select(Batch.product_id, Batch.lot_code, Batch.id).where(
-                tuple_(Batch.product_id, Batch.lot_code).in_(own_chunk)
+                pair_of(session, (Batch.product_id, Batch.lot_code), own_chunk)
             )
         )
         for product_id, lot, batch_id in own_rows:
             found[own_lots[(product_id, lot)]] = Resolved(batch_id=batch_id)
-    for code_chunk in _chunks(list(codes)):
+    for code_chunk in chunked(session, codes):
         for code, batch_id in session.execute(
-            select(Code.code, Code.batch_id).where(Code.code.in_(code_chunk))
+            select(Code.code, Code.batch_id).where(one_of(session, Code.code, code_chunk))
         ):
             found[codes[code]] = Resolved(batch_id=batch_id)
     if glns_414 or facility_ids:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from trace.db import chunked, one_of
 from trace.models import (
     Batch,
     BatchStatus,
@@ -65,16 +66,29 @@ def _referenced(session: Session, model: type[M], entity_id: int, pointer: str) 
 def _unique_or_conflict(
     session: Session, model: type[M], checks: Mapping[str, Any], exclude_id: int | None = None
 ) -> None:
-    """Raise 409 naming the existing row when a unique field is already taken."""
+    """Raise 409 naming the existing row when a unique field is already taken. Within
+    :func:`deferred_creations`, rows waiting to be inserted count too, and the query does not
+    flush them (one batched INSERT later, not one per row)."""
+    claimed: set[tuple[Any, ...]] | None = session.info.get(_CLAIMED)
+    name = ENTITY_NAMES[model]
     for column, value in checks.items():
         if value is None:
             continue
-        stmt = select(model.id).where(getattr(model, column) == value)
-        if exclude_id is not None:
-            stmt = stmt.where(model.id != exclude_id)
-        existing = session.scalar(stmt)
+        if claimed is not None and (model, column, value) in claimed:
+            raise Conflict(
+                f"A {name} with this {column} is already being created.",
+                errors=[FieldError(f"/{column}", f"already used by another new {name}")],
+            )
+        loaded = session.info.get(_TAKEN, {}).get((model, column))
+        if loaded is not None and value in loaded[0] and exclude_id is None:
+            existing = loaded[1].get(value)
+        else:
+            stmt = select(model.id).where(getattr(model, column) == value)
+            if exclude_id is not None:
+                stmt = stmt.where(model.id != exclude_id)
+            with session.no_autoflush:
+                existing = session.scalar(stmt)
         if existing is not None:
-            name = ENTITY_NAMES[model]
             raise Conflict(
                 f"A {name} with this {column} already exists (id {existing}).",
                 errors=[FieldError(f"/{column}", f"already used by {name} {existing}")],
@@ -84,6 +98,16 @@ def _unique_or_conflict(
 
 _DEFERRED = "trace.registry.deferred"
 """``session.info[_DEFERRED]``: creations waiting for :func:`flush_deferred`."""
+_CLAIMED = "trace.registry.claimed"
+"""``session.info[_CLAIMED]``: (model, column, value) of the unique values those creations take."""
+_TAKEN = "trace.registry.taken"
+"""``session.info[_TAKEN]``: (model, column) -> (values looked up, value -> id of the row with it),
+loaded at once by :func:`load_unique` for creations deferred within :func:`deferred_creations`."""
+_UNIQUE: dict[type[Any], tuple[str, ...]] = {
+    Organization: ("tax_code", "gln"),
+    Facility: ("gln",),
+    Product: ("gtin",),
+}
 
 
 @contextlib.contextmanager
@@ -92,12 +116,37 @@ def deferred_creations(session: Session) -> Iterator[None]:
     to the portal outbox together, at :func:`flush_deferred` (and on leaving), not one statement
     each: an import of thousands of rows. Their ids are known only then; batches, whose codes
     need theirs at once, are created as usual."""
-    session.info[_DEFERRED] = []
+    session.info[_DEFERRED], session.info[_CLAIMED], session.info[_TAKEN] = [], set(), {}
     try:
         yield
         flush_deferred(session)
     finally:
-        session.info.pop(_DEFERRED, None)
+        for key in (_DEFERRED, _CLAIMED, _TAKEN):
+            session.info.pop(key, None)
+
+
+def unique_columns(model: type[Any]) -> tuple[str, ...]:
+    """The unique columns a creation of ``model`` checks (see :func:`load_unique`)."""
+    return _UNIQUE.get(model, ())
+
+
+def load_unique(session: Session, model: type[M], column: str, values: Iterable[Any]) -> None:
+    """Within :func:`deferred_creations`: look up at once which of ``values`` (of a unique
+    ``column``) stored rows hold, so that creating rows with them checks uniqueness without a
+    query each (an import names its rows' GTINs, tax codes and GLNs in advance). Rows created
+    meanwhile count through the values claimed; values not loaded are queried as usual."""
+    taken = session.info.get(_TAKEN)
+    if taken is None:
+        return
+    asked, holders = taken.setdefault((model, column), (set(), {}))
+    wanted = {v for v in values if v is not None} - asked
+    attribute = getattr(model, column)
+    with session.no_autoflush:
+        for chunk in chunked(session, sorted(wanted)):
+            holders.update(session.execute(
+                select(attribute, model.id).where(one_of(session, attribute, chunk))
+            ).all())  # fmt: skip
+    asked |= wanted
 
 
 def flush_deferred(session: Session) -> None:
@@ -126,6 +175,10 @@ def _create(session: Session, actor: Actor, entity: M) -> M:
     deferred = session.info.get(_DEFERRED)
     if deferred is not None and not isinstance(entity, Batch):
         deferred.append((actor, entity))
+        claimed = session.info[_CLAIMED]
+        for column in _UNIQUE[type(entity)]:
+            if getattr(entity, column) is not None:
+                claimed.add((type(entity), column, getattr(entity, column)))
         return entity
     session.flush()
     audit.record(
@@ -144,8 +197,11 @@ def _update(
     session: Session, actor: Actor, entity: M, changes: Mapping[str, Any], action: str
 ) -> M:
     before = audit.snapshot(entity)
+    claimed = session.info.get(_CLAIMED)
     for key, value in changes.items():
         setattr(entity, key, value)
+        if claimed is not None and value is not None and key in _UNIQUE.get(type(entity), ()):
+            claimed.add((type(entity), key, value))
     _refresh_search_text(entity)
     session.flush()
     after = audit.snapshot(entity)
