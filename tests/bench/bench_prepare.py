@@ -86,12 +86,20 @@ def main() -> None:
     app = create_app({"DATABASE_URL": DB_URL, "SECRET_KEY": "bench", "PUBLIC_URL": "https://t.vn"})
     statements = [0]
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
+        event.listen(
+            db.engine,
+            "before_cursor_execute",
+            lambda *_: statements.__setitem__(0, statements[0] + 1),
+        )
         if args.reset or args.reset_walk:
             with db.engine.begin() as conn:
                 if args.reset:
-                    conn.execute(text("DELETE FROM batch_check WHERE batch_id = ANY(:ids)"), {"ids": among})
-                    conn.execute(text("DELETE FROM stored_page WHERE batch_id = ANY(:ids)"), {"ids": among})
+                    conn.execute(
+                        text("DELETE FROM batch_check WHERE batch_id = ANY(:ids)"), {"ids": among}
+                    )
+                    conn.execute(
+                        text("DELETE FROM stored_page WHERE batch_id = ANY(:ids)"), {"ids": among}
+                    )
                 if args.reset_walk:
                     conn.execute(text("DELETE FROM event_chunk_check"))
         timed = Timed()

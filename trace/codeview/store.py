@@ -66,14 +66,15 @@ PAGE_CHUNK = 200  # batches whose pages are prepared per transaction
 STAND_IN_CODE = "-"  # a stored page is made for a code; which one is filled in per view
 RENDERER = "trace_page_renderer"
 
-Render = Callable[[Flask, lookup.Target, lookup.PageData, str, str], str]
+Render = Callable[[Flask, Sequence[lookup.Target], lookup.PageData, str, str], list[str]]
 
 
 @dataclasses.dataclass(frozen=True)
 class Renderer:
-    """How the public face renders a stored page (app, target, data, mode, language), and in
-    which languages: registered by :func:`trace.public.init_app` (:func:`set_renderer`), so the
-    verifier prepares pages without importing the face that shows them."""
+    """How the public face renders the stored pages of one batch in one language (app, its
+    stand-in targets, data, mode, language: a body per target), and in which languages:
+    registered by :func:`trace.public.init_app` (:func:`set_renderer`), so the verifier
+    prepares pages without importing the face that shows them."""
 
     languages: tuple[str, ...]
     render: Render
@@ -111,6 +112,11 @@ def release() -> str:
 def page_data(session: Session, target: lookup.Target) -> lookup.PageData:
     """What the page shows, without the ledger check (the mark is spliced in apart)."""
     return lookup.page(session, target, verify=False)
+
+
+def pages_data(session: Session, batch_ids: Sequence[int]) -> dict[int, lookup.PageData]:
+    """:func:`page_data` of many batches at once (:func:`lookup.batch_pages`)."""
+    return lookup.batch_pages(session, batch_ids)
 
 
 # Reading and writing the store ------------------------------------------------------------------
@@ -316,22 +322,23 @@ def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> i
         )
     )
     outdated = {k: row for k, row in _rows(session, list(wanted)).items() if k not in stored}
-    data: dict[int, lookup.PageData] = {}
-    rendered = 0
+    # What is to render, by batch and language: one call of the renderer each.
+    todo: dict[tuple[int, str], list[tuple[str, lookup.Target]]] = {}
     for key, target in wanted.items():
-        if key in stored:
-            continue
-        lang = key.split("|")[2]
-        if target.batch_id not in data:
-            data[target.batch_id] = page_data(session, target)
+        if key not in stored:
+            todo.setdefault((target.batch_id, key.split("|")[2]), []).append((key, target))
+    data = pages_data(session, sorted({batch_id for batch_id, _ in todo}))
+    rendered = 0
+    for (batch_id, lang), pairs in todo.items():
         assert renderer is not None  # no languages without it
-        body = renderer.render(app, target, data[target.batch_id], "pip", lang)
-        row = outdated.get(key)
-        if row is None:
-            row = StoredPage(key=key, batch_id=target.batch_id, token=target.freshness.token)
-            session.add(row)
-        row.body, row.made_at = body, made_at
-        rendered += 1
+        bodies = renderer.render(app, [t for _, t in pairs], data[batch_id], "pip", lang)
+        for (key, target), body in zip(pairs, bodies, strict=True):
+            row = outdated.get(key)
+            if row is None:
+                row = StoredPage(key=key, batch_id=target.batch_id, token=target.freshness.token)
+                session.add(row)
+            row.body, row.made_at = body, made_at
+            rendered += 1
     current = {(t.batch_id, t.freshness.token) for targets in variants.values() for t in targets}
     for batch_id, token in session.execute(
         select(StoredPage.batch_id, StoredPage.token)
