@@ -77,6 +77,7 @@ def main() -> None:
     parser.add_argument("--reset", action="store_true", help="forget their checks and pages")
     parser.add_argument("--reset-walk", action="store_true", help="forget the walk's digests")
     parser.add_argument("--profile", type=int, default=0, help="print this many cProfile rows")
+    parser.add_argument("--jobs", type=int, default=1, help="processes sharing the pass")
     parser.add_argument(
         "--walk-seconds", type=float, default=None, help="bound the walk (default: all of it)"
     )
@@ -112,7 +113,9 @@ def main() -> None:
         wall, cpu_before = time.perf_counter(), cpu()
         if profiler is not None:
             profiler.enable()
-        checked, rendered = store.run_pass(app, among=among, walk_seconds=args.walk_seconds)
+        checked, rendered = store.run_pass(
+            app, among=among, walk_seconds=args.walk_seconds, jobs=args.jobs
+        )
         if profiler is not None:
             profiler.disable()
         wall, used = time.perf_counter() - wall, cpu() - cpu_before

@@ -73,22 +73,30 @@ def _split(batches: str) -> set[int]:
     return {int(b) for b in batches.split()}
 
 
-def walk(session: Session, now: dt.datetime, seconds: float | None = None) -> set[int]:
+Share = tuple[int, int]  # (i, n): this process takes the chunks (or batches) whose number % n == i
+
+
+def walk(
+    session: Session, now: dt.datetime, seconds: float | None = None, share: Share | None = None
+) -> set[int]:
     """Re-check the chunks whose rows changed since their last check and record what each
     found; returns the batches whose failure came or went (or changed), to be checked again.
 
     ``seconds``: stop re-checking after this long (the rest keep their old digest, so the next
     pass takes them up). Chunks checked before come first: after a deploy onto a large ledger
     the first walk takes several passes, and rows changed behind the service's back in chunks
-    already checked are found meanwhile."""
+    already checked are found meanwhile. ``share``: only the chunks of this share (processes
+    walking side by side; the first share also drops the records of chunks now empty)."""
     deadline = time.monotonic() + seconds if seconds is not None else None
     current = digests(session)
     rows = {r.chunk: r for r in session.scalars(select(EventChunkCheck))}
     affected: set[int] = set()
-    for chunk in sorted(set(rows) - set(current)):  # every row of the chunk is gone
+    mine = (lambda chunk: chunk % share[1] == share[0]) if share else (lambda chunk: True)
+    gone = sorted(set(rows) - set(current)) if share is None or share[0] == 0 else []
+    for chunk in gone:  # every row of the chunk is gone
         affected |= _split(rows[chunk].batches)
         session.execute(delete(EventChunkCheck).where(EventChunkCheck.chunk == chunk))
-    changed = [c for c, d in current.items() if c not in rows or rows[c].digest != d]
+    changed = [c for c, d in current.items() if mine(c) and (c not in rows or rows[c].digest != d)]
     for chunk in sorted(changed, key=lambda c: (c not in rows, c)):
         if deadline is not None and time.monotonic() > deadline:
             break

@@ -30,8 +30,10 @@ import datetime as dt
 import functools
 import hashlib
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -356,32 +358,57 @@ def run_pass(
     page_seconds: float | None = None,
     among: Sequence[int] | None = None,
     walk_seconds: float | None = None,
+    jobs: int = 1,
 ) -> tuple[int, int]:
     """Check every batch not checked within the interval, oldest first, in transactions of
-        :data:`CHUNK` batches; then prepare the pages of the batches checked (for at most
-        ``page_seconds``, if given: the rest waits for the next pass). Checks come first, so a pass
-        that has many pages to render (fresh data, a deploy that changed the page) does not let the
-        marks of the batches it reaches last grow old. ``among``: only these batches (an operator
-        preparing the batches of an import, say). ``walk_seconds``: how long the walk over the whole
-    event table may re-derive changed chunks (:func:`chunkcheck.walk`). Returns (batches checked,
-    pages rendered)."""
-    interval = float(app.config["PUBLIC_VERIFY_SECONDS"])
+    :data:`CHUNK` batches; then prepare the pages of the batches checked (for at most
+    ``page_seconds``, if given: the rest waits for the next pass). Checks come first, so a pass
+    that has many pages to render (fresh data, a deploy that changed the page) does not let the
+    marks of the batches it reaches last grow old. ``among``: only these batches (an operator
+    preparing the batches of an import, say). ``walk_seconds``: how long the walk over the whole
+    event table may re-derive changed chunks (:func:`chunkcheck.walk`). ``jobs``: processes
+    sharing the work (:func:`_in_processes`). Returns (batches checked, pages rendered)."""
     started = dt.datetime.now(dt.UTC)
+    if jobs > 1:
+        return _in_processes(app, jobs, started, page_seconds, among, walk_seconds)
+    affected = _walk(app, started, walk_seconds)
+    return _check_and_prepare(app, started, affected, progress, page_seconds, among)
+
+
+def _walk(
+    app: Flask, started: dt.datetime, seconds: float | None, share: chunkcheck.Share | None = None
+) -> set[int]:
+    """The walk over the event table (its share): the batches whose finding came or went."""
+    with transaction(write=True) as session:
+        return chunkcheck.walk(session, started, seconds, share)
+
+
+def _check_and_prepare(
+    app: Flask,
+    started: dt.datetime,
+    affected: set[int],
+    progress: Callable[[int, int | None], None] | None,
+    page_seconds: float | None,
+    among: Sequence[int] | None,
+    share: chunkcheck.Share | None = None,
+) -> tuple[int, int]:
+    interval = float(app.config["PUBLIC_VERIFY_SECONDS"])
     before = started - dt.timedelta(seconds=interval / 2)
     checked: list[int] = []
+    if among is not None:
+        affected &= set(among)
+    if share is not None:
+        affected = {b for b in affected if b % share[1] == share[0]}
     with transaction(write=True) as session:
         # Index rows no batch's check sees; the batches whose finding came or went are checked
         # in this pass, whenever they were last.
-        affected = chunkcheck.walk(session, started, walk_seconds)
-        if among is not None:
-            affected &= set(among)
         ids = list(session.scalars(select(Batch.id).where(Batch.id.in_(sorted(affected)))))
         if ids:
             ledgercheck.check(session, ids, dt.datetime.now(dt.UTC))
     checked.extend(ids)
     while True:
         with transaction(write=True) as session:
-            ids = ledgercheck.due(session, before, CHUNK, among)
+            ids = ledgercheck.due(session, before, CHUNK, among, share)
             if not ids:
                 break
             ledgercheck.check(session, ids, dt.datetime.now(dt.UTC))
@@ -396,6 +423,56 @@ def run_pass(
         with transaction(write=True) as session:
             rendered += prepare_batches(app, session, checked[start : start + PAGE_CHUNK])
     return len(checked), rendered
+
+
+_FORKED: list[Flask] = []  # the app a forked process of :func:`_in_processes` works for
+
+
+def _in_processes(
+    app: Flask,
+    jobs: int,
+    started: dt.datetime,
+    page_seconds: float | None,
+    among: Sequence[int] | None,
+    walk_seconds: float | None,
+) -> tuple[int, int]:
+    """One pass shared by ``jobs`` forked processes (the hashing and rendering are Python's,
+    one core each): first each walks its share of the event table's chunks; once every share
+    is recorded (a check must see every finding), each checks and prepares its share of the
+    batches (by id) and the batches the walk named. Shares never write the same rows."""
+    shares = [(i, jobs) for i in range(jobs)]
+    _FORKED[:] = [app]
+    db.engine_for(app).dispose()  # no connection of this process is inherited
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        walks = pool.map(_walk_share, [(started, walk_seconds, share) for share in shares])
+        affected = set().union(*walks)
+        done = list(
+            pool.map(
+                _prepare_share,
+                [(started, affected, page_seconds, among, share) for share in shares],
+            )
+        )
+    return sum(c for c, _ in done), sum(r for _, r in done)
+
+
+def _forked_app() -> Flask:
+    app = _FORKED[0]
+    db.engine_for(app).dispose(close=False)  # the parent's connections are the parent's
+    return app
+
+
+def _walk_share(task: tuple[Any, ...]) -> set[int]:
+    app = _forked_app()
+    with app.app_context():
+        return _walk(app, *task)
+
+
+def _prepare_share(task: tuple[Any, ...]) -> tuple[int, int]:
+    app = _forked_app()
+    started, affected, page_seconds, among, share = task
+    with app.app_context():
+        return _check_and_prepare(app, started, affected, None, page_seconds, among, share)
 
 
 def _every(app: Flask) -> float:
@@ -417,8 +494,15 @@ def verify_and_prepare(ctx: JobContext) -> None:
     type=click.File(),
     help="only the batches whose ids this file lists, one a line",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="processes sharing the pass (one a core)",
+)
 @with_appcontext
-def prepare_command(batches_file: Any) -> None:
+def prepare_command(batches_file: Any, jobs: int) -> None:
     """Check every batch (or those listed) against the ledger now and store its public pages
     (what the worker's recurring job does)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -429,7 +513,7 @@ def prepare_command(batches_file: Any) -> None:
         except ValueError:
             raise click.BadParameter("one batch id a line", param_hint="--batches") from None
     started = time.monotonic()
-    checked, rendered = run_pass(app, among=among)
+    checked, rendered = run_pass(app, among=among, jobs=jobs)
     click.echo(
         f"{checked} batches checked, {rendered} pages stored in {time.monotonic() - started:.1f} s"
     )
