@@ -34,6 +34,7 @@ from trace.services.events import derivation, ledger
 from trace.services.events.identifiers import resolve
 
 SIZE = 1000  # event ids per chunk
+Share = tuple[int, int]  # (i, n): a process takes the chunks (or batches) whose number % n == i
 
 # Each row's ``xmin`` (the transaction that wrote this version of it) stands for its content:
 # any UPDATE, INSERT or DELETE changes the chunk's set of (row, xmin), so the digest changes
@@ -47,14 +48,18 @@ FROM (
     UNION ALL
     SELECT bl.event_pk / :size, 'l' || bl.id || ':' || bl.xmin FROM batch_link bl
 ) parts
+WHERE chunk % :shares = :share
 GROUP BY chunk
 """)
 
 
-def digests(session: Session) -> dict[int, str]:
-    """Every chunk's digest, by chunk number (event id // :data:`SIZE`)."""
+def digests(session: Session, share: Share | None = None) -> dict[int, str]:
+    """Every chunk's digest (of this ``share`` of chunks, if given), by chunk number (event id
+    // :data:`SIZE`)."""
+    share_, shares = share if share is not None else (0, 1)
     if session.get_bind().dialect.name == "postgresql":
-        return {int(c): str(d) for c, d in session.execute(DIGEST_SQL, {"size": SIZE})}
+        params = {"size": SIZE, "share": share_, "shares": shares}
+        return {int(c): str(d) for c, d in session.execute(DIGEST_SQL, params)}
     parts: dict[int, list[str]] = defaultdict(list)
     for tag, table, key in (
         ("e", Event.__table__, Event.__table__.c.id),
@@ -62,7 +67,8 @@ def digests(session: Session) -> dict[int, str]:
         ("l", BatchLink.__table__, BatchLink.__table__.c.event_pk),
     ):
         for row in session.execute(select(table).order_by(table.c.id)):
-            parts[row._mapping[key] // SIZE].append(tag + repr(tuple(row)))
+            if row._mapping[key] // SIZE % shares == share_:
+                parts[row._mapping[key] // SIZE].append(tag + repr(tuple(row)))
     return {
         chunk: hashlib.sha256("\n".join(sorted(rows)).encode()).hexdigest()
         for chunk, rows in parts.items()
@@ -71,9 +77,6 @@ def digests(session: Session) -> dict[int, str]:
 
 def _split(batches: str) -> set[int]:
     return {int(b) for b in batches.split()}
-
-
-Share = tuple[int, int]  # (i, n): this process takes the chunks (or batches) whose number % n == i
 
 
 def walk(
@@ -86,17 +89,17 @@ def walk(
     pass takes them up). Chunks checked before come first: after a deploy onto a large ledger
     the first walk takes several passes, and rows changed behind the service's back in chunks
     already checked are found meanwhile. ``share``: only the chunks of this share (processes
-    walking side by side; the first share also drops the records of chunks now empty)."""
+    walking side by side)."""
     deadline = time.monotonic() + seconds if seconds is not None else None
-    current = digests(session)
+    current = digests(session, share)
     rows = {r.chunk: r for r in session.scalars(select(EventChunkCheck))}
     affected: set[int] = set()
-    mine = (lambda chunk: chunk % share[1] == share[0]) if share else (lambda chunk: True)
-    gone = sorted(set(rows) - set(current)) if share is None or share[0] == 0 else []
-    for chunk in gone:  # every row of the chunk is gone
+    if share is not None:
+        rows = {chunk: row for chunk, row in rows.items() if chunk % share[1] == share[0]}
+    for chunk in sorted(set(rows) - set(current)):  # every row of the chunk is gone
         affected |= _split(rows[chunk].batches)
         session.execute(delete(EventChunkCheck).where(EventChunkCheck.chunk == chunk))
-    changed = [c for c, d in current.items() if mine(c) and (c not in rows or rows[c].digest != d)]
+    changed = [c for c, d in current.items() if c not in rows or rows[c].digest != d]
     for chunk in sorted(changed, key=lambda c: (c not in rows, c)):
         if deadline is not None and time.monotonic() > deadline:
             break
