@@ -28,9 +28,9 @@ def test_the_batch_code_page_cut_from_the_unit_page_is_the_one_rendered(
     rendered: list[Any] = []
     real = skeleton.render_skeleton
 
-    def counting(target: lookup.Target, *args: Any) -> str:
+    def counting(target: lookup.Target, *args: Any, **kwargs: Any) -> str:
         rendered.append(target.kind)
-        return real(target, *args)
+        return real(target, *args, **kwargs)
 
     monkeypatch.setattr(skeleton, "render_skeleton", counting)
     lot_page, unit_page = skeleton.render_stored_all(app, [lot, unit], data, "pip", lang)
@@ -59,3 +59,27 @@ def test_a_page_whose_serial_line_is_not_found_once_is_rendered(
     expected = skeleton.render_stored_all(app, [lot, unit], data, "pip", "en")
     monkeypatch.undo()
     assert skeleton.render_stored_all(app, [lot, unit], data, "pip", "en") == expected
+
+
+READINGS = {"vi": "2 lần đo", "en": "2 readings"}
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_verifiers_pages_are_the_pages_a_view_renders(
+    app: Flask, chain: Chain, session: Session, lang: str
+) -> None:
+    """The verifier renders with gettext bound to the language's catalogue once; a view
+    renders with Flask-Babel's. Same pages: temperatures (ngettext), inputs, both kinds."""
+    pages = {}
+    for batch_id in (chain.batch.id, chain.juice.id):
+        batch = lookup.batch_targets(session, [batch_id])[batch_id]
+        data = lookup.batch_page(session, batch_id, verify=False)
+        unit = dataclasses.replace(batch, code="-", kind=CodeKind.UNIT, status=CodeStatus.PRINTED)
+        lot = dataclasses.replace(unit, kind=CodeKind.BATCH)
+        stored = skeleton.render_stored_all(app, [unit, lot], data, "pip", lang)
+        with app.test_request_context(f"/?lang={lang}"):
+            viewed = [skeleton.render_skeleton(t, data, "pip") for t in (unit, lot)]
+        assert stored == viewed
+        pages[batch_id] = stored[0]
+    assert READINGS[lang] in pages[chain.batch.id]  # ngettext, with its number
+    assert "LN2606-A01" in pages[chain.juice.id]  # made from the lychee lot
