@@ -45,6 +45,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shlex
 import signal
 import subprocess
@@ -370,19 +371,26 @@ def show(name: str, r: dict[str, float]) -> None:
     )
 
 
-def prepare(env: dict[str, str], only: Path | None = None) -> None:
+def prepare(env: dict[str, str], only: Path | None = None, jobs: int = 1) -> None:
     """The app's preparation step, if it has one (what its job worker does continuously);
-    ``only``: a file listing the batches to prepare (``--prepare-mix``)."""
+    ``only``: a file listing the batches to prepare (``--prepare-mix``); ``jobs``: processes
+    (``--prepare-jobs``). Its wall and CPU time (of the command and its processes) are printed."""
     started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "public-prepare",
-         *(["--batches", str(only)] if only is not None else [])],
+         *(["--batches", str(only)] if only is not None else []),
+         *(["--jobs", str(jobs)] if jobs > 1 else [])],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if done.returncode != 0:
         print("  no preparation step (public-prepare)", flush=True)
         return
-    print(f"  prepared in {time.monotonic() - started:.0f} s: {done.stdout.strip()}", flush=True)
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"  prepared in {time.monotonic() - started:.0f} s ({cpu:.0f} s CPU, load "
+          f"{' '.join(load)}): {done.stdout.strip()}", flush=True)  # fmt: skip
 
 
 def phase(
@@ -396,6 +404,7 @@ def phase(
     reuse: bool = False,
     prepare_mix: bool = False,
     cold_sample: int = 0,
+    prepare_jobs: int = 1,
 ) -> Any:
     print(f"{label}: {batches:,} batches, {batches * EVENTS_PER_BATCH:,} events, "
           f"{scans:,} scans", flush=True)  # fmt: skip
@@ -430,11 +439,11 @@ def phase(
             only = work / "mix-batches.txt"
             only.write_text("\n".join(str(b) for b in mix + cold_mix) + "\n")
             print(f"  preparing the {len(mix) + len(cold_mix):,} batches of the mixes only")
-        prepare(env, only)
+        prepare(env, only, prepare_jobs)
         # The recurring job runs every 120 s: a first pass that spent minutes rendering pages
         # has checks older than that (older than 5 minutes, they are not stated). Its next pass
         # (again without re-hashing what did not change) is what a running worker would have.
-        prepare(env, only)
+        prepare(env, only, prepare_jobs)
     lua = work / "mix.lua"
     runs: dict[str, list[dict[str, float]]] = {"hello world": [], "hot mix": [], "cold mix": []}
     for _ in range(ROUNDS):  # alternated, so that a noisy moment of the machine hits all
@@ -540,6 +549,12 @@ def main() -> None:
         help="prepare (check, store pages) only the batches of the mixes, not every batch",
     )
     parser.add_argument(
+        "--prepare-jobs",
+        type=int,
+        default=1,
+        help="processes of the preparation step (public-prepare --jobs)",
+    )
+    parser.add_argument(
         "--sqlite",
         action="store_true",
         help="only SQLite with the demo data set (the quick start's default)",
@@ -568,6 +583,7 @@ def main() -> None:
                 reuse=args.reuse,
                 prepare_mix=args.prepare_mix,
                 cold_sample=args.cold_sample,
+                prepare_jobs=args.prepare_jobs,
             )
             if small is not None:
                 ratio = large["p50_us"] / small["p50_us"]

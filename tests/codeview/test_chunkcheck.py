@@ -215,3 +215,30 @@ def test_a_walk_out_of_time_leaves_the_chunks_it_did_not_reach_to_the_next(
             chunkcheck.walk(walking, now)
     session.rollback()
     assert [r.chunk for r in session.scalars(select(EventChunkCheck))] == [0]
+
+
+def test_a_walk_shared_by_two_processes_still_fails_the_batch_it_names(
+    app: Flask, chain: Chain, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``public-prepare --jobs 2``: one event a chunk, so the chunks fall to both processes;
+    each walks its own, every finding is recorded before any batch is checked, and the batch a
+    finding names fails whichever process checks it."""
+    monkeypatch.setattr(chunkcheck, "SIZE", 1)  # inherited by the forked processes
+    lot = chain.batch.id
+    session.rollback()
+    with app.app_context():
+        assert store.run_pass(app, jobs=2)[0] == 2
+    events = set(session.scalars(select(Event.id)))
+    assert {r.chunk for r in session.scalars(select(EventChunkCheck))} == events
+    assert {e % 2 for e in events} == {0, 1}  # both shares had chunks to walk
+    _delete_epc(session, chain)
+    session.commit()
+    app.config["PUBLIC_VERIFY_SECONDS"] = 0  # every batch is due at every pass
+    try:
+        with app.app_context():
+            store.run_pass(app, jobs=2)
+    finally:
+        app.config["PUBLIC_VERIFY_SECONDS"] = 120.0
+    session.rollback()
+    row = session.get(BatchCheck, lot)
+    assert row is not None and row.ok is False, row and row.problem

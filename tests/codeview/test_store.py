@@ -382,3 +382,45 @@ def test_public_prepare_checks_the_batches_listed_or_refuses_a_bad_list(
     listed.write_text("7\nseven\n")
     result = app.test_cli_runner().invoke(args=["public-prepare", "--batches", str(listed)])
     assert result.exit_code == 2 and "one batch id a line" in result.output
+
+
+def test_a_pass_shared_by_two_processes_checks_each_batch_once_and_its_pages_serve(
+    app: Flask,
+    chain: Chain,
+    session: Session,
+    other: Callable[[], Flask],
+    monkeypatch: pytest.MonkeyPatch,
+    unit_code: Callable[..., str],
+) -> None:
+    """``public-prepare --jobs 2``: each forked process walks its chunks, then checks and
+    prepares its batches; together every batch once, and a worker serves the pages as stored.
+    A tampered event still takes the mark off at the next shared pass."""
+    unit = unit_code(chain.batch)
+    lot, juice = chain.batch.id, chain.juice.id
+    session.rollback()  # no connection of this process is in use while it forks
+    with app.app_context():
+        # The lot: its batch-level and unit code, in two languages; the juice: its batch code.
+        assert store.run_pass(app, jobs=2) == (2, 6)
+    rows = session.scalars(select(BatchCheck)).all()
+    assert {(r.batch_id, r.ok) for r in rows} == {(lot, True), (juice, True)}
+    with monkeypatch.context() as patched:
+        patched.setattr(skeleton, "render_skeleton", _no_render)
+        for code in (chain.code, unit, chain.juice_code):
+            text_ = page(other(), code)
+            assert code in text_ and CHECKED_AT.search(text_), code
+    _tamper(session)
+    app.config["PUBLIC_VERIFY_SECONDS"] = 0  # every batch is due at every pass
+    try:
+        with app.app_context():
+            assert store.run_pass(app, jobs=2)[0] == 2
+    finally:
+        app.config["PUBLIC_VERIFY_SECONDS"] = 120.0
+    session.rollback()
+    row = session.get(BatchCheck, lot)
+    assert row is not None and row.ok is False and "entry 1" in (row.problem or "")
+    fresh = page(other(), chain.code)
+    assert "History could not be verified" in fresh and "History verified" not in fresh
+
+
+def _no_render(*_args: Any, **_kwargs: Any) -> str:
+    raise AssertionError("rendered instead of read from the store")

@@ -34,6 +34,7 @@ from trace.services.events import derivation, ledger
 from trace.services.events.identifiers import resolve
 
 SIZE = 1000  # event ids per chunk
+Share = tuple[int, int]  # (i, n): a process takes the chunks (or batches) whose number % n == i
 
 # Each row's ``xmin`` (the transaction that wrote this version of it) stands for its content:
 # any UPDATE, INSERT or DELETE changes the chunk's set of (row, xmin), so the digest changes
@@ -47,14 +48,18 @@ FROM (
     UNION ALL
     SELECT bl.event_pk / :size, 'l' || bl.id || ':' || bl.xmin FROM batch_link bl
 ) parts
+WHERE chunk % :shares = :share
 GROUP BY chunk
 """)
 
 
-def digests(session: Session) -> dict[int, str]:
-    """Every chunk's digest, by chunk number (event id // :data:`SIZE`)."""
+def digests(session: Session, share: Share | None = None) -> dict[int, str]:
+    """Every chunk's digest (of this ``share`` of chunks, if given), by chunk number (event id
+    // :data:`SIZE`)."""
+    share_, shares = share if share is not None else (0, 1)
     if session.get_bind().dialect.name == "postgresql":
-        return {int(c): str(d) for c, d in session.execute(DIGEST_SQL, {"size": SIZE})}
+        params = {"size": SIZE, "share": share_, "shares": shares}
+        return {int(c): str(d) for c, d in session.execute(DIGEST_SQL, params)}
     parts: dict[int, list[str]] = defaultdict(list)
     for tag, table, key in (
         ("e", Event.__table__, Event.__table__.c.id),
@@ -62,7 +67,8 @@ def digests(session: Session) -> dict[int, str]:
         ("l", BatchLink.__table__, BatchLink.__table__.c.event_pk),
     ):
         for row in session.execute(select(table).order_by(table.c.id)):
-            parts[row._mapping[key] // SIZE].append(tag + repr(tuple(row)))
+            if row._mapping[key] // SIZE % shares == share_:
+                parts[row._mapping[key] // SIZE].append(tag + repr(tuple(row)))
     return {
         chunk: hashlib.sha256("\n".join(sorted(rows)).encode()).hexdigest()
         for chunk, rows in parts.items()
@@ -73,18 +79,23 @@ def _split(batches: str) -> set[int]:
     return {int(b) for b in batches.split()}
 
 
-def walk(session: Session, now: dt.datetime, seconds: float | None = None) -> set[int]:
+def walk(
+    session: Session, now: dt.datetime, seconds: float | None = None, share: Share | None = None
+) -> set[int]:
     """Re-check the chunks whose rows changed since their last check and record what each
     found; returns the batches whose failure came or went (or changed), to be checked again.
 
     ``seconds``: stop re-checking after this long (the rest keep their old digest, so the next
     pass takes them up). Chunks checked before come first: after a deploy onto a large ledger
     the first walk takes several passes, and rows changed behind the service's back in chunks
-    already checked are found meanwhile."""
+    already checked are found meanwhile. ``share``: only the chunks of this share (processes
+    walking side by side)."""
     deadline = time.monotonic() + seconds if seconds is not None else None
-    current = digests(session)
+    current = digests(session, share)
     rows = {r.chunk: r for r in session.scalars(select(EventChunkCheck))}
     affected: set[int] = set()
+    if share is not None:
+        rows = {chunk: row for chunk, row in rows.items() if chunk % share[1] == share[0]}
     for chunk in sorted(set(rows) - set(current)):  # every row of the chunk is gone
         affected |= _split(rows[chunk].batches)
         session.execute(delete(EventChunkCheck).where(EventChunkCheck.chunk == chunk))

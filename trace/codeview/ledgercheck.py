@@ -70,10 +70,14 @@ def latest(session: Session, batch_id: int) -> Check | None:
 
 
 def due(
-    session: Session, before: dt.datetime, limit: int, among: Sequence[int] | None = None
+    session: Session,
+    before: dt.datetime,
+    limit: int,
+    among: Sequence[int] | None = None,
+    share: chunkcheck.Share | None = None,
 ) -> list[int]:
-    """Up to ``limit`` batches (``among`` these, if given) never checked or last checked before
-    ``before``, oldest first."""
+    """Up to ``limit`` batches (``among`` these, if given; of this ``share`` of batch ids, if
+    given) never checked or last checked before ``before``, oldest first."""
     stmt = (
         select(Batch.id)
         .outerjoin(BatchCheck, BatchCheck.batch_id == Batch.id)
@@ -83,6 +87,8 @@ def due(
     )
     if among is not None:
         stmt = stmt.where(Batch.id.in_(list(among)))
+    if share is not None:
+        stmt = stmt.where(Batch.id % share[1] == share[0])
     return list(session.scalars(stmt))
 
 

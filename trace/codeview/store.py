@@ -30,8 +30,10 @@ import datetime as dt
 import functools
 import hashlib
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -66,14 +68,15 @@ PAGE_CHUNK = 200  # batches whose pages are prepared per transaction
 STAND_IN_CODE = "-"  # a stored page is made for a code; which one is filled in per view
 RENDERER = "trace_page_renderer"
 
-Render = Callable[[Flask, lookup.Target, lookup.PageData, str, str], str]
+Render = Callable[[Flask, Sequence[lookup.Target], lookup.PageData, str, str], list[str]]
 
 
 @dataclasses.dataclass(frozen=True)
 class Renderer:
-    """How the public face renders a stored page (app, target, data, mode, language), and in
-    which languages: registered by :func:`trace.public.init_app` (:func:`set_renderer`), so the
-    verifier prepares pages without importing the face that shows them."""
+    """How the public face renders the stored pages of one batch in one language (app, its
+    stand-in targets, data, mode, language: a body per target), and in which languages:
+    registered by :func:`trace.public.init_app` (:func:`set_renderer`), so the verifier
+    prepares pages without importing the face that shows them."""
 
     languages: tuple[str, ...]
     render: Render
@@ -111,6 +114,11 @@ def release() -> str:
 def page_data(session: Session, target: lookup.Target) -> lookup.PageData:
     """What the page shows, without the ledger check (the mark is spliced in apart)."""
     return lookup.page(session, target, verify=False)
+
+
+def pages_data(session: Session, batch_ids: Sequence[int]) -> dict[int, lookup.PageData]:
+    """:func:`page_data` of many batches at once (:func:`lookup.batch_pages`)."""
+    return lookup.batch_pages(session, batch_ids)
 
 
 # Reading and writing the store ------------------------------------------------------------------
@@ -316,22 +324,23 @@ def prepare_batches(app: Flask, session: Session, batch_ids: Sequence[int]) -> i
         )
     )
     outdated = {k: row for k, row in _rows(session, list(wanted)).items() if k not in stored}
-    data: dict[int, lookup.PageData] = {}
-    rendered = 0
+    # What is to render, by batch and language: one call of the renderer each.
+    todo: dict[tuple[int, str], list[tuple[str, lookup.Target]]] = {}
     for key, target in wanted.items():
-        if key in stored:
-            continue
-        lang = key.split("|")[2]
-        if target.batch_id not in data:
-            data[target.batch_id] = page_data(session, target)
+        if key not in stored:
+            todo.setdefault((target.batch_id, key.split("|")[2]), []).append((key, target))
+    data = pages_data(session, sorted({batch_id for batch_id, _ in todo}))
+    rendered = 0
+    for (batch_id, lang), pairs in todo.items():
         assert renderer is not None  # no languages without it
-        body = renderer.render(app, target, data[target.batch_id], "pip", lang)
-        row = outdated.get(key)
-        if row is None:
-            row = StoredPage(key=key, batch_id=target.batch_id, token=target.freshness.token)
-            session.add(row)
-        row.body, row.made_at = body, made_at
-        rendered += 1
+        bodies = renderer.render(app, [t for _, t in pairs], data[batch_id], "pip", lang)
+        for (key, target), body in zip(pairs, bodies, strict=True):
+            row = outdated.get(key)
+            if row is None:
+                row = StoredPage(key=key, batch_id=target.batch_id, token=target.freshness.token)
+                session.add(row)
+            row.body, row.made_at = body, made_at
+            rendered += 1
     current = {(t.batch_id, t.freshness.token) for targets in variants.values() for t in targets}
     for batch_id, token in session.execute(
         select(StoredPage.batch_id, StoredPage.token)
@@ -349,32 +358,57 @@ def run_pass(
     page_seconds: float | None = None,
     among: Sequence[int] | None = None,
     walk_seconds: float | None = None,
+    jobs: int = 1,
 ) -> tuple[int, int]:
     """Check every batch not checked within the interval, oldest first, in transactions of
-        :data:`CHUNK` batches; then prepare the pages of the batches checked (for at most
-        ``page_seconds``, if given: the rest waits for the next pass). Checks come first, so a pass
-        that has many pages to render (fresh data, a deploy that changed the page) does not let the
-        marks of the batches it reaches last grow old. ``among``: only these batches (an operator
-        preparing the batches of an import, say). ``walk_seconds``: how long the walk over the whole
-    event table may re-derive changed chunks (:func:`chunkcheck.walk`). Returns (batches checked,
-    pages rendered)."""
-    interval = float(app.config["PUBLIC_VERIFY_SECONDS"])
+    :data:`CHUNK` batches; then prepare the pages of the batches checked (for at most
+    ``page_seconds``, if given: the rest waits for the next pass). Checks come first, so a pass
+    that has many pages to render (fresh data, a deploy that changed the page) does not let the
+    marks of the batches it reaches last grow old. ``among``: only these batches (an operator
+    preparing the batches of an import, say). ``walk_seconds``: how long the walk over the whole
+    event table may re-derive changed chunks (:func:`chunkcheck.walk`). ``jobs``: processes
+    sharing the work (:func:`_in_processes`). Returns (batches checked, pages rendered)."""
     started = dt.datetime.now(dt.UTC)
+    if jobs > 1:
+        return _in_processes(app, jobs, started, page_seconds, among, walk_seconds)
+    affected = _walk(app, started, walk_seconds)
+    return _check_and_prepare(app, started, affected, progress, page_seconds, among)
+
+
+def _walk(
+    app: Flask, started: dt.datetime, seconds: float | None, share: chunkcheck.Share | None = None
+) -> set[int]:
+    """The walk over the event table (its share): the batches whose finding came or went."""
+    with transaction(write=True) as session:
+        return chunkcheck.walk(session, started, seconds, share)
+
+
+def _check_and_prepare(
+    app: Flask,
+    started: dt.datetime,
+    affected: set[int],
+    progress: Callable[[int, int | None], None] | None,
+    page_seconds: float | None,
+    among: Sequence[int] | None,
+    share: chunkcheck.Share | None = None,
+) -> tuple[int, int]:
+    interval = float(app.config["PUBLIC_VERIFY_SECONDS"])
     before = started - dt.timedelta(seconds=interval / 2)
     checked: list[int] = []
+    if among is not None:
+        affected &= set(among)
+    if share is not None:
+        affected = {b for b in affected if b % share[1] == share[0]}
     with transaction(write=True) as session:
         # Index rows no batch's check sees; the batches whose finding came or went are checked
         # in this pass, whenever they were last.
-        affected = chunkcheck.walk(session, started, walk_seconds)
-        if among is not None:
-            affected &= set(among)
         ids = list(session.scalars(select(Batch.id).where(Batch.id.in_(sorted(affected)))))
         if ids:
             ledgercheck.check(session, ids, dt.datetime.now(dt.UTC))
     checked.extend(ids)
     while True:
         with transaction(write=True) as session:
-            ids = ledgercheck.due(session, before, CHUNK, among)
+            ids = ledgercheck.due(session, before, CHUNK, among, share)
             if not ids:
                 break
             ledgercheck.check(session, ids, dt.datetime.now(dt.UTC))
@@ -389,6 +423,56 @@ def run_pass(
         with transaction(write=True) as session:
             rendered += prepare_batches(app, session, checked[start : start + PAGE_CHUNK])
     return len(checked), rendered
+
+
+_FORKED: list[Flask] = []  # the app a forked process of :func:`_in_processes` works for
+
+
+def _in_processes(
+    app: Flask,
+    jobs: int,
+    started: dt.datetime,
+    page_seconds: float | None,
+    among: Sequence[int] | None,
+    walk_seconds: float | None,
+) -> tuple[int, int]:
+    """One pass shared by ``jobs`` forked processes (the hashing and rendering are Python's,
+    one core each): first each walks its share of the event table's chunks; once every share
+    is recorded (a check must see every finding), each checks and prepares its share of the
+    batches (by id) and the batches the walk named. Shares never write the same rows."""
+    shares = [(i, jobs) for i in range(jobs)]
+    _FORKED[:] = [app]
+    db.engine_for(app).dispose()  # no connection of this process is inherited
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        walks = pool.map(_walk_share, [(started, walk_seconds, share) for share in shares])
+        affected = set().union(*walks)
+        done = list(
+            pool.map(
+                _prepare_share,
+                [(started, affected, page_seconds, among, share) for share in shares],
+            )
+        )
+    return sum(c for c, _ in done), sum(r for _, r in done)
+
+
+def _forked_app() -> Flask:
+    app = _FORKED[0]
+    db.engine_for(app).dispose(close=False)  # the parent's connections are the parent's
+    return app
+
+
+def _walk_share(task: tuple[Any, ...]) -> set[int]:
+    app = _forked_app()
+    with app.app_context():
+        return _walk(app, *task)
+
+
+def _prepare_share(task: tuple[Any, ...]) -> tuple[int, int]:
+    app = _forked_app()
+    started, affected, page_seconds, among, share = task
+    with app.app_context():
+        return _check_and_prepare(app, started, affected, None, page_seconds, among, share)
 
 
 def _every(app: Flask) -> float:
@@ -410,8 +494,15 @@ def verify_and_prepare(ctx: JobContext) -> None:
     type=click.File(),
     help="only the batches whose ids this file lists, one a line",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="processes sharing the pass (one a core)",
+)
 @with_appcontext
-def prepare_command(batches_file: Any) -> None:
+def prepare_command(batches_file: Any, jobs: int) -> None:
     """Check every batch (or those listed) against the ledger now and store its public pages
     (what the worker's recurring job does)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -422,7 +513,7 @@ def prepare_command(batches_file: Any) -> None:
         except ValueError:
             raise click.BadParameter("one batch id a line", param_hint="--batches") from None
     started = time.monotonic()
-    checked, rendered = run_pass(app, among=among)
+    checked, rendered = run_pass(app, among=among, jobs=jobs)
     click.echo(
         f"{checked} batches checked, {rendered} pages stored in {time.monotonic() - started:.1f} s"
     )

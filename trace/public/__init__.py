@@ -42,5 +42,5 @@ def init_app(app: Flask) -> None:
     """Babel for the page language, the blueprint, and how the verifier renders the pages it
     stores."""
     i18n.init_babel(app)
-    store.set_renderer(app, i18n.LANGUAGES, skeleton.render_stored)
+    store.set_renderer(app, i18n.LANGUAGES, skeleton.render_stored_all)
     app.register_blueprint(create_blueprint())

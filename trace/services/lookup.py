@@ -36,6 +36,7 @@ from trace.gs1 import CANONICAL_BASE, DigitalLinkError, parse_digital_link
 from trace.labels.codes import CodeError, is_valid_code, normalize_code
 from trace.models import (
     Batch,
+    BatchLink,
     BatchStatus,
     Code,
     CodeKind,
@@ -50,10 +51,11 @@ from trace.models import (
     RecallBatch,
 )
 from trace.provinces import province_name
-from trace.services.eudr.package import verified_origin
+from trace.services.eudr.package import HARVEST_STEP, verified_origin
 from trace.services.events import genealogy, ledger
-from trace.services.events.history import history
-from trace.services.passport.content import certificates_section
+from trace.services.events.history import HistoryEntry, history
+from trace.services.events.history import histories as history_of_batches
+from trace.services.passport.content import certificates_section, certificates_sections
 from trace.services.passport.validity import today
 from trace.services.registry.images import stored_version
 
@@ -436,7 +438,10 @@ def _codes_by_event(session: Session, batch_id: int, event_pks: list[int]) -> di
 
 def _stages(session: Session, batch_id: int) -> list[Stage]:
     entries = history(session, batch_id)
-    codes = _codes_by_event(session, batch_id, [e.event.id for e in entries])
+    return _stages_of(entries, _codes_by_event(session, batch_id, [e.event.id for e in entries]))
+
+
+def _stages_of(entries: Sequence[HistoryEntry], codes: dict[int, list[str]]) -> list[Stage]:
     stages = []
     for entry in entries:
         event = entry.event
@@ -594,6 +599,135 @@ def batch_page(session: Session, batch_id: int, *, verify: bool = True) -> PageD
     facility_org = producer
     if facility is not None and facility.organization_id != producer.id:
         facility_org = session.get(Organization, facility.organization_id) or producer
+    return _page_data(
+        batch,
+        product,
+        producer,
+        _place(facility, facility_org),
+        stages=_stages(session, batch.id),
+        origins=_origins(session, batch.id),
+        verification=verify_events(session, batch_events(session, batch.id))
+        if verify
+        else Verification(True, 0),
+        recall=recall_of(session, batch.id, str(batch.status)),
+        certificates=certificates_section(session, product, batch, today()),
+        eudr=_eudr(session, batch.id),
+    )
+
+
+def batch_pages(session: Session, batch_ids: Sequence[int]) -> dict[int, PageData]:
+    """:func:`batch_page` of many batches without the ledger check (``verify=False``), by id, in
+    a few set-based queries instead of about fourteen per batch: the verifier prepares the pages
+    of hundreds of batches at a time. The same :class:`PageData` field by field (a test compares
+    them); batches that do not exist are left out. The walks back to the origins and to EUDR
+    plots run per batch, only for the batches that have inputs or a harvest event."""
+    wanted = sorted(set(batch_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Batch, Product, Organization, Facility)
+        .join(Product, Product.id == Batch.product_id)
+        .join(Organization, Organization.id == Batch.producer_id)
+        .outerjoin(Facility, Facility.id == Batch.origin_facility_id)
+        .where(Batch.id.in_(wanted))
+    ).all()
+    ids = [batch.id for batch, *_ in rows]
+    other_orgs = {
+        f.organization_id
+        for _, _, producer, f in rows
+        if f is not None and f.organization_id != producer.id
+    }
+    orgs = {
+        o.id: o
+        for o in session.scalars(select(Organization).where(Organization.id.in_(other_orgs)))
+    }
+    histories_of = history_of_batches(session, ids)
+    codes = _codes_of_batches(session, ids)
+    recalls = _open_recalls(session, ids)
+    certificates = certificates_sections(session, [(p, b) for b, p, *_ in rows], today())
+    with_inputs = set(
+        session.scalars(
+            select(BatchLink.output_batch_id).where(BatchLink.output_batch_id.in_(ids)).distinct()
+        )
+    )
+    harvested = set(
+        session.scalars(
+            select(EventEpc.batch_id)
+            .join(Event, Event.id == EventEpc.event_pk)
+            .where(EventEpc.batch_id.in_(ids), Event.biz_step == HARVEST_STEP)
+            .distinct()
+        )
+    )
+    pages = {}
+    for batch, product, producer, facility in rows:
+        facility_org = producer
+        if facility is not None and facility.organization_id != producer.id:
+            facility_org = orgs.get(facility.organization_id) or producer
+        recall = recalls.get(batch.id)
+        if recall is None and str(batch.status) == BatchStatus.RECALLED.value:
+            recall = RecallInfo(None, None, True)
+        pages[batch.id] = _page_data(
+            batch,
+            product,
+            producer,
+            _place(facility, facility_org),
+            stages=_stages_of(histories_of[batch.id], codes.get(batch.id, {})),
+            origins=_origins(session, batch.id) if batch.id in with_inputs else [],
+            verification=Verification(True, 0),
+            recall=recall,
+            certificates=certificates[batch.id],
+            eudr=_eudr(session, batch.id) if batch.id in with_inputs | harvested else None,
+        )
+    return pages
+
+
+def _codes_of_batches(session: Session, batch_ids: list[int]) -> dict[int, dict[int, list[str]]]:
+    """:func:`_codes_by_event` of many batches: batch id -> event id -> readable codes."""
+    codes: dict[int, dict[int, list[str]]] = {}
+    for batch_id, event_pk, uri in session.execute(
+        select(EventEpc.batch_id, EventEpc.event_pk, EventEpc.uri)
+        .where(EventEpc.batch_id.in_(batch_ids))
+        .order_by(EventEpc.id)
+    ):
+        if batch_id is None:
+            continue
+        readable = _readable_code(uri)
+        mine = codes.setdefault(batch_id, {}).setdefault(event_pk, [])
+        if readable not in mine:
+            mine.append(readable)
+    return codes
+
+
+def _open_recalls(session: Session, batch_ids: list[int]) -> dict[int, RecallInfo]:
+    """:func:`recall_of`'s open recall of many batches (the status alone is the caller's)."""
+    found: dict[int, RecallInfo] = {}
+    for batch_id, reason, since, direct, instruction_vi, instruction_en in session.execute(
+        select(
+            RecallBatch.batch_id,
+            Recall.reason,
+            Recall.created_at,
+            RecallBatch.direct,
+            Recall.instruction_vi,
+            Recall.instruction_en,
+        )
+        .join(RecallBatch, RecallBatch.recall_id == Recall.id)
+        .where(RecallBatch.batch_id.in_(batch_ids), Recall.closed_at.is_(None))
+        .order_by(Recall.created_at.desc(), Recall.id.desc())
+    ):
+        if batch_id not in found:
+            found[batch_id] = RecallInfo(
+                reason, since, bool(direct), instruction_vi, instruction_en
+            )
+    return found
+
+
+def _page_data(
+    batch: Batch,
+    product: Product,
+    producer: Organization,
+    origin_facility: Place | None,
+    **parts: Any,
+) -> PageData:
     return PageData(
         product={
             "id": product.id,
@@ -637,15 +771,8 @@ def batch_page(session: Session, batch_id: int, *, verify: bool = True) -> PageD
             "expiry_date": batch.expiry_date,
             "status": str(batch.status),
         },
-        origin_facility=_place(facility, facility_org),
-        stages=_stages(session, batch.id),
-        origins=_origins(session, batch.id),
-        verification=verify_events(session, batch_events(session, batch.id))
-        if verify
-        else Verification(True, 0),
-        recall=recall_of(session, batch.id, str(batch.status)),
-        certificates=certificates_section(session, product, batch, today()),
-        eudr=_eudr(session, batch.id),
+        origin_facility=origin_facility,
+        **parts,
     )
 
 
