@@ -1,0 +1,148 @@
+"""Triggers that keep every page's caches true when what it shows is edited behind the services'
+back: certificates, product images, plots, registry rows whose ``updated_at`` was left alone
+
+Revision ID: 0020_page_change_triggers
+Revises: 0019_sqlite_change_seq
+Create Date: 2026-11-30 21:10:00.000000
+
+A page is kept true by three things: its freshness token (the batch, product and producer
+``updated_at``, among others), the guard of the stored pages (made after the latest
+organisation, facility or product ``updated_at``) and the change notices (``0003_change_notify``
+on PostgreSQL, ``0019_sqlite_change_seq`` on SQLite). All three read rows the services stamp;
+these triggers do the same stamping for any writer, so a change made by direct SQL reaches them:
+
+- an UPDATE of an organisation, facility or product that left ``updated_at`` unchanged sets it;
+- a certificate written or deleted stamps its holder (organisation, product or batch), as the
+  certificate service does; a product image its product; a plot its facility. The holder's
+  own triggers then notify (PostgreSQL) or move the counter (SQLite).
+- PostgreSQL: a truncation of those tables notifies every page (``*``); so does an UPDATE of a
+  batch's lot code, product, producer or farm, which the pages of batches made from it show
+  (their inputs, at any depth) and no notice of the batch itself names. SQLite's counter
+  already moves on every batch UPDATE.
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0020_page_change_triggers"
+down_revision: str | None = "0019_sqlite_change_seq"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+STAMPED = ["organization", "facility", "product"]
+# (table, holder columns -> holder tables): whose updated_at a row's change stamps
+HOLDERS = {
+    "certificate": {
+        "organization_id": "organization",
+        "product_id": "product",
+        "batch_id": "batch",
+    },
+    "product_image": {"product_id": "product"},
+    "plot": {"facility_id": "facility"},
+}
+SHOWN_DOWNSTREAM = ["lot_code", "product_id", "producer_id", "origin_facility_id"]
+
+PG_NOW = "clock_timestamp()"
+# SQLAlchemy's SQLite datetime text (UTC, six decimals), which compares as text
+SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
+
+
+def _pg_upgrade() -> None:
+    op.execute(
+        f"""
+CREATE FUNCTION trace_stamp_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
+        NEW.updated_at := {PG_NOW};
+    END IF;
+    RETURN NEW;
+END $$;
+"""
+    )
+    for table in STAMPED:
+        op.execute(
+            f"CREATE TRIGGER trace_stamp_{table} BEFORE UPDATE ON {table} FOR EACH ROW "
+            "EXECUTE FUNCTION trace_stamp_updated()"
+        )
+    for table, holders in HOLDERS.items():
+        touches = []
+        for row in ("OLD", "NEW"):
+            skip = "DELETE" if row == "NEW" else "INSERT"
+            for column, holder in holders.items():
+                touches.append(
+                    f"    IF TG_OP <> '{skip}' AND {row}.{column} IS NOT NULL THEN\n"
+                    f"        UPDATE {holder} SET updated_at = {PG_NOW} "
+                    f"WHERE id = {row}.{column};\n    END IF;"
+                )
+        body = "\n".join(touches)
+        op.execute(
+            f"""
+CREATE FUNCTION trace_touch_{table}_holder() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+{body}
+    RETURN NULL;
+END $$;
+"""
+        )
+        op.execute(
+            f"CREATE TRIGGER trace_touch_{table}_holder AFTER INSERT OR UPDATE OR DELETE "
+            f"ON {table} FOR EACH ROW EXECUTE FUNCTION trace_touch_{table}_holder()"
+        )
+        op.execute(
+            f"CREATE TRIGGER trace_notify_{table}_any AFTER TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION trace_notify_all()"
+        )
+    changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in SHOWN_DOWNSTREAM)
+    op.execute(
+        f"CREATE TRIGGER trace_notify_batch_downstream AFTER UPDATE ON batch FOR EACH ROW "
+        f"WHEN ({changed}) EXECUTE FUNCTION trace_notify_all()"
+    )
+
+
+def _sqlite_upgrade() -> None:
+    for table in STAMPED:
+        op.execute(
+            f"CREATE TRIGGER trace_stamp_{table} AFTER UPDATE ON {table} FOR EACH ROW "
+            f"WHEN NEW.updated_at IS OLD.updated_at BEGIN "
+            f"UPDATE {table} SET updated_at = {SQLITE_NOW} WHERE id = NEW.id; END"
+        )
+    for table, holders in HOLDERS.items():
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            rows = {"INSERT": ["NEW"], "UPDATE": ["OLD", "NEW"], "DELETE": ["OLD"]}[event]
+            touches = " ".join(
+                f"UPDATE {holder} SET updated_at = {SQLITE_NOW} WHERE id = {row}.{column};"
+                for row in rows
+                for column, holder in holders.items()
+            )
+            op.execute(
+                f"CREATE TRIGGER trace_touch_{table}_{event.lower()} AFTER {event} ON {table} "
+                f"FOR EACH ROW BEGIN {touches} END"
+            )
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        _pg_upgrade()
+    elif dialect == "sqlite":
+        _sqlite_upgrade()
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS trace_notify_batch_downstream ON batch")
+        for table in HOLDERS:
+            op.execute(f"DROP TRIGGER IF EXISTS trace_notify_{table}_any ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS trace_touch_{table}_holder ON {table}")
+            op.execute(f"DROP FUNCTION IF EXISTS trace_touch_{table}_holder()")
+        for table in STAMPED:
+            op.execute(f"DROP TRIGGER IF EXISTS trace_stamp_{table} ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS trace_stamp_updated()")
+    elif dialect == "sqlite":
+        for table in HOLDERS:
+            for event in ("insert", "update", "delete"):
+                op.execute(f"DROP TRIGGER IF EXISTS trace_touch_{table}_{event}")
+        for table in STAMPED:
+            op.execute(f"DROP TRIGGER IF EXISTS trace_stamp_{table}")
