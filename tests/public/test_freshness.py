@@ -14,6 +14,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -22,8 +23,9 @@ from sqlalchemy.engine import make_url
 
 from tests.public.conftest import Chain
 from trace import create_app
-from trace.codeview import live
+from trace.codeview import live, store
 from trace.db import db, transaction
+from trace.public import skeleton
 from trace.services.actors import SYSTEM
 from trace.services.registry import catalogue, certificates
 
@@ -199,3 +201,31 @@ def test_a_certificate_edited_through_the_service_shows_at_once(
     with first.app_context(), transaction(write=True) as session:
         certificates.update_certificate(session, SYSTEM, record_id, {"number": "KN-org-0008"})
     assert _shows(first, path, "KN-org-0008", 0.0)
+
+
+def test_a_change_to_another_batch_keeps_this_ones_rendered_parts(
+    app: Flask, worker: Callable[[], Flask], chain: Chain, sql: Sql, monkeypatch: Any
+) -> None:
+    """PostgreSQL names the changed batches: the others' pages are not rendered again."""
+    if not _postgresql(app):
+        pytest.skip("SQLite's counter does not say which batches changed")
+    first = worker()
+    path = f"/q/{chain.code}?lang=en"
+    _warm(first, path=path)
+    _warm(first, path=f"/q/{chain.juice_code}?lang=en")
+    state = first.extensions[live.EXTENSION]
+    sql("UPDATE batch SET quantity = 42 WHERE id = %(id)s", id=chain.juice.id)
+    deadline = time.monotonic() + 5.0
+    while state.get(chain.juice_code) is not None:
+        assert time.monotonic() < deadline, "no notification arrived"
+        time.sleep(0.02)
+    rendered: list[int] = []
+    real = skeleton.render_skeleton
+    monkeypatch.setattr(
+        skeleton,
+        "render_skeleton",
+        lambda target, *a: rendered.append(target.batch_id) or real(target, *a),
+    )
+    monkeypatch.setattr(store, "read", lambda *a: pytest.fail("read the store again"))
+    assert first.test_client().get(path).status_code == 200
+    assert rendered == []
