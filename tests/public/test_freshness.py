@@ -229,3 +229,53 @@ def test_a_change_to_another_batch_keeps_this_ones_rendered_parts(
     monkeypatch.setattr(store, "read", lambda *a: pytest.fail("read the store again"))
     assert first.test_client().get(path).status_code == 200
     assert rendered == []
+
+
+def test_an_input_batch_renamed_by_direct_sql_shows_on_the_batches_made_from_it(
+    app: Flask, worker: Callable[[], Flask], chain: Chain, sql: Sql
+) -> None:
+    """The juice's page shows its input's lot: the input's edit stamps the juice."""
+    _age_registry(app, sql)
+    first = worker()
+    path = f"/q/{chain.juice_code}?lang=en"
+    _warm(first, path=path)
+    assert "LN2606-A01" in first.test_client().get(path).data.decode()
+    sql("UPDATE batch SET lot_code = 'LN2606-Z09' WHERE id = %(id)s", id=chain.batch.id)
+    assert _shows(first, path, "LN2606-Z09", _wait(app))
+    assert _shows(worker(), path, "LN2606-Z09", 0.0)
+
+
+def _updated(sql_app: Flask, table: str, row_id: int) -> Any:
+    with db.engine_for(sql_app).connect() as connection:
+        return connection.exec_driver_sql(
+            f"SELECT updated_at FROM {table} WHERE id = {int(row_id)}"
+        ).scalar_one()
+
+
+def test_the_triggers_stamp_the_rows_the_pages_are_keyed_by(
+    app: Flask, chain: Chain, sql: Sql
+) -> None:
+    _age_registry(app, sql)
+    sql("UPDATE batch SET updated_at = '2026-01-01 00:00:00' WHERE id = %(id)s", id=chain.juice.id)
+    aged = {
+        ("product", chain.product.id): _updated(app, "product", chain.product.id),
+        ("facility", chain.orchard.id): _updated(app, "facility", chain.orchard.id),
+        ("batch", chain.juice.id): _updated(app, "batch", chain.juice.id),
+    }
+    sql(
+        "INSERT INTO product_image (product_id, version, width, data, sha256, created_at) "
+        "VALUES (%(id)s, 99, 0, %(data)s, %(sha)s, '2026-06-09 00:00:00')",
+        id=chain.product.id,
+        data=b"\xff\xd8",
+        sha="0" * 64,
+    )
+    sql(
+        "INSERT INTO plot (facility_id, geometry_type, geometry, area_ha, producer_name, "
+        "producer_country, land_documents, created_at, updated_at) VALUES (%(id)s, 'Point', "
+        "'{\"type\": \"Point\", \"coordinates\": [106.5, 21.4]}', 1.5, 'Hộ Nguyễn Văn A', 'VN', "
+        "'[]', '2026-06-09 00:00:00', '2026-06-09 00:00:00')",
+        id=chain.orchard.id,
+    )
+    sql("DELETE FROM batch_link WHERE output_batch_id = %(id)s", id=chain.juice.id)
+    for (table, row_id), before in aged.items():
+        assert _updated(app, table, row_id) > before, f"{table} {row_id} not stamped"

@@ -15,10 +15,14 @@ these triggers do the same stamping for any writer, so a change made by direct S
 - a certificate written or deleted stamps its holder (organisation, product or batch), as the
   certificate service does; a product image its product; a plot its facility. The holder's
   own triggers then notify (PostgreSQL) or move the counter (SQLite).
-- PostgreSQL: a truncation of those tables notifies every page (``*``); so does an UPDATE of a
-  batch's lot code, product, producer or farm, which the pages of batches made from it show
-  (their inputs, at any depth) and no notice of the batch itself names. SQLite's counter
-  already moves on every batch UPDATE.
+- a batch's lot code, product, producer or farm changed stamps the batches made from it, as far
+  as their pages show their inputs (``lookup.ORIGIN_DEPTH`` steps); a link between batches
+  written or deleted stamps its output and the batches made from that. Their tokens change, so
+  their stored pages and cached parts are not used again, and the stamp notifies them by id.
+- PostgreSQL: a truncation of those tables notifies every page (``*``).
+
+Batches are stamped, not notified as ``*``: the pages of other batches stay cached. SQLite's
+triggers cannot hold a recursive query, so the levels are spelled out (the same on both).
 """
 
 from collections.abc import Sequence
@@ -42,10 +46,27 @@ HOLDERS = {
     "plot": {"facility_id": "facility"},
 }
 SHOWN_DOWNSTREAM = ["lot_code", "product_id", "producer_id", "origin_facility_id"]
+ORIGIN_DEPTH = 6  # trace.services.lookup.ORIGIN_DEPTH when this was written
 
 PG_NOW = "clock_timestamp()"
 # SQLAlchemy's SQLite datetime text (UTC, six decimals), which compares as text
 SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
+
+
+def _downstream(batch: str) -> str:
+    """The ids of the batches made from ``batch`` (an SQL expression), up to ORIGIN_DEPTH steps."""
+    level = f"SELECT output_batch_id FROM batch_link WHERE input_batch_id = {batch}"
+    levels = [level]
+    for _ in range(ORIGIN_DEPTH - 1):
+        level = f"SELECT output_batch_id FROM batch_link WHERE input_batch_id IN ({level})"
+        levels.append(level)
+    return " UNION ".join(levels)
+
+
+def _stamp_downstream(batch: str, now: str, itself: bool) -> str:
+    """Stamp the batches made from ``batch`` (and ``batch`` itself when ``itself``)."""
+    own = f"id = {batch} OR " if itself else ""
+    return f"UPDATE batch SET updated_at = {now} WHERE {own}id IN ({_downstream(batch)})"
 
 
 def _pg_upgrade() -> None:
@@ -93,10 +114,37 @@ END $$;
             f"CREATE TRIGGER trace_notify_{table}_any AFTER TRUNCATE ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION trace_notify_all()"
         )
+    op.execute(
+        f"""
+CREATE FUNCTION trace_stamp_batch_downstream() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {_stamp_downstream("NEW.id", PG_NOW, itself=False)};
+    RETURN NULL;
+END $$;
+"""
+    )
     changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in SHOWN_DOWNSTREAM)
     op.execute(
-        f"CREATE TRIGGER trace_notify_batch_downstream AFTER UPDATE ON batch FOR EACH ROW "
-        f"WHEN ({changed}) EXECUTE FUNCTION trace_notify_all()"
+        "CREATE TRIGGER trace_stamp_batch_downstream AFTER UPDATE ON batch FOR EACH ROW "
+        f"WHEN ({changed}) EXECUTE FUNCTION trace_stamp_batch_downstream()"
+    )
+    op.execute(
+        f"""
+CREATE FUNCTION trace_stamp_link_downstream() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        {_stamp_downstream("OLD.output_batch_id", PG_NOW, itself=True)};
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        {_stamp_downstream("NEW.output_batch_id", PG_NOW, itself=True)};
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+    )
+    op.execute(
+        "CREATE TRIGGER trace_stamp_link_downstream AFTER INSERT OR UPDATE OR DELETE "
+        "ON batch_link FOR EACH ROW EXECUTE FUNCTION trace_stamp_link_downstream()"
     )
 
 
@@ -119,6 +167,21 @@ def _sqlite_upgrade() -> None:
                 f"CREATE TRIGGER trace_touch_{table}_{event.lower()} AFTER {event} ON {table} "
                 f"FOR EACH ROW BEGIN {touches} END"
             )
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in SHOWN_DOWNSTREAM)
+    op.execute(
+        "CREATE TRIGGER trace_stamp_batch_downstream AFTER UPDATE ON batch FOR EACH ROW "
+        f"WHEN {changed} BEGIN {_stamp_downstream('NEW.id', SQLITE_NOW, itself=False)}; END"
+    )
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        rows = {"INSERT": ["NEW"], "UPDATE": ["OLD", "NEW"], "DELETE": ["OLD"]}[event]
+        stamps = " ".join(
+            _stamp_downstream(f"{row}.output_batch_id", SQLITE_NOW, itself=True) + ";"
+            for row in rows
+        )
+        op.execute(
+            f"CREATE TRIGGER trace_stamp_link_{event.lower()} AFTER {event} ON batch_link "
+            f"FOR EACH ROW BEGIN {stamps} END"
+        )
 
 
 def upgrade() -> None:
@@ -132,7 +195,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS trace_notify_batch_downstream ON batch")
+        op.execute("DROP TRIGGER IF EXISTS trace_stamp_link_downstream ON batch_link")
+        op.execute("DROP TRIGGER IF EXISTS trace_stamp_batch_downstream ON batch")
+        op.execute("DROP FUNCTION IF EXISTS trace_stamp_link_downstream()")
+        op.execute("DROP FUNCTION IF EXISTS trace_stamp_batch_downstream()")
         for table in HOLDERS:
             op.execute(f"DROP TRIGGER IF EXISTS trace_notify_{table}_any ON {table}")
             op.execute(f"DROP TRIGGER IF EXISTS trace_touch_{table}_holder ON {table}")
@@ -141,6 +207,9 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS trace_stamp_{table} ON {table}")
         op.execute("DROP FUNCTION IF EXISTS trace_stamp_updated()")
     elif dialect == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS trace_stamp_batch_downstream")
+        for event in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS trace_stamp_link_{event}")
         for table in HOLDERS:
             for event in ("insert", "update", "delete"):
                 op.execute(f"DROP TRIGGER IF EXISTS trace_touch_{table}_{event}")
