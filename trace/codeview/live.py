@@ -4,7 +4,8 @@ or by a change counter read before each view (SQLite).
 - **Resolved codes** (:class:`Entry`): the code's batch, product and freshness, as read by one
   statement on the first view. Dropped when a notification names the batch (or everything), when
   this process commits a write (:func:`trace.codeview.changes.watch_local_writes`), and after
-  ``PUBLIC_CACHE_SECONDS`` in any case.
+  ``PUBLIC_CACHE_SECONDS`` in any case. Whoever caches more of the pages (the public face's
+  render cache) is told of the same changes by registering with :func:`on_change`.
 - **Scan tallies** of unit codes (:class:`Tally`): the count, first scan and the distinct clients
   the copy warning needs, read with the code and then counted on in memory with every
   scan this process records. Every ``PUBLIC_SCAN_STATS_SECONDS`` (default 30) a tally is read
