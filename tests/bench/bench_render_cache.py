@@ -66,7 +66,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--compare")
     args = parser.parse_args()
-    print(f"load average: {open('/proc/loadavg').read().strip()}")
+    with open("/proc/loadavg") as load:
+        print(f"load average: {load.read().strip()}")
     print("this version (tagged by batch):")
     bench(cache, tagged=True)
     if args.compare:
