@@ -76,7 +76,7 @@ def test_page_change_triggers_go_down_and_up(app) -> None:
         with engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    expected = 8 if engine.dialect.name == "postgresql" else 16
+    expected = 10 if engine.dialect.name == "postgresql" else 16
     assert triggers() == expected
     migrate.downgrade(engine, "0019_sqlite_change_seq")
     try:

@@ -128,24 +128,36 @@ END $$;
         "CREATE TRIGGER trace_stamp_batch_downstream AFTER UPDATE ON batch FOR EACH ROW "
         f"WHEN ({changed}) EXECUTE FUNCTION trace_stamp_batch_downstream()"
     )
-    op.execute(
-        f"""
-CREATE FUNCTION trace_stamp_link_downstream() RETURNS trigger LANGUAGE plpgsql AS $$
+    # Statement triggers for links: a bulk load inserts them by the hundred thousand, and each
+    # batch is stamped once per statement, not once per link that reaches it.
+    for name, sources in (("", ["changed"]), ("_update", ["changed", "replaced"])):
+        start = " UNION ".join(f"SELECT output_batch_id, 0 FROM {t}" for t in sources)
+        op.execute(
+            f"""
+CREATE FUNCTION trace_stamp_links{name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        {_stamp_downstream("OLD.output_batch_id", PG_NOW, itself=True)};
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        {_stamp_downstream("NEW.output_batch_id", PG_NOW, itself=True)};
-    END IF;
+    UPDATE batch SET updated_at = {PG_NOW} WHERE id IN (
+        WITH RECURSIVE down(id, depth) AS (
+            {start}
+            UNION
+            SELECT l.output_batch_id, d.depth + 1 FROM batch_link l
+            JOIN down d ON l.input_batch_id = d.id WHERE d.depth < {ORIGIN_DEPTH}
+        )
+        SELECT id FROM down
+    );
     RETURN NULL;
 END $$;
 """
-    )
-    op.execute(
-        "CREATE TRIGGER trace_stamp_link_downstream AFTER INSERT OR UPDATE OR DELETE "
-        "ON batch_link FOR EACH ROW EXECUTE FUNCTION trace_stamp_link_downstream()"
-    )
+        )
+    for event, tables, function in (
+        ("INSERT", "NEW TABLE AS changed", "trace_stamp_links"),
+        ("DELETE", "OLD TABLE AS changed", "trace_stamp_links"),
+        ("UPDATE", "OLD TABLE AS replaced NEW TABLE AS changed", "trace_stamp_links_update"),
+    ):
+        op.execute(
+            f"CREATE TRIGGER trace_stamp_links_{event.lower()} AFTER {event} ON batch_link "
+            f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        )
 
 
 def _sqlite_upgrade() -> None:
@@ -195,9 +207,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS trace_stamp_link_downstream ON batch_link")
+        for event in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER IF EXISTS trace_stamp_links_{event} ON batch_link")
         op.execute("DROP TRIGGER IF EXISTS trace_stamp_batch_downstream ON batch")
-        op.execute("DROP FUNCTION IF EXISTS trace_stamp_link_downstream()")
+        op.execute("DROP FUNCTION IF EXISTS trace_stamp_links()")
+        op.execute("DROP FUNCTION IF EXISTS trace_stamp_links_update()")
         op.execute("DROP FUNCTION IF EXISTS trace_stamp_batch_downstream()")
         for table in HOLDERS:
             op.execute(f"DROP TRIGGER IF EXISTS trace_notify_{table}_any ON {table}")
