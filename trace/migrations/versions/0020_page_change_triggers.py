@@ -22,7 +22,8 @@ these triggers do the same stamping for any writer, so a change made by direct S
 - PostgreSQL: a truncation of those tables notifies every page (``*``).
 
 Batches are stamped, not notified as ``*``: the pages of other batches stay cached. SQLite's
-triggers cannot hold a recursive query, so the levels are spelled out (the same on both).
+triggers cannot hold a recursive query, so there the levels are spelled out; PostgreSQL walks
+them with one recursive query per statement (a bulk load of links stamps each batch once).
 """
 
 from collections.abc import Sequence
