@@ -46,10 +46,41 @@ def test_change_notify_triggers_go_down_and_up(app) -> None:
         with engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    assert triggers() == (19 if postgresql else 24)
+    # 0020 adds the truncation notices of certificates, product images and plots (PostgreSQL)
+    # and its stamping triggers (SQLite: 3 + 9 + 1 + 3)
+    assert triggers() == (22 if postgresql else 40)
     migrate.downgrade(engine, "0002_events_labels")
     try:
         assert triggers() == 0
     finally:
         migrate.upgrade(engine)
-    assert triggers() == (19 if postgresql else 24)
+    assert triggers() == (22 if postgresql else 40)
+
+
+def test_page_change_triggers_go_down_and_up(app) -> None:
+    """Migration 0020 installs its stamping triggers on both databases and takes them away."""
+    from sqlalchemy import text
+
+    from trace import migrate
+
+    engine = db.engine_for(app)
+    query = text(
+        "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'trace_stamp_%'"
+        " OR tgname LIKE 'trace_touch_%'"
+        if engine.dialect.name == "postgresql"
+        else "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+        " AND (name LIKE 'trace_stamp_%' OR name LIKE 'trace_touch_%')"
+    )
+
+    def triggers() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    expected = 10 if engine.dialect.name == "postgresql" else 16
+    assert triggers() == expected
+    migrate.downgrade(engine, "0019_sqlite_change_seq")
+    try:
+        assert triggers() == 0
+    finally:
+        migrate.upgrade(engine)
+    assert triggers() == expected

@@ -4,7 +4,8 @@ or by a change counter read before each view (SQLite).
 - **Resolved codes** (:class:`Entry`): the code's batch, product and freshness, as read by one
   statement on the first view. Dropped when a notification names the batch (or everything), when
   this process commits a write (:func:`trace.codeview.changes.watch_local_writes`), and after
-  ``PUBLIC_CACHE_SECONDS`` in any case.
+  ``PUBLIC_CACHE_SECONDS`` in any case. Whoever caches more of the pages (the public face's
+  render cache) is told of the same changes by registering with :func:`on_change`.
 - **Scan tallies** of unit codes (:class:`Tally`): the count, first scan and the distinct clients
   the copy warning needs, read with the code and then counted on in memory with every
   scan this process records. Every ``PUBLIC_SCAN_STATS_SECONDS`` (default 30) a tally is read
@@ -39,13 +40,14 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from trace.codeview import scans
-from trace.codeview.changes import ChangeCounter, ChangeFeed, watch_local_writes
+from trace.codeview.changes import ChangeCounter, ChangeFeed, Listener, watch_local_writes
 from trace.codeview.scanbuffer import ScanBuffer, ScanRow, Writer
 from trace.db import db, transaction
 from trace.models import Scan, ScanClient
 from trace.services import lookup
 
 EXTENSION = "trace_public_live"
+LISTENERS = EXTENSION + "_listeners"
 FIRST_CONNECT_SECONDS = 2.0  # how long the first view waits for the feed before reading directly
 
 
@@ -100,6 +102,8 @@ class LiveState:
     stats_ttl: float
     max_entries: int
     known: KnownClients
+    #: told of every change after the codes are forgotten (:func:`on_change`)
+    listeners: list[Listener] = field(default_factory=list)
     pid: int = field(default_factory=os.getpid)
     generation: int = 0
     _entries: OrderedDict[str, Entry] = field(default_factory=OrderedDict)
@@ -133,16 +137,18 @@ class LiveState:
                 self._forget(next(iter(self._entries)))
 
     def changed(self, batches: frozenset[int] | None) -> None:
-        """Forget the codes of ``batches`` (all codes when ``None``)."""
+        """Forget the codes of ``batches`` (all codes when ``None``), then tell the listeners."""
         with self._lock:
             self.generation += 1
             if batches is None:
                 self._entries.clear()
                 self._by_batch.clear()
-                return
-            for batch_id in batches:
-                for code in self._by_batch.pop(batch_id, ()):
-                    self._entries.pop(code, None)
+            else:
+                for batch_id in batches:
+                    for code in self._by_batch.pop(batch_id, ()):
+                        self._entries.pop(code, None)
+        for listener in self.listeners:
+            listener(batches)
 
     def _forget(self, code: str) -> None:
         entry = self._entries.pop(code, None)
@@ -312,6 +318,7 @@ def _start(app: Flask, engine: Engine) -> LiveState:
             stats_ttl=float(settings["PUBLIC_SCAN_STATS_SECONDS"]),
             max_entries=int(settings["PUBLIC_LIVE_ENTRIES"]),
             known=known,
+            listeners=app.extensions.setdefault(LISTENERS, []),
         )
         if sqlite:
             timeout = int(settings["SQLITE_BUSY_TIMEOUT_MS"])
@@ -326,6 +333,13 @@ def _start(app: Flask, engine: Engine) -> LiveState:
         live.feed.start()
         live.feed.wait_until_listening(FIRST_CONNECT_SECONDS)
         return live
+
+
+def on_change(app: Flask, listener: Listener) -> None:
+    """Call ``listener`` with the changed batches (``None``: any) whenever the app's live state
+    learns of a change: what a face caches beyond the codes is dropped with them (a face
+    registers here, codeview imports no face)."""
+    app.extensions.setdefault(LISTENERS, []).append(listener)
 
 
 def start(app: Flask) -> LiveState | None:

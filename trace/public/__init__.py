@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response
 
 from trace.codeview import store
-from trace.public import errors, i18n, images, reports, skeleton, views
+from trace.public import cache, errors, i18n, images, reports, skeleton, views
 from trace.services import lookup
 
 
@@ -39,8 +39,9 @@ def _scanned_text() -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Babel for the page language, the blueprint, and how the verifier renders the pages it
-    stores."""
+    """Babel for the page language, the blueprint, how the verifier renders the pages it
+    stores, and the render cache told of changes."""
     i18n.init_babel(app)
+    cache.init_app(app)
     store.set_renderer(app, i18n.LANGUAGES, skeleton.render_stored_all)
     app.register_blueprint(create_blueprint())

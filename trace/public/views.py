@@ -117,7 +117,7 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
     if form == "passport":
         return _vary(_passport(target))
     if view.check_read:  # read with the code: the batch's check needs no read of its own
-        cache().put(("check", target.batch_id), _check_ttl(), view.check)
+        cache().put(("check", target.batch_id), _check_ttl(), view.check, target.batch_id)
     lang = page_language()
     mode = _mode()
     etag = "-".join(
@@ -168,7 +168,9 @@ def _passport(target: lookup.Target) -> Response:
     key = ("dpp", target.batch_id, target.freshness.token)
     public_url = current_app.config["PUBLIC_URL"]
     document = cached(
-        key, lambda: passport(db.session, db.session.get_one(Batch, target.batch_id), public_url)
+        key,
+        lambda: passport(db.session, db.session.get_one(Batch, target.batch_id), public_url),
+        target.batch_id,
     )
     return json_response(document)
 
@@ -185,7 +187,7 @@ def _not_modified(etag: str, last_modified: dt.datetime) -> bool:
 
 def _data(target: lookup.Target) -> lookup.PageData:
     key = ("data", target.batch_id, target.freshness.token)
-    return cached(key, lambda: store.page_data(db.session, target))
+    return cached(key, lambda: store.page_data(db.session, target), target.batch_id)
 
 
 CHECK_SECONDS = 30.0  # how long a process reuses a batch's verifier check it has read
@@ -193,7 +195,7 @@ CHECK_SECONDS = 30.0  # how long a process reuses a batch's verifier check it ha
 
 def _check(batch_id: int) -> ledgercheck.Check | None:
     return cache().get_or_make(
-        ("check", batch_id), _check_ttl(), lambda: store.read("", batch_id)[1]
+        ("check", batch_id), _check_ttl(), lambda: store.read("", batch_id)[1], batch_id
     )
 
 
@@ -205,7 +207,7 @@ def _verification(target: lookup.Target) -> lookup.Verification:
     if check is not None and check.current(dt.datetime.now(dt.UTC)):
         return check.verification
     key = ("verify", target.batch_id, target.freshness.token)
-    return cached(key, lambda: lookup.verify_batch(db.session, target.batch_id))
+    return cached(key, lambda: lookup.verify_batch(db.session, target.batch_id), target.batch_id)
 
 
 def _json_body(target: lookup.Target, stats: scans.ScanStats | None) -> dict[str, Any]:
@@ -242,7 +244,11 @@ def _html(
     period = client.token_period()  # no cached page carries a token older than the period
     key = ("html", target.code_id, request.environ.get("PATH_INFO"), fresh, lang, mode, period)
     # Kept encoded: encoding 12 KB of Vietnamese text on every view costs more than the splice.
-    page: bytes = cached(key, lambda: _fill(_skeleton(target, lang, mode, stored), target).encode())
+    page: bytes = cached(
+        key,
+        lambda: _fill(_skeleton(target, lang, mode, stored), target).encode(),
+        target.batch_id,
+    )
     verification = _verification(target)
     mark = cached(
         ("verified", lang, verification),
@@ -266,14 +272,14 @@ def _skeleton(target: lookup.Target, lang: str, mode: str, stored: str | None) -
             return stored
         stored_key = store.store_key(target, lang, mode)
         body, check = store.read(stored_key, target.batch_id)
-        cache().put(("check", target.batch_id), _check_ttl(), check)
+        cache().put(("check", target.batch_id), _check_ttl(), check, target.batch_id)
         if body is None:
             made_at = store.made_now()
             body = skeleton.render_skeleton(target, _data(target), mode)
             store.write(stored_key, target, body, made_at)
         return body
 
-    return cached(key, make)
+    return cached(key, make, target.batch_id)
 
 
 def _check_ttl() -> float:
