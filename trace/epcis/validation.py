@@ -296,7 +296,9 @@ def _fast_check_of(event_type: str) -> Any:
         "definitions": schema["definitions"],
     }
     return fastjsonschema.compile(
-        typed, formats={"uri": _is_uri_for_schema, "date-time": _is_date_time_for_schema}
+        typed,
+        formats={"uri": _is_uri_for_schema, "date-time": _is_date_time_for_schema},
+        detailed_exceptions=False,
     )
 
 
@@ -662,6 +664,32 @@ def _event_problems(
     return problems
 
 
+def _with_events(doc: Mapping[str, Any], pointer: str, events: list[Any]) -> dict[str, Any]:
+    """A shallow copy of *doc* whose event list (at *pointer*, ``/a/b/eventList``) is *events*."""
+    head, _, rest = pointer[1:].partition("/")
+    inner = _with_events(doc[head], "/" + rest, events) if rest else events
+    return {**doc, head: inner}
+
+
+def _header_problems(doc: Mapping[str, Any], base: str, events: Any) -> list[EpcisProblem]:
+    """The schema problems of the document without its events' own.
+
+    The header schema asks no more of an event than to be an object, yet ``jsonschema`` walks
+    every one of them (~7 µs an event). When every event is an object the document is checked
+    with an empty event list instead: the same verdict. Only when that finds a problem is the
+    document checked as sent, so that messages quoting the list stay what they were.
+    """
+    validator = _header_validator()
+    if (
+        base.endswith("/eventList")
+        and isinstance(events, list)
+        and all(isinstance(event, dict) for event in events)
+        and not _schema_problems(validator, _with_events(doc, base, []), None, "")
+    ):
+        return []
+    return _schema_problems(validator, doc, None, "")
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -673,9 +701,9 @@ def validate_document(doc: dict[str, Any]) -> list[EpcisProblem]:
     """
     if not isinstance(doc, Mapping):
         return [EpcisProblem(None, "", "an EPCIS document must be a JSON object")]
-    problems = _schema_problems(_header_validator(), doc, None, "")
-    _time(problems, doc.get("creationDate"), None, "/creationDate", "creationDate")
     base, events = _locate_events(doc)
+    problems = _header_problems(doc, base, events)
+    _time(problems, doc.get("creationDate"), None, "/creationDate", "creationDate")
     if not isinstance(events, list):
         if not problems:
             problems.append(EpcisProblem(None, "/epcisBody", "the document has no event list"))
