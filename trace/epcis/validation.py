@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +140,13 @@ def is_uri(value: object) -> bool:
 
 def is_date_time(value: object) -> bool:
     """An RFC 3339 date-time with an explicit offset (``Z`` or ``±hh:mm``)."""
-    if not isinstance(value, str):
-        return False
+    return isinstance(value, str) and _is_date_time_text(value)
+
+
+@lru_cache(maxsize=8192)
+def _is_date_time_text(value: str) -> bool:
+    """Cached: the schema's format check and the rules beyond it both ask, and the events of
+    a document (an import's stage rows) share their times."""
     m = _DATE_TIME.match(value)
     if not m:
         return False
