@@ -49,7 +49,7 @@ def _mutations(event: dict[str, Any]) -> Iterator[Any]:
     """The event with one field removed, retyped or made invalid, and non-object events."""
     for key in event:
         yield {k: v for k, v in event.items() if k != key}
-        for wrong in (42, "not a uri", None, [], {"x": 1}):
+        for wrong in (42, "not a uri", None, [], {"x": 1}, [{"x": 1}], ["no uri"], [[]]):
             yield {**event, key: wrong}
     yield {**event, "unknownField": 1}
     yield {**event, "ex:extension": {"ex:nested": "é 漢字"}}

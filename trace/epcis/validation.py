@@ -264,7 +264,62 @@ def _fast_schema() -> dict[str, Any]:
                 fold(value)
 
     fold(defs)
+    for event_type in EVENT_TYPES:
+        _drop_repeated_checks(defs[event_type]["allOf"], defs)
     return schema
+
+
+#: Keywords whose subschemas apply to the same instance as their parent.
+_SAME_INSTANCE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else")
+
+
+def _drop_repeated_checks(parts: list[Any], defs: Mapping[str, Any]) -> None:
+    """Drop from the other parts of an event's ``allOf`` the property checks its main part
+    (``type: object`` with ``properties``) makes anyway.
+
+    The schema's "what" rule repeats them (``anyOf`` epcList with its items, quantityList with
+    its items…). Every part applies to the same event, which the main part must pass too, so a
+    repeated check can only agree with it: the verdict stays, with less work per event.
+    """
+
+    def resolved(node: Any) -> Any:
+        while isinstance(node, Mapping) and set(node) == {"$ref"}:
+            node = defs[node["$ref"].rsplit("/", 1)[-1]]
+        return node
+
+    main = next(p["properties"] for p in parts if p.get("type") == "object" and "properties" in p)
+
+    def lighten(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                lighten(item)
+            return
+        if not isinstance(node, dict):
+            return
+        properties = node.get("properties")
+        if not isinstance(properties, dict):
+            properties = {}
+        for key, check in properties.items():
+            if key not in main:
+                continue
+            here, done = resolved(check), resolved(main[key])
+            if here == done:
+                properties[key] = {}
+            elif (
+                isinstance(here, Mapping)
+                and isinstance(done, Mapping)
+                and here.get("type") == done.get("type") == "array"
+                and "items" in here
+                and resolved(here["items"]) == resolved(done.get("items"))
+            ):
+                properties[key] = {k: v for k, v in here.items() if k != "items"}
+        for keyword in _SAME_INSTANCE:
+            if keyword in node:
+                lighten(node[keyword])
+
+    for part in parts:
+        if part.get("properties") is not main:
+            lighten(part)
 
 
 @cache
