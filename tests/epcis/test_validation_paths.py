@@ -97,3 +97,21 @@ def test_a_header_problem_is_reported_when_every_event_is_an_object() -> None:
     problems = validate_document(doc)
     assert problems == _straightforward(doc)
     assert "/schemaVersion" in {p.pointer for p in problems if p.event_index is None}
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("2026-06-01T08:30:00+07:00", True),
+        ("2026-02-30T08:30:00+07:00", False),
+        ("2026-06-01T08:30:00.1234Z", True),
+        ("2026-06-01T08:30:00." + "1" * 60 + "Z", True),
+        ("2026-06-01T08:30:00." + "1" * 60, False),
+        ("2026-06-01T24:30:00+07:00", False),
+        ("2026-06-01 08:30:00+07:00", False),
+    ],
+)
+def test_the_cached_date_time_check_answers_as_the_uncached_one(value: str, valid: bool) -> None:
+    assert validation._is_date_time_text(value) is valid
+    assert validation.is_date_time(value) is valid
+    assert validation.is_date_time(value) is valid  # again: from the cache when short

@@ -140,13 +140,12 @@ def is_uri(value: object) -> bool:
 
 def is_date_time(value: object) -> bool:
     """An RFC 3339 date-time with an explicit offset (``Z`` or ``±hh:mm``)."""
-    return isinstance(value, str) and _is_date_time_text(value)
+    if not isinstance(value, str):
+        return False
+    return _is_date_time_cached(value) if len(value) <= 64 else _is_date_time_text(value)
 
 
-@lru_cache(maxsize=8192)
 def _is_date_time_text(value: str) -> bool:
-    """Cached: the schema's format check and the rules beyond it both ask, and the events of
-    a document (an import's stage rows) share their times."""
     m = _DATE_TIME.match(value)
     if not m:
         return False
@@ -161,6 +160,11 @@ def _is_date_time_text(value: str) -> bool:
         if not off or int(off.group(1)) > 23 or int(off.group(2)) > 59:
             return False
     return True
+
+
+#: Cached (short strings only, so the cache stays small): the schema's format check and the
+#: rules beyond it both ask, and the events of a document (an import's rows) share their times.
+_is_date_time_cached = lru_cache(maxsize=8192)(_is_date_time_text)
 
 
 def _is_uri_for_schema(value: object) -> bool:
