@@ -295,10 +295,10 @@ def _vocab_value(kind: str, value: str) -> str:
 
 def _scalar(value: Any, ns: Mapping[str, str]) -> str:
     if isinstance(value, str):
-        head, sep, tail = value.partition(":")
-        if sep and head in ns:
-            return ns[head] + tail
-        return value
+        if ":" not in value or not ns:
+            return value
+        head, _, tail = value.partition(":")
+        return ns[head] + tail if head in ns else value
     return str(value)
 
 
@@ -326,6 +326,12 @@ def _convert(value: Any, ns: Mapping[str, str], spec: Any) -> tuple[str, list[An
     return _scalar(value, ns), []
 
 
+#: What :func:`_rename` makes of the name of a child without children.
+_LEAF_NAMES = {"inputEPC": "epc", "outputEPC": "epc"} | dict.fromkeys(
+    _QUANTITY_ELEMENTS, "quantityElement"
+)
+
+
 def _rename(name: str, children: list[Any]) -> str:
     if name in ("inputEPC", "outputEPC"):
         return "epc"
@@ -343,7 +349,13 @@ def _children(
         if key in _IGNORED_ANY or key.startswith("@xmlns"):
             continue
         sub = spec.get(key) if spec else None
-        name = _expand_key(key, ns)
+        name = _expand_key(key, ns) if ":" in key else key
+        if type(value) is str and key not in _PAIR_LISTS and not name.endswith("List"):
+            # the common leaf, as _convert and _rename would make it
+            if isinstance(sub, str):
+                value = _vocab_value(sub, value)
+            out.append((_LEAF_NAMES.get(name, name), _scalar(value, ns), []))
+            continue
         items = value if isinstance(value, list) else None
         if key in _PAIR_LISTS:
             pairs = []
