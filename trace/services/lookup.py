@@ -559,24 +559,13 @@ def verify_batch(session: Session, batch_id: int) -> Verification:
 
 def recall_of(session: Session, batch_id: int, status: str) -> RecallInfo | None:
     """The latest open recall covering the batch; a bare notice if only the status says so."""
-    row = session.execute(
-        select(
-            Recall.reason,
-            Recall.created_at,
-            RecallBatch.direct,
-            Recall.instruction_vi,
-            Recall.instruction_en,
-        )
-        .join(RecallBatch, RecallBatch.recall_id == Recall.id)
-        .where(RecallBatch.batch_id == batch_id, Recall.closed_at.is_(None))
-        .order_by(Recall.created_at.desc(), Recall.id.desc())
-        .limit(1)
-    ).first()
-    if row is not None:
-        return RecallInfo(row[0], row[1], bool(row[2]), row[3], row[4])
-    if status == BatchStatus.RECALLED.value:
+    return _recall_or_status(_open_recalls(session, [batch_id]).get(batch_id), status)
+
+
+def _recall_or_status(info: RecallInfo | None, status: str) -> RecallInfo | None:
+    if info is None and status == BatchStatus.RECALLED.value:
         return RecallInfo(None, None, True)
-    return None
+    return info
 
 
 def page(session: Session, target: Target, *, verify: bool = True) -> PageData:
@@ -663,9 +652,7 @@ def batch_pages(session: Session, batch_ids: Sequence[int]) -> dict[int, PageDat
         facility_org = producer
         if facility is not None and facility.organization_id != producer.id:
             facility_org = orgs.get(facility.organization_id) or producer
-        recall = recalls.get(batch.id)
-        if recall is None and str(batch.status) == BatchStatus.RECALLED.value:
-            recall = RecallInfo(None, None, True)
+        recall = _recall_or_status(recalls.get(batch.id), str(batch.status))
         pages[batch.id] = _page_data(
             batch,
             product,
@@ -699,7 +686,8 @@ def _codes_of_batches(session: Session, batch_ids: list[int]) -> dict[int, dict[
 
 
 def _open_recalls(session: Session, batch_ids: list[int]) -> dict[int, RecallInfo]:
-    """:func:`recall_of`'s open recall of many batches (the status alone is the caller's)."""
+    """The latest open recall of each of many batches (a batch recalled by its status alone is
+    the caller's: :func:`recall_of`)."""
     found: dict[int, RecallInfo] = {}
     for batch_id, reason, since, direct, instruction_vi, instruction_en in session.execute(
         select(
