@@ -114,19 +114,9 @@ def other_process(pg: Flask) -> Iterator[psycopg.Connection[Any]]:
 
 
 @pytest.fixture
-def live_app(pg: Flask) -> Iterator[Callable[..., Flask]]:
+def live_app(pg: Flask, other_apps: Callable[..., Flask]) -> Callable[..., Flask]:
     """``live_app(**settings)``: another app on the test database, with its own live state."""
-    made: list[Flask] = []
-
-    def make(**settings: Any) -> Flask:
-        app = create_app({**pg.config, "TESTING": True, **settings})
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        live.stop(app)
-        db.engine_for(app).dispose()
+    return other_apps
 
 
 @pytest.fixture

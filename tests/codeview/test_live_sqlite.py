@@ -18,7 +18,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from tests.public.conftest import Chain, record
-from trace import create_app
 from trace.codeview import live, pageview
 from trace.codeview.changes import ChangeCounter
 from trace.db import db
@@ -45,19 +44,9 @@ def other_process(lite: Flask) -> Iterator[sqlite3.Connection]:
 
 
 @pytest.fixture
-def worker(lite: Flask) -> Iterator[Callable[..., Flask]]:
+def worker(lite: Flask, other_apps: Callable[..., Flask]) -> Callable[..., Flask]:
     """``worker(**settings)``: another app on the test database, with its own live state."""
-    made: list[Flask] = []
-
-    def make(**settings: Any) -> Flask:
-        app = create_app({**lite.config, "TESTING": True, **settings})
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        live.stop(app)
-        db.engine_for(app).dispose()
+    return other_apps
 
 
 @pytest.fixture
