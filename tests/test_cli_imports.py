@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from sqlalchemy import select
@@ -21,7 +22,12 @@ def test_import_dry_run_then_commit_then_again(app, build, count, session, tmp_p
     path = tmp_path / "san-pham.csv"
     path.write_text(PRODUCTS.format(tax=org.tax_code, gtin=gtin13(777)), encoding="utf-8-sig")
     runner = app.test_cli_runner()
-    preview = runner.invoke(args=["import", "products", str(path), "--dry-run"])
+    gc.unfreeze()
+    try:
+        preview = runner.invoke(args=["import", "products", str(path), "--dry-run"])
+        assert gc.get_freeze_count() > 10_000  # the loaded app is out of full collections
+    finally:
+        gc.unfreeze()
     assert preview.exit_code == 0, preview.output
     assert "Preview of 2 rows: 2 created, 0 updated, 0 unchanged" in preview.output
     assert count(Product) == 0

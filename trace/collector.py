@@ -1,0 +1,20 @@
+"""The garbage collector in the processes that do bulk work: the job worker and the CLI import.
+
+A full collection walks every tracked object, and after start-up some 178,000 of them (the
+application, its modules, schemas and compiled checks) live as long as the process and are
+never garbage. At 100,000 import rows the preview spent ~4.2 s of its 21.7 s CPU in collections,
+nearly all of it walking those; :func:`gc.freeze` moves them to a generation collections skip.
+Not done in gunicorn: its configuration decides that for the web processes.
+"""
+
+from __future__ import annotations
+
+import gc
+
+
+def freeze_startup_objects() -> int:
+    """Collect once, then keep every object alive now out of later collections; returns how
+    many are frozen. Call it when the process has loaded what it keeps (app, job kinds)."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
