@@ -9,7 +9,9 @@ Not done in gunicorn: its configuration decides that for the web processes.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import Iterator
 
 
 def freeze_startup_objects() -> int:
@@ -18,3 +20,16 @@ def freeze_startup_objects() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+@contextlib.contextmanager
+def young_threshold(allocations: int) -> Iterator[None]:
+    """Collect the youngest generation only every ``allocations`` net container allocations
+    (700 by default) while the block runs, then as before: bulk work makes many objects that
+    live for a chunk, which frequent young collections would walk and promote again and again."""
+    before = gc.get_threshold()
+    gc.set_threshold(allocations, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
