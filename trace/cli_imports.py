@@ -38,7 +38,10 @@ def import_command(kind: str, file: Path, dry_run: bool) -> None:
             bar.update(done - bar.pos)
 
         try:
-            with transaction(write=True) as session:
+            with (
+                collector.young_threshold(collector.IMPORT_YOUNG_THRESHOLD),
+                transaction(write=True) as session,
+            ):
                 if dry_run:
                     report = engine.preview(session, CLI_ACTOR, kind, file.name, content,
                                             public_url, progress)  # fmt: skip

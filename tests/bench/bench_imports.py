@@ -26,6 +26,7 @@ import time
 from datagen import bench_database, fill_registry
 from sqlalchemy import text
 
+from trace import collector
 from trace.epcis.export import epcis_document
 
 
@@ -116,12 +117,16 @@ def main() -> None:
         help="do not freeze the loaded app as the job worker and the CLI import do",
     )
     parser.add_argument(
-        "--gen0", type=int, default=0, help="young generation's GC threshold in the import"
+        "--gen0",
+        type=int,
+        default=collector.IMPORT_YOUNG_THRESHOLD,
+        help="young generation's GC threshold in the import, as the job and CLI set it "
+        "(0: Python's, 700)",
     )
     args = parser.parse_args()
     print(f"start: {_load()} on {os.cpu_count()} cores")
 
-    from trace import collector, create_app
+    from trace import create_app
     from trace.api.imports import engine
     from trace.db import build_engine, db, transaction
     from trace.models import Role
