@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from sqlalchemy import select
 
 from tests.conftest import gtin13
+from trace import collector
+from trace.api.imports import engine
 from trace.models import AuditEntry, Import, Product
 
 PRODUCTS = (
@@ -16,13 +19,30 @@ PRODUCTS = (
 )
 
 
-def test_import_dry_run_then_commit_then_again(app, build, count, session, tmp_path) -> None:
+def test_import_dry_run_then_commit_then_again(
+    app, build, count, session, tmp_path, monkeypatch
+) -> None:
     org = build.organization()
     path = tmp_path / "san-pham.csv"
     path.write_text(PRODUCTS.format(tax=org.tax_code, gtin=gtin13(777)), encoding="utf-8-sig")
     runner = app.test_cli_runner()
-    preview = runner.invoke(args=["import", "products", str(path), "--dry-run"])
+    thresholds: list[int] = []
+    real = engine.preview
+
+    def watched(*args, **kwargs):
+        thresholds.append(gc.get_threshold()[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "preview", watched)
+    before = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        preview = runner.invoke(args=["import", "products", str(path), "--dry-run"])
+        assert gc.get_freeze_count() > 10_000  # the loaded app is out of full collections
+    finally:
+        gc.unfreeze()
     assert preview.exit_code == 0, preview.output
+    assert thresholds == [collector.IMPORT_YOUNG_THRESHOLD] and gc.get_threshold() == before
     assert "Preview of 2 rows: 2 created, 0 updated, 0 unchanged" in preview.output
     assert count(Product) == 0
 

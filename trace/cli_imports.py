@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from trace import collector
 from trace.api.imports import columns, engine
 from trace.db import transaction
 from trace.models import Role
@@ -27,6 +28,7 @@ def import_command(kind: str, file: Path, dry_run: bool) -> None:
     """Import organisations, facilities, products, batches or stage events from a CSV or XLSX
     file: all rows or none. Exits 1 listing every row error."""
     content = file.read_bytes()
+    collector.freeze_startup_objects()  # the app, loaded, lives as long as the command
     public_url = str(current_app.config["PUBLIC_URL"])
     label = f"{kind} from {file.name}"
     with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
@@ -36,7 +38,10 @@ def import_command(kind: str, file: Path, dry_run: bool) -> None:
             bar.update(done - bar.pos)
 
         try:
-            with transaction(write=True) as session:
+            with (
+                collector.young_threshold(collector.IMPORT_YOUNG_THRESHOLD),
+                transaction(write=True) as session,
+            ):
                 if dry_run:
                     report = engine.preview(session, CLI_ACTOR, kind, file.name, content,
                                             public_url, progress)  # fmt: skip

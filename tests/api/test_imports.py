@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import re
 import unicodedata
@@ -16,6 +17,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import gtin13
+from trace import collector
+from trace.api.imports import engine
 from trace.jobs.worker import Worker
 from trace.models import AuditEntry, Batch, Event, Facility, Import, Organization, Product
 
@@ -72,6 +75,24 @@ def test_organisations_preview_commit_and_again(app, client, token, count, sessi
     third = commit(app, client, centre, "organizations", changed)
     assert third["counts"]["updated"] == 1 and third["counts"]["unchanged"] == 1
     assert count(Organization) == 2
+
+
+def test_an_import_job_collects_young_objects_less_often_while_it_runs(
+    app, client, token, monkeypatch
+) -> None:
+    thresholds: list[int] = []
+    real = engine.execute
+
+    def watched(*args: Any, **kwargs: Any) -> engine.Report:
+        thresholds.append(gc.get_threshold()[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "execute", watched)
+    before = gc.get_threshold()
+    done = commit(app, client, token("centre", province="24"), "organizations", ORGS_CSV)
+    assert done["status"] == "done", done
+    assert thresholds == [collector.IMPORT_YOUNG_THRESHOLD] != [before[0]]
+    assert gc.get_threshold() == before  # restored for the worker's other jobs
 
 
 def test_a_centre_imports_only_within_its_province(app, client, token, count) -> None:

@@ -16,6 +16,8 @@ Run: ``scripts/bench.sh imports [--events 100000 --products 10000]``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import os
 import resource
 import threading
@@ -24,6 +26,7 @@ import time
 from datagen import bench_database, fill_registry
 from sqlalchemy import text
 
+from trace import collector
 from trace.epcis.export import epcis_document
 
 
@@ -34,6 +37,32 @@ def _rss_mb() -> float:
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+class _GcClock:
+    """CPU seconds spent in garbage collections (``gc.callbacks``), by generation."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.counts = [0, 0, 0]
+        self._start = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.process_time()
+        else:
+            self.seconds[info["generation"]] += time.process_time() - self._start
+            self.counts[info["generation"]] += 1
+
+    def since(self, before: tuple[list[float], list[int]]) -> str:
+        spent = [now - then for now, then in zip(self.seconds, before[0], strict=True)]
+        made = [now - then for now, then in zip(self.counts, before[1], strict=True)]
+        return (f"GC {sum(spent):.1f} s CPU (full collections: {made[2]}, "
+                f"{spent[2]:.1f} s)")  # fmt: skip
+
+    def mark(self) -> tuple[list[float], list[int]]:
+        return list(self.seconds), list(self.counts)
 
 
 def _load() -> str:
@@ -77,6 +106,23 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batches", type=int, default=10_000)
     parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument(
+        "--database-prefix",
+        default="trace_bench",
+        help="name of the scratch database (a random suffix is added)",
+    )
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="do not freeze the loaded app as the job worker and the CLI import do",
+    )
+    parser.add_argument(
+        "--gen0",
+        type=int,
+        default=collector.IMPORT_YOUNG_THRESHOLD,
+        help="young generation's GC threshold in the import, as the job and CLI set it "
+        "(0: Python's, 700)",
+    )
     args = parser.parse_args()
     print(f"start: {_load()} on {os.cpu_count()} cores")
 
@@ -87,7 +133,7 @@ def main() -> None:
     from trace.services.actors import SYSTEM, Actor
     from trace.services.registry.tokens import create_token
 
-    with bench_database() as url:
+    with bench_database(args.database_prefix) as url:
         filled = build_engine(url)
         fill_registry(filled, args.batches)
         with filled.begin() as conn:  # datagen's GTINs have no valid check digit
@@ -95,6 +141,15 @@ def main() -> None:
         filled.dispose()
         app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
         public = str(app.config["PUBLIC_URL"])
+        if not args.no_gc_freeze:  # as the job worker and the CLI import do at start-up
+            print(f"gc.freeze(): {collector.freeze_startup_objects():,} objects frozen")
+        clock = _GcClock()
+
+        def threshold() -> contextlib.AbstractContextManager[None]:
+            if args.gen0:
+                return collector.young_threshold(args.gen0)
+            return contextlib.nullcontext()
+
         with app.app_context():
             _, secret = create_token(db.session, SYSTEM, role=Role.ADMIN)
             db.session.commit()
@@ -114,14 +169,15 @@ def main() -> None:
         body = _events_csv(args.events, args.batches)
         print(f"events file: {args.events:,} rows, {len(body) / 1e6:.1f} MB")
         with app.app_context():
-            began, cpu = time.perf_counter(), _cpu()
-            with transaction(write=True) as session:
+            began, cpu, collected = time.perf_counter(), _cpu(), clock.mark()
+            with threshold(), transaction(write=True) as session:
                 report = engine.preview(session, actor, "events", "bench.csv", body, public)
             seconds = time.perf_counter() - began
             assert report.ok, report.errors[:5]
             used = _cpu() - cpu
             print(f"preview: {seconds:.1f} s = {args.events / seconds:,.0f} rows/s "
-                  f"(target ≤ 30 s), CPU {used:.1f} s; max RSS {_rss_mb():.0f} MB")  # fmt: skip
+                  f"(target ≤ 30 s), CPU {used:.1f} s, {clock.since(collected)}; "
+                  f"max RSS {_rss_mb():.0f} MB")  # fmt: skip
 
         waits: list[float] = []
         stop = threading.Event()
@@ -139,17 +195,18 @@ def main() -> None:
                 time.sleep(0.2)
 
         with app.app_context():
-            began, cpu = time.perf_counter(), _cpu()
+            began, cpu, collected = time.perf_counter(), _cpu(), clock.mark()
             thread = threading.Thread(target=capture_meanwhile)
             thread.start()
-            with transaction(write=True) as session:
+            with threshold(), transaction(write=True) as session:
                 record = engine.new_record(session, actor, "events", "bench.csv", body, 0)
                 report = engine.execute(session, record, public)
             seconds = time.perf_counter() - began
             stop.set()
             thread.join()
             print(f"commit: {seconds:.1f} s = {args.events / seconds:,.0f} rows/s (target ≤ 60 s)"
-                  f", CPU {_cpu() - cpu:.1f} s (with the captures meanwhile); "
+                  f", CPU {_cpu() - cpu:.1f} s (with the captures meanwhile), "
+                  f"{clock.since(collected)}; "
                   f"{report.counts['created']:,} events created; max RSS {_rss_mb():.0f} MB "
                   "(target ≤ 500 MB)")  # fmt: skip
             p95, median = _percentile(waits, 0.95), _percentile(waits, 0.5)

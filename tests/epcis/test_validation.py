@@ -220,5 +220,38 @@ def test_without_the_compiled_check_the_result_is_the_same(
 
     doc = _load(path)
     fast = validate_document(doc)
+    slow_checks: list[int] = []
+    real = validation._event_validator
+
+    def counted() -> object:
+        slow_checks.append(1)
+        return real()
+
+    # Both compiled checks: events of a known type go through ``_fast_check_of``.
     monkeypatch.setattr(validation, "_fast_event_check", lambda: None)
+    monkeypatch.setattr(validation, "_fast_check_of", lambda _event_type: None)
+    monkeypatch.setattr(validation, "_event_validator", counted)
     assert validate_document(doc) == fast
+    events = validation._locate_events(doc)[1]
+    assert len(slow_checks) == (len(events) if isinstance(events, list) else 0)
+
+
+@pytest.mark.parametrize("path", INVALID[:6], ids=lambda p: p.name)
+def test_the_comparison_notices_a_broken_uncompiled_check(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test above would fail if the uncompiled check missed what the compiled one finds."""
+    import jsonschema
+
+    from trace.epcis import validation
+
+    doc = _load(path)
+    fast = validate_document(doc)
+    monkeypatch.setattr(validation, "_fast_event_check", lambda: None)
+    monkeypatch.setattr(validation, "_fast_check_of", lambda _event_type: None)
+    monkeypatch.setattr(validation, "_event_validator", lambda: jsonschema.Draft7Validator({}))
+    broken = validate_document(doc)
+    event_schema_problems = [
+        p for p in fast if p.event_index is not None and p.message.startswith("schema: ")
+    ]
+    assert (broken != fast) == bool(event_schema_problems)

@@ -4,6 +4,7 @@ workers at once, and the jobs API of print runs."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from trace.db import db, write_intent
 from trace.jobs import PermanentJobError, enqueue, job_kind, queue
-from trace.jobs.worker import Worker
+from trace.jobs.worker import Worker, start_worker
 from trace.models import Job, JobStatus, PrintRun
 
 LEASE = 30.0
@@ -63,6 +64,17 @@ def _claim(app, worker: str, now: dt.datetime) -> int | None:
 def _job(session: Session, job_id: int) -> Job:
     session.rollback()
     return session.get(Job, job_id, populate_existing=True)
+
+
+def test_a_started_worker_has_frozen_what_it_loaded(app) -> None:
+    """The app and job kinds stay out of the collector's full collections (trace.collector)."""
+    gc.unfreeze()
+    try:
+        worker = start_worker(app)
+        assert queue.kind_of("tests.echo") is not None and not worker.stopping
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()  # the test process collects as before
 
 
 def test_claims_take_due_jobs_oldest_first_and_only_once(app, session) -> None:

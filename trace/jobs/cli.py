@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from trace.jobs.worker import Worker
+from trace.jobs.worker import start_worker
 
 
 @click.command("worker")
@@ -25,7 +25,7 @@ def worker_command(burst: bool, once: bool) -> None:
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    worker = Worker(app)
+    worker = start_worker(app)
 
     def stop(_signum: int, _frame: Any) -> None:
         worker.stop()

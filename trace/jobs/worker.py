@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from trace import collector
 from trace.db import db, transaction
 from trace.jobs import queue
 from trace.jobs.queue import JobContext, JobInterrupted, JobLost, PermanentJobError
@@ -31,6 +32,14 @@ class _Claimed:
     kind: str
     params: dict[str, Any]
     attempt: int
+
+
+def start_worker(app: Flask) -> Worker:
+    """The worker of this process, started: its job kinds loaded, then everything alive at that
+    point frozen out of the garbage collector's full collections (:mod:`trace.collector`)."""
+    worker = Worker(app)
+    collector.freeze_startup_objects()
+    return worker
 
 
 class Worker:

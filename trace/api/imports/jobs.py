@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trace import collector
 from trace.api.imports import engine
 from trace.db import transaction
 from trace.jobs import JobContext, JobInterrupted, JobLost, PermanentJobError, job_kind
@@ -23,6 +24,13 @@ def _authorize(session: Session, actor: Actor, job: Job) -> None:
 
 @job_kind(engine.JOB_KIND, authorize=_authorize)
 def run_import(ctx: JobContext) -> None:
+    """Preview or commit a submitted import, with fewer young collections while it runs
+    (:data:`trace.collector.IMPORT_YOUNG_THRESHOLD`)."""
+    with collector.young_threshold(collector.IMPORT_YOUNG_THRESHOLD):
+        _run_import(ctx)
+
+
+def _run_import(ctx: JobContext) -> None:
     import_id = int(ctx.params["import_id"])
     record = ctx.session.get(Import, import_id)
     if record is None or record.status is not ImportStatus.QUEUED:
