@@ -87,6 +87,14 @@ class Base(DeclarativeBase):
     }
 
 
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, typed as the :class:`Table` it is (``__table__`` is declared as
+    any ``FromClause``): for Core inserts and COPY where the ORM's per-object work is not wanted."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 # SQLite stores NUMERIC without a decimal type; SQLAlchemy converts and warns once per process.
 warnings.filterwarnings(
     "ignore", message=".*does \\*not\\* support Decimal objects", category=SAWarning

@@ -255,18 +255,16 @@ def suspicious_codes() -> Response:
     window = dt.timedelta(hours=float(args.get("window_hours", config["SUSPICIOUS_WINDOW_HOURS"])))
     until = args.get("until") or dt.datetime.now(dt.UTC)
     since = args.get("since") or until - max(window, dt.timedelta(days=7))
-    settings = {
-        "min_clients": int(args.get("min_clients", config["SUSPICIOUS_MIN_CLIENTS"])),
-        "min_km": float(args.get("min_km", config["SUSPICIOUS_MIN_KM"])),
-    }
+    min_clients = int(args.get("min_clients", config["SUSPICIOUS_MIN_CLIENTS"]))
+    min_km = float(args.get("min_km", config["SUSPICIOUS_MIN_KM"]))
     items = signals.suspicious_codes(
         db.session, actor, since=since, until=until, window=window, limit=args["limit"],
-        **settings,
+        min_clients=min_clients, min_km=min_km,
     )  # fmt: skip
     return dump(
         _suspicions,
         {"since": since, "until": until, "window_hours": window.total_seconds() / 3600,
-         "items": items, **settings},
+         "items": items, "min_clients": min_clients, "min_km": min_km},
     )  # fmt: skip
 
 

@@ -67,7 +67,8 @@ def from_validation_error(error: ValidationError) -> Response:
 
 
 def from_service_error(error: ServiceError) -> Response:
-    return problem(error.status, error.title, error.detail, errors=error.errors, **error.extra)
+    extra: dict[str, Any] = dict(error.extra)
+    return problem(error.status, error.title, error.detail, errors=error.errors, **extra)
 
 
 def from_http_exception(error: HTTPException) -> Response:

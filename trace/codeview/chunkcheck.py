@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
+from trace.db import table_of
 from trace.models import BatchLink, Event, EventChunkCheck, EventEpc
 from trace.services.events import derivation, ledger
 from trace.services.events.identifiers import resolve
@@ -62,9 +63,9 @@ def digests(session: Session, share: Share | None = None) -> dict[int, str]:
         return {int(c): str(d) for c, d in session.execute(DIGEST_SQL, params)}
     parts: dict[int, list[str]] = defaultdict(list)
     for tag, table, key in (
-        ("e", Event.__table__, Event.__table__.c.id),
-        ("p", EventEpc.__table__, EventEpc.__table__.c.event_pk),
-        ("l", BatchLink.__table__, BatchLink.__table__.c.event_pk),
+        ("e", table_of(Event), table_of(Event).c.id),
+        ("p", table_of(EventEpc), table_of(EventEpc).c.event_pk),
+        ("l", table_of(BatchLink), table_of(BatchLink).c.event_pk),
     ):
         for row in session.execute(select(table).order_by(table.c.id)):
             if row._mapping[key] // SIZE % shares == share_:

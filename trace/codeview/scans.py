@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from trace.db import table_of
 from trace.models import Code, Report, Scan, ScanClient
 
 RECENT_CLIENTS = 1000  # distinct clients of the window a process remembers to count repeats once
@@ -68,7 +69,7 @@ def client_hashes(secret: str, client: str) -> tuple[str, str]:
 
 # Built once: a page view records a scan on SQLite every time, and building an insert (or
 # going through the ORM's bulk path with a mapped class) cost about a third of the view.
-_SCAN = Scan.__table__
+_SCAN = table_of(Scan)
 _INSERT_SCAN: Any = _SCAN.insert()
 _INSERT_SCAN_PG = text(
     "WITH setting AS (SELECT set_config('synchronous_commit', 'off', true)) "
@@ -77,8 +78,8 @@ _INSERT_SCAN_PG = text(
     "FROM setting"
 )
 _NEW_CLIENT: dict[str, Any] = {
-    "postgresql": postgresql_insert(ScanClient.__table__).on_conflict_do_nothing(),
-    "sqlite": sqlite_insert(ScanClient.__table__).on_conflict_do_nothing(),
+    "postgresql": postgresql_insert(table_of(ScanClient)).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(table_of(ScanClient)).on_conflict_do_nothing(),
 }
 
 

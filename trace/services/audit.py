@@ -6,11 +6,12 @@ import datetime as dt
 import decimal
 import enum
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
+from trace.db import table_of
 from trace.models import AuditEntry
 from trace.services.actors import Actor
 
@@ -77,7 +78,7 @@ def record_many(session: Session, changes: Sequence[Change]) -> None:
     import_id = session.info.get(IMPORT_KEY)
     now = dt.datetime.now(dt.UTC)
     session.execute(
-        insert(cast(Table, AuditEntry.__table__)),
+        insert(table_of(AuditEntry)),
         [
             {
                 "at": now,

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from trace.db import table_of
 from trace.models import Batch, Organization, PortalKind, PortalRecord, PortalStatus, Product
 
 _CHUNK = 1000
@@ -61,7 +62,7 @@ def mark_changed(session: Session, kind: PortalKind, owners: Mapping[int, int]) 
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # One statement for every row (an executemany the driver batches): compiled once, not once
     # per thousand-row VALUES list.
-    table = cast(Table, PortalRecord.__table__)
+    table = table_of(PortalRecord)
     stmt = insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["kind", "entity_id"],

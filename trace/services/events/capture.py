@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from trace.db import chunked, insert_rows, one_of
+from trace.db import chunked, insert_rows, one_of, table_of
 from trace.epcis import cbv
 from trace.epcis.hashing import event_hash_id
 from trace.epcis.validation import EpcisProblem, parse_document, validate_document
@@ -134,8 +134,7 @@ def with_bare_vocabulary(document: dict[str, Any]) -> dict[str, Any]:
     """The document with CBV values in their bare form before schema validation: the EPCIS 2.0
     JSON schema refuses the ``urn:epcglobal:cbv:`` spelling, which capturers still send."""
     body = document.get("epcisBody")
-    events = body.get("eventList") if isinstance(body, dict) else None
-    if not isinstance(events, list):
+    if not isinstance(body, dict) or not isinstance(events := body.get("eventList"), list):
         return document
     converted = []
     for event in events:
@@ -398,13 +397,13 @@ def capture(
                 session, actor, item, batch_ids, batches, by_id.get(event_id), fresh
             )
         else:
-            refusal = _authorise(state, actor, item, batch_ids)
-            refused = None if refusal is None else (403, refusal)
+            why = _authorise(state, actor, item, batch_ids)
+            refused = None if why is None else (403, why)
         if refused is not None:
             status, refusal = refused
             if not proceed:
-                error = Forbidden if status == 403 else InvalidInput
-                raise error(
+                refusal_error = Forbidden if status == 403 else InvalidInput
+                raise refusal_error(
                     f"Event {item.index}: {refusal}.", errors=[FieldError(pointer, refusal)]
                 )
             result.errors.append(EpcisProblem(item.index, pointer, refusal))
@@ -513,7 +512,8 @@ class StageTimes:
                 .where(one_of(session, EventEpc.batch_id, chunk), Event.declares_error.is_(False))
             )
             for batch_id, step, when, hash_id in rows:
-                self.known[(batch_id, step, when)] = hash_id
+                if batch_id is not None:
+                    self.known[(batch_id, step, when)] = hash_id
 
     def restated(self, item: _Prepared, batch_ids: set[int]) -> str | None:
         step = item.document.get("bizStep")
@@ -599,7 +599,7 @@ def _store(
     # The head is locked from here to the end of the transaction: only the appending is left.
     ledger.chain(ledger.lock_head(session), rows)
     # Bulk inserts (COPY on PostgreSQL): ids come from the ledger, nothing is read back.
-    insert_rows(session, Event.__table__, rows)
+    insert_rows(session, table_of(Event), rows)
     epc_rows = [
         {"event_pk": row["id"], "role": role, "uri": uri, "batch_id": batch_id,
          "event_time": row["event_time"]}
@@ -611,10 +611,10 @@ def _store(
     if actor.user_id is not None:
         _audit_user_capture(session, actor, rows, now)
     if epc_rows:
-        insert_rows(session, EventEpc.__table__, epc_rows)
+        insert_rows(session, table_of(EventEpc), epc_rows)
     if links:
         session.execute(
-            insert(BatchLink.__table__),
+            insert(table_of(BatchLink)),
             [{"input_batch_id": i, "output_batch_id": o, "event_pk": e} for i, o, e in links],
         )
 
@@ -625,7 +625,7 @@ def _audit_user_capture(
     """Events a console user captured (through a session, which has no token) name the user in
     the audit trail; the ledger row keeps the organisation and token, as for any capture."""
     session.execute(
-        insert(AuditEntry.__table__),
+        insert(table_of(AuditEntry)),
         [
             {
                 "at": now,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -247,10 +247,24 @@ def replay(session: Session, custody: Custody, batch_ids: Sequence[int]) -> Cust
 # Error declarations -------------------------------------------------------------------------
 
 
+class Declared(Protocol):
+    """What the declaration rule reads of the event declared in error: a stored ``Event``, or
+    one accepted earlier in the same capture."""
+
+    @property
+    def event_id(self) -> str | None: ...
+
+    @property
+    def hash_id(self) -> str | None: ...
+
+    @property
+    def captured_by_organization_id(self) -> int | None: ...
+
+
 def declaration_refusal(
     declarer: Recorder,
     declaration_hash: str,
-    original: Event | None,
+    original: Declared | None,
     original_province: str | None,
     batch_provinces: set[str],
 ) -> tuple[int, str] | None:

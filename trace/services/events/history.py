@@ -103,13 +103,17 @@ def histories(session: Session, batch_ids: Sequence[int]) -> dict[int, list[Hist
     """The histories of many batches at once, in a few queries whatever their number (the
     national portal's records and export); no read rule: the caller applies it."""
     wanted = sorted(set(batch_ids))
-    pairs: list[tuple[int, int]] = []
+    pairs: list[tuple[int | None, int]] = []
     for start in range(0, len(wanted), 500):
-        pairs += session.execute(
-            select(EventEpc.batch_id, EventEpc.event_pk)
-            .where(EventEpc.batch_id.in_(wanted[start : start + 500]))
-            .distinct()
-        ).all()
+        pairs += (
+            session.execute(
+                select(EventEpc.batch_id, EventEpc.event_pk)
+                .where(EventEpc.batch_id.in_(wanted[start : start + 500]))
+                .distinct()
+            )
+            .tuples()
+            .all()
+        )
     pks = sorted({pk for _batch, pk in pairs})
     events: dict[int, Event] = {}
     for start in range(0, len(pks), 500):
@@ -125,7 +129,7 @@ def histories(session: Session, batch_ids: Sequence[int]) -> dict[int, list[Hist
     # Only declarations the write rule honours mark an event: by its recorder (or a centre of
     # its province, or admin), repeating its content. Others stay on record for inspectors.
     corrections = custody.declarations_of(session, originals).honoured
-    places = resolve(session, {e.biz_location or e.read_point for e in originals} - {None})
+    places = resolve(session, {p for e in originals if (p := e.biz_location or e.read_point)})
     facility_ids = {r.facility_id for r in places.values() if r.facility_id}
     facilities = {
         f.id: f for f in session.scalars(select(Facility).where(Facility.id.in_(facility_ids)))

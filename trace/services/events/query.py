@@ -74,12 +74,12 @@ def query_events(
         stmt = stmt.where(Event.biz_step.in_(_vocab("bizStep", params["EQ_bizStep"])))
     if params.get("EQ_disposition"):
         stmt = stmt.where(Event.disposition.in_(_vocab("disposition", params["EQ_disposition"])))
-    for name, column in (
+    for name, uri_column in (
         ("EQ_readPoint", Event.read_point),
         ("EQ_bizLocation", Event.biz_location),
     ):
         if params.get(name):
-            stmt = stmt.where(column.in_([canonical_uri(u) for u in params[name]]))
+            stmt = stmt.where(uri_column.in_([canonical_uri(u) for u in params[name]]))
     if params.get("EQ_eventID"):
         stmt = stmt.where(Event.event_id.in_(params["EQ_eventID"]))
     if params.get("MATCH_epc"):

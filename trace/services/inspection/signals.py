@@ -102,7 +102,7 @@ def list_reports(
 
 def resolve_report(session: Session, actor: Actor, report_id: int, resolution: str) -> Report:
     actor.require(actor.role in {Role.ADMIN, Role.INSPECTOR, Role.CENTRE}, "resolve reports")
-    report = session.scalars(
+    report: Report | None = session.scalars(
         reports_in_scope(actor, select(Report).where(Report.id == report_id))
     ).first()
     if report is None:
@@ -263,8 +263,9 @@ def _judge(
     if best_clients >= min_clients:
         reasons.append(f"{best_clients} distinct clients within {_hours(window)}")
     far: dict[str, Any] | None = None
-    located = [(s, _place(s.province_code, s.latitude, s.longitude)) for s in scans]
-    located = [(s, p) for s, p in located if p is not None]
+    located = [
+        (s, p) for s in scans if (p := _place(s.province_code, s.latitude, s.longitude)) is not None
+    ]
     for i, (a, pa) in enumerate(located):
         for b, pb in located[i + 1 :]:
             if b.at - a.at > window:

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import CursorResult, Table, func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trace import jobs
+from trace.db import table_of
 from trace.gs1 import build_digital_link
 from trace.labels.codes import CodeError, is_valid_code, new_unit_code, normalize_code
 from trace.labels.sheets import (
@@ -205,7 +206,7 @@ def _insert_codes(
     for _attempt in range(_ISSUE_ATTEMPTS):
         try:
             with session.begin_nested():
-                session.execute(cast(Table, Code.__table__).insert(), make_rows(codes))
+                session.execute(table_of(Code).insert(), make_rows(codes))
             return codes
         except IntegrityError:
             taken = _existing(session, codes)
