@@ -32,7 +32,7 @@ def _connection() -> Any:
     engine changes (another app in this thread) or in a forked process."""
     engine = db.engine
     pid = os.getpid()
-    driver = _held.driver
+    driver: Any = _held.driver
     if driver is not None and _held.engine is engine and _held.pid == pid and not driver.closed:
         return driver
     if driver is not None and _held.pid == pid:
