@@ -3,6 +3,7 @@ stops them (buffered scans written) when it exits."""
 
 from __future__ import annotations
 
+import gc
 import runpy
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,10 +36,23 @@ def test_worker_hooks_start_and_stop_the_live_state(app: Flask) -> None:
         db.engine_for(served).dispose()
 
 
-def test_the_hooks_do_nothing_without_postgresql(tmp_path: Path) -> None:
+def test_the_hooks_do_nothing_without_a_live_state() -> None:
     hooks = runpy.run_path(str(CONF))
-    served = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3", "SECRET_KEY": "x"})
+    served = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x"})
     worker = SimpleNamespace(wsgi=served)
     hooks["post_worker_init"](worker)
     assert live._ours(served) is None
     hooks["worker_exit"](None, worker)
+
+
+def test_the_worker_freezes_what_it_loaded_out_of_the_collector() -> None:
+    hooks = runpy.run_path(str(CONF))
+    served = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x"})
+    gc.unfreeze()
+    try:
+        assert gc.get_freeze_count() == 0
+        hooks["post_worker_init"](SimpleNamespace(wsgi=served))
+        assert gc.get_freeze_count() > 0
+        assert not any(served is o for o in gc.get_objects())  # out of the tracked generations
+    finally:
+        gc.unfreeze()

@@ -369,3 +369,24 @@ def test_the_warning_says_what_it_rests_on_in_both_languages(
     text = vietnamese.get_data(as_text=True)
     assert "Tem này có thể là tem sao chép" in text
     assert "đã được nhiều người khác nhau quét." in text and "nhiều nơi" not in text
+
+
+def test_form_tokens_follow_the_secret_key_of_the_moment(app: Flask) -> None:
+    """The serializer is kept per secret key: a token signed before a key change no longer
+    passes, and tokens are those a serializer built on the spot signs and reads."""
+    with app.app_context():
+        secret = app.secret_key
+        token = public_client.form_token("CODE00000001")
+        fresh = URLSafeTimedSerializer(secret, salt="trace.public.report")
+        assert fresh.loads(token) == "CODE00000001"
+        assert public_client.valid_form_token(str(fresh.dumps("CODE00000002")), "CODE00000002")
+        assert not public_client.valid_form_token(token, "CODE00000002")
+        try:
+            app.secret_key = "another secret"
+            assert not public_client.valid_form_token(token, "CODE00000001")
+            assert public_client.valid_form_token(
+                public_client.form_token("CODE00000001"), "CODE00000001"
+            )
+        finally:
+            app.secret_key = secret
+        assert public_client.valid_form_token(token, "CODE00000001")

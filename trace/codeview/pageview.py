@@ -10,7 +10,8 @@ load even one round trip cost more than everything else the view does. Three pat
   goes to the buffer, its tally is counted on in memory. A code seen for the first time (or
   changed, or expired) costs the one statement below, without its insert.
 - **One statement** (PostgreSQL while the change feed is not listening, or ``PUBLIC_LIVE`` off):
-  on a pooled connection in autocommit mode, so it is its own transaction,
+  on the worker thread's own connection in autocommit mode (:mod:`~trace.codeview.driver`),
+  so it is its own transaction,
 
   - ``target`` resolves the code and reads the batch's freshness (:class:`lookup.Freshness`:
     batch ``updated_at`` and status, product and producer ``updated_at``, the batch's event

@@ -157,7 +157,15 @@ def offered_province() -> str | None:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key or "", salt=_FORM_SALT)
+    return _serializer_for(current_app.secret_key or "")
+
+
+@lru_cache(maxsize=8)
+def _serializer_for(secret: str | bytes) -> URLSafeTimedSerializer:
+    """One serializer per secret key, not one per token: building it (its signer's key
+    derivation is per call anyway) cost a third of a first view's page fill. Its tokens are
+    the same."""
+    return URLSafeTimedSerializer(secret, salt=_FORM_SALT)
 
 
 def form_max_age() -> int:

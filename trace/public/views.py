@@ -12,6 +12,7 @@ a scan; HEAD requests and prefetches (``Purpose``/``Sec-Purpose: prefetch``) are
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -261,9 +262,10 @@ def _html(
     return page
 
 
-def _skeleton(target: lookup.Target, lang: str, mode: str, stored: str | None) -> str:
+def _skeleton(target: lookup.Target, lang: str, mode: str, stored: str | None) -> tuple[str, ...]:
     """The batch's page with stand-ins: from this process's cache, else from the pages stored
-    for every worker (read with the batch's verifier check), else rendered now and stored."""
+    for every worker (read with the batch's verifier check), else rendered now and stored.
+    Kept cut at its stand-ins (:func:`_fill`)."""
     has_code = target.code is not None
     key = ("skeleton", target.batch_id, target.freshness.token, lang, mode, target.kind, has_code)
 
@@ -279,21 +281,31 @@ def _skeleton(target: lookup.Target, lang: str, mode: str, stored: str | None) -
             store.write(stored_key, target, body, made_at)
         return body
 
-    return cached(key, make, target.batch_id)
+    return cached(key, lambda: tuple(_STAND_INS.split(make())), target.batch_id)
 
 
 def _check_ttl() -> float:
     return min(CHECK_SECONDS, float(current_app.config["PUBLIC_CACHE_SECONDS"]))
 
 
-def _fill(body: str, target: lookup.Target) -> str:
-    page = body
-    for lang in LANGUAGES:
-        page = page.replace(LANG_SLOT.format(lang), str(escape(lang_url(lang))))
+# Every stand-in of a skeleton, to cut it at them once (a capturing group: split keeps them).
+_STAND_INS = re.compile(
+    "("
+    + "|".join(re.escape(s) for s in (CODE_SLOT, TOKEN_SLOT, *map(LANG_SLOT.format, LANGUAGES)))
+    + ")"
+)
+
+
+def _fill(parts: tuple[str, ...], target: lookup.Target) -> str:
+    """The skeleton cut at its stand-ins (odd ``parts``), joined with what they stand for on
+    this view: one pass, where a ``replace`` per stand-in went over the whole page each."""
+    values = {LANG_SLOT.format(lang): str(escape(lang_url(lang))) for lang in LANGUAGES}
     if target.code is not None:
-        page = page.replace(TOKEN_SLOT, client.form_token(target.code))
-        page = page.replace(CODE_SLOT, target.code)
-    return page
+        values[TOKEN_SLOT] = client.form_token(target.code)
+        values[CODE_SLOT] = target.code
+    page = list(parts)
+    page[1::2] = [values.get(stand_in, stand_in) for stand_in in parts[1::2]]
+    return "".join(page)
 
 
 # Digital Link --------------------------------------------------------------------------------
