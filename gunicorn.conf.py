@@ -10,7 +10,6 @@ fork: the arbiter loads no app (no ``preload_app``).
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 
@@ -21,10 +20,10 @@ def post_worker_init(worker: Any) -> None:
     are frozen out of the garbage collector, so its full collections, which pause a request,
     stop walking them on every pass; they live as long as the worker anyway."""
     from trace.codeview import live
+    from trace.collector import freeze_startup_objects
 
     live.start(worker.wsgi)
-    gc.collect()
-    gc.freeze()
+    freeze_startup_objects()
 
 
 def worker_exit(_server: Any, worker: Any) -> None:

@@ -1,10 +1,11 @@
-"""The garbage collector in the processes that do bulk work: the job worker and the CLI import.
+"""The garbage collector in long-lived processes: the gunicorn workers (``gunicorn.conf.py``), the
+job worker and the CLI import.
 
 A full collection walks every tracked object, and after start-up some 178,000 of them (the
 application, its modules, schemas and compiled checks) live as long as the process and are
 never garbage. At 100,000 import rows the preview spent ~4.2 s of its 21.7 s CPU in collections,
-nearly all of it walking those; :func:`gc.freeze` moves them to a generation collections skip.
-Not done in gunicorn: its configuration decides that for the web processes.
+nearly all of it walking those; :func:`gc.freeze` moves them to a generation collections skip
+(in a web worker, a full collection pauses whichever request triggers it).
 """
 
 from __future__ import annotations
