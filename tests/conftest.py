@@ -136,7 +136,7 @@ def _check_commit(session: Session) -> None:
         )
 
 
-# On PostgreSQL a public page reads through a pooled connection of its own (one round trip),
+# On PostgreSQL a public page reads through a connection its thread keeps (one round trip),
 # the live state forgets a page when a write commits or a NOTIFY arrives, and scans are written
 # by COPY on another connection; on SQLite the live state reads its change counter on a
 # connection of its own and writes scans on another (which would wait for the test's write

@@ -42,7 +42,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from trace.codeview import scans
 from trace.codeview.changes import ChangeCounter, ChangeFeed, Listener, watch_local_writes
 from trace.codeview.scanbuffer import ScanBuffer, ScanRow, Writer
-from trace.db import db, transaction
+from trace.db import db, table_of, transaction
 from trace.models import Scan, ScanClient
 from trace.services import lookup
 
@@ -233,8 +233,8 @@ def _copy_writer(engine: Engine, known: KnownClients) -> Writer:
     return write
 
 
-_INSERT_SCANS: Any = Scan.__table__.insert()
-_INSERT_CLIENTS: Any = sqlite_insert(ScanClient.__table__).on_conflict_do_nothing()
+_INSERT_SCANS: Any = table_of(Scan).insert()
+_INSERT_CLIENTS: Any = sqlite_insert(table_of(ScanClient)).on_conflict_do_nothing()
 
 
 def _sqlite_writer(engine: Engine, known: KnownClients) -> Writer:

@@ -149,6 +149,11 @@ def _utc(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.astimezone(dt.UTC) if moment is not None else None
 
 
+def _utc_at(moment: dt.datetime) -> dt.datetime:
+    """A time from a column that is never null."""
+    return moment.astimezone(dt.UTC)
+
+
 def _target_from(row: tuple[Any, ...]) -> lookup.Target:
     (
         batch_id, lot_code, product_id, gtin, code_id, code, kind, code_status, void_reason,
@@ -156,8 +161,9 @@ def _target_from(row: tuple[Any, ...]) -> lookup.Target:
         open_recall, closed_recalls,
     ) = row[:18]  # fmt: skip
     freshness = lookup.Freshness(
-        _utc(b_updated), str(b_status), _utc(p_updated), _utc(o_updated), int(n_events or 0),
-        last_seq, _utc(last_recorded), open_recall, int(closed_recalls or 0), str(code_status),
+        _utc_at(b_updated), str(b_status), _utc_at(p_updated), _utc_at(o_updated),
+        int(n_events or 0), last_seq, _utc(last_recorded), open_recall,
+        int(closed_recalls or 0), str(code_status),
     )  # fmt: skip
     return lookup.Target(
         batch_id, code_id, code, CodeKind(kind), CodeStatus(code_status), void_reason, lot_code,

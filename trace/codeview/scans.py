@@ -51,17 +51,18 @@ def _vietnam_day(timestamp: float) -> dt.date:
 
 
 @lru_cache(maxsize=8)
-def _day_salt(secret: str, day: dt.date) -> bytes:
-    return hmac.new(secret.encode(), f"scan-salt:{day.isoformat()}".encode(), "sha256").digest()
+def _day_salt(secret: str | bytes, day: dt.date) -> bytes:
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, f"scan-salt:{day.isoformat()}".encode(), "sha256").digest()
 
 
-def client_hash(secret: str, client: str, now: dt.datetime | None = None) -> str:
+def client_hash(secret: str | bytes, client: str, now: dt.datetime | None = None) -> str:
     """The day's salted SHA-256 of a client (its key: :func:`trace.public.client.client_key`)."""
     day = _vietnam_day(now.timestamp() if now is not None else time.time())
     return hashlib.sha256(_day_salt(secret, day) + client.encode()).hexdigest()
 
 
-def client_hashes(secret: str, client: str) -> tuple[str, str]:
+def client_hashes(secret: str | bytes, client: str) -> tuple[str, str]:
     """Today's and yesterday's hash of a client, so an hourly window spans midnight."""
     now = dt.datetime.now(dt.UTC)
     return client_hash(secret, client, now), client_hash(secret, client, now - dt.timedelta(days=1))
