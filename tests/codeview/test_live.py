@@ -8,7 +8,6 @@ app's engine, so only the triggers' NOTIFY can tell the app about them.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from tests.codeview.support import live_state, scanned_before
 from tests.public.conftest import Chain
 from trace import create_app
 from trace.codeview import live, pageview
@@ -150,21 +150,9 @@ def _remembered(app: Flask, path: str, key: str) -> None:
     def settled() -> bool:
         assert client.get(path).status_code == 200
         time.sleep(0.1)
-        return _state(app).get(key) is not None
+        return live_state(app).get(key) is not None
 
     assert _until(settled)
-
-
-def _scanned_before(html: bytes) -> int:
-    match = re.search(rb"scanned (\d+) times? before", html)
-    assert match, "no scan count on the page"
-    return int(match.group(1))
-
-
-def _state(app: Flask) -> live.LiveState:
-    state = app.extensions.get(live.EXTENSION)
-    assert state is not None
-    return state  # type: ignore[no-any-return]
 
 
 def test_a_remembered_code_is_served_without_the_database(
@@ -180,11 +168,11 @@ def test_a_remembered_code_is_served_without_the_database(
         page = client.get(f"/q/{code.lower()}?lang=en", environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})
         assert page.status_code == 200
     assert statements == []
-    before = _scanned_before(page.data)
+    before = scanned_before(page.data)
     assert before == 5  # the first view and the settling ones (one client), then four others
     again = {"REMOTE_ADDR": "10.0.0.4"}  # counted in memory, and a repeat only once a day
-    assert _scanned_before(client.get(f"/q/{code}?lang=en", environ_base=again).data) == 6
-    assert _scanned_before(client.get(f"/q/{code}?lang=en", environ_base=again).data) == 6
+    assert scanned_before(client.get(f"/q/{code}?lang=en", environ_base=again).data) == 6
+    assert scanned_before(client.get(f"/q/{code}?lang=en", environ_base=again).data) == 6
     assert statements == []
 
 
@@ -194,7 +182,7 @@ def test_another_process_edit_shows_on_the_next_view(
     client = pg.test_client()
     assert "Nhiễm khuẩn" not in client.get(f"/q/{chain.code}").data.decode()
     _remembered(pg, f"/q/{chain.code}", chain.code)
-    state = _state(pg)
+    state = live_state(pg)
     statements.clear()
     other_process.execute(
         "WITH r AS (INSERT INTO recall (reason, include_downstream, created_at) "
@@ -213,7 +201,7 @@ def test_a_change_to_another_batch_keeps_this_one(
 ) -> None:
     _remembered(pg, f"/q/{chain.code}", chain.code)
     _remembered(pg, f"/q/{chain.juice_code}", chain.juice_code)
-    state = _state(pg)
+    state = live_state(pg)
     other_process.execute("UPDATE batch SET quantity = 42 WHERE id = %s", (chain.juice.id,))
     assert _until(lambda: state.get(chain.juice_code) is None)
     assert state.get(chain.code) is not None
@@ -283,7 +271,7 @@ def test_without_the_feed_pages_read_the_database(
     client.get(f"/q/{chain.code}")
     live.flush(app)  # this app's buffer (its thread may have written the scan already)
     assert count(Scan) == 1
-    state = _state(app)
+    state = live_state(app)
     assert state.feed is not None
     state.feed.stop()
     assert live.state(app, db.engine_for(app)) is None
@@ -298,7 +286,7 @@ def test_the_feed_reconnects_after_losing_its_connection(
     app = live_app()
     client = app.test_client()
     _remembered(app, f"/q/{chain.code}", chain.code)
-    state = _state(app)
+    state = live_state(app)
     other_process.execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
         "WHERE query = 'LISTEN trace_changed' AND pid <> pg_backend_pid()"
@@ -369,13 +357,13 @@ def test_scans_written_while_a_tally_is_read_are_not_counted_again(
         return row
 
     monkeypatch.setattr(pageview, "_execute", read_then_flush)
-    _state(app).changed(None)  # forget the code: the next view reads it again
+    live_state(app).changed(None)  # forget the code: the next view reads it again
     page = client.get(f"/q/{code}?lang=en", environ_base={"REMOTE_ADDR": "10.0.1.0"})
-    assert _scanned_before(page.data) == 10
+    assert scanned_before(page.data) == 10
     monkeypatch.setattr(pageview, "_execute", real)
-    _state(app).changed(None)
+    live_state(app).changed(None)
     page = client.get(f"/q/{code}?lang=en", environ_base={"REMOTE_ADDR": "10.0.1.1"})
-    assert _scanned_before(page.data) == 10  # from the database alone: the same
+    assert scanned_before(page.data) == 10  # from the database alone: the same
 
 
 def test_forgetting_lets_a_reused_code_id_record_its_first_client_again(

@@ -7,7 +7,6 @@ triggers move (migration ``0019_sqlite_change_seq``); scans written in batches.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from tests.codeview.support import live_state, scanned_before
 from tests.public.conftest import Chain, record
 from trace.codeview import live, pageview
 from trace.codeview.changes import ChangeCounter
@@ -75,18 +75,6 @@ def _statements(app: Flask) -> list[str]:
     return sent
 
 
-def _scanned_before(html: bytes) -> int:
-    match = re.search(rb"scanned (\d+) times? before", html)
-    assert match, "no scan count on the page"
-    return int(match.group(1))
-
-
-def _state(app: Flask) -> live.LiveState:
-    state = app.extensions.get(live.EXTENSION)
-    assert state is not None
-    return state  # type: ignore[no-any-return]
-
-
 def test_a_remembered_code_costs_one_read_of_the_counter(
     worker: Callable[..., Flask], chain: Chain, unit_code: Callable[..., str], loads: list[str]
 ) -> None:
@@ -100,12 +88,12 @@ def test_a_remembered_code_costs_one_read_of_the_counter(
         page = client.get(f"/q/{code.lower()}?lang=en", environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})
         assert page.status_code == 200
     assert loads == [code] and sent == []  # neither resolved again nor any other statement
-    assert _scanned_before(page.data) == 4  # the first view's client, then three others
+    assert scanned_before(page.data) == 4  # the first view's client, then three others
     again = {"REMOTE_ADDR": "10.0.0.4"}  # counted in memory, and a repeat only once a day
-    assert _scanned_before(client.get(f"/q/{code}?lang=en", environ_base=again).data) == 5
-    assert _scanned_before(client.get(f"/q/{code}?lang=en", environ_base=again).data) == 5
+    assert scanned_before(client.get(f"/q/{code}?lang=en", environ_base=again).data) == 5
+    assert scanned_before(client.get(f"/q/{code}?lang=en", environ_base=again).data) == 5
     assert sent == []
-    assert isinstance(_state(app).feed, ChangeCounter)
+    assert isinstance(live_state(app).feed, ChangeCounter)
 
 
 def test_another_process_recall_shows_on_the_next_view(
