@@ -389,3 +389,24 @@ def test_a_preview_queued_as_the_former_job_kind_leads_to_the_engines_preview(
     assert response.status_code == 303 and "/console/imports/" in response.location
     Worker(app).run(burst=True)
     assert _count(session, Batch) == 1 and _imported(session) == 1
+
+
+def test_a_centre_reads_a_producers_preview_but_may_not_import_it(
+    app: Any, make_user: Any, signed_in: Any, build: Any, own: dict[str, Any],
+    producer: User, session: Session,
+) -> None:  # fmt: skip
+    body = batches_csv(own["product"].gtin, "LOT-OF-PRODUCER").encode()
+    record = engine.submit(session, actor_for(producer), "batches", "m.csv", body, dry_run=True)
+    import_preview.stage(app, record.id, body)
+    session.commit()
+    Worker(app).run(burst=True)
+    before = _imported(session), _count(session, Batch)
+    centre = signed_in(make_user("centre", build.organization(kind="centre", province_code="24")))
+    page = centre.get(f"/console/imports/previews/{record.job_id}")
+    assert page.status_code == 200  # the province's previews are the centre's to read
+    token = csrf_of(page.get_data(as_text=True))
+    response = centre.post(f"/console/imports/previews/{record.job_id}/commit",
+                           data={"csrf_token": token})  # fmt: skip
+    assert response.status_code == 403
+    Worker(app).run(burst=True)
+    assert (_imported(session), _count(session, Batch)) == before

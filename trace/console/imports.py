@@ -239,6 +239,9 @@ def commit(job_id: int) -> BaseResponse:
     if legacy is not None:
         return legacy
     job, record = _preview_of(job_id)
+    if not (actor.is_admin or actor.organization_id == record.organization_id):
+        # A centre may read its province's previews; the file is still the uploader's to import.
+        raise Forbidden("Only the organisation that uploaded this file may import it.")
     done = job.params.get(COMMITTED)
     if done:
         return redirect(url_for("console.import_page", import_id=int(done)), 303)
