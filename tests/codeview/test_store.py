@@ -250,6 +250,38 @@ def test_an_edit_of_a_place_the_page_shows_makes_stored_pages_stale(
         app.config["PUBLIC_VERIFY_SECONDS"] = 120.0
 
 
+def test_a_worker_that_knows_the_latest_registry_edit_learns_of_the_next_one(
+    app: Flask,
+    chain: Chain,
+    session: Session,
+    other: Callable[[], Flask],
+    unit_code: Callable[..., str],
+) -> None:
+    """A worker keeps the time of the latest registry edit between first views (PostgreSQL);
+    an edit by another process must make it refuse the pages stored before it, for codes it
+    has not seen yet as for those it has."""
+    unit = unit_code(chain.batch)
+    run_verifier(app)
+    worker = other()
+    assert "Vườn vải Phượng Sơn" in page(worker, chain.code)  # the registry edit is kept now
+    state = live._ours(worker)
+    session.rollback()
+    session.execute(
+        update(Facility)
+        .where(Facility.id == chain.orchard.id)
+        .values(name="Vườn vải Kiên Thành", updated_at=dt.datetime.now(dt.UTC))
+    )
+    session.commit()
+    if state is not None and db.engine_for(app).dialect.name == "postgresql":
+        deadline = time.monotonic() + 2
+        while state.registry() is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert state.registry() is None, "no notification within 2 s"
+    for code in (unit, chain.code):  # not seen by this worker yet; seen
+        shown = page(worker, code)
+        assert "Vườn vải Kiên Thành" in shown and "Vườn vải Phượng Sơn" not in shown, code
+
+
 def test_a_deploy_that_changes_the_page_finds_no_page_stored_before_it(
     app: Flask, chain: Chain, other: Callable[[], Flask], monkeypatch: pytest.MonkeyPatch
 ) -> None:

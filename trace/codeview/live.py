@@ -92,6 +92,14 @@ class Entry:
     tally: Tally | None = None
 
 
+@dataclass(frozen=True)
+class Registry:
+    """When the registry was last edited (``None``: it is empty), and when that was read."""
+
+    edited: dt.datetime | None
+    read_at: float
+
+
 @dataclass
 class LiveState:
     """One process's remembered codes, its change feed and its scan buffer."""
@@ -106,6 +114,9 @@ class LiveState:
     listeners: list[Listener] = field(default_factory=list)
     pid: int = field(default_factory=os.getpid)
     generation: int = 0
+    #: changes that may touch any page (a registry edit, a truncation, a write of this process)
+    everything: int = 0
+    _registry: Registry | None = None
     _entries: OrderedDict[str, Entry] = field(default_factory=OrderedDict)
     _by_batch: dict[int, set[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -141,6 +152,8 @@ class LiveState:
         with self._lock:
             self.generation += 1
             if batches is None:
+                self.everything += 1
+                self._registry = None
                 self._entries.clear()
                 self._by_batch.clear()
             else:
@@ -149,6 +162,27 @@ class LiveState:
                         self._entries.pop(code, None)
         for listener in self.listeners:
             listener(batches)
+
+    def registry(self) -> Registry | None:
+        """The latest edit of an organisation, facility or product, as a first view read it
+        (:meth:`keep_registry`), until a change that may touch any page; at most ``ttl``
+        seconds. ``None``: read it again.
+
+        An edit (UPDATE, DELETE, TRUNCATE) notifies every process that any page may have
+        changed; an INSERT does not, and need not: a new product or producer is on no page
+        stored before it, so a value older than one just inserted only accepts more pages
+        that are still true."""
+        known = self._registry
+        if known is not None and time.monotonic() - known.read_at <= self.ttl:
+            return known
+        return None
+
+    def keep_registry(self, edited: dt.datetime | None, everything: int, read_at: float) -> None:
+        """Keep what was read at ``read_at``, unless a change that may touch any page came
+        since (``everything``: :attr:`everything` before the read)."""
+        with self._lock:
+            if everything == self.everything:
+                self._registry = Registry(edited, read_at)
 
     def _forget(self, code: str) -> None:
         entry = self._entries.pop(code, None)

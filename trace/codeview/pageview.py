@@ -37,6 +37,7 @@ load even one round trip cost more than everything else the view does. Three pat
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,8 +75,9 @@ class View:
 
 # The statement ----------------------------------------------------------------------------------
 
-VIEW_SQL = """
-WITH target AS (
+# The code, its batch and the batch's freshness (:class:`lookup.Freshness`); ``{where}``: the
+# conditions on top of the code (a Digital Link's GTIN and lot).
+TARGET = """
     SELECT b.id AS batch_id, b.lot_code, p.id AS product_id, p.gtin,
            c.id AS code_id, c.code, c.kind, c.status AS code_status, c.void_reason,
            b.updated_at AS batch_updated_at, b.status AS batch_status,
@@ -95,10 +97,11 @@ WITH target AS (
         FROM event_epc ee JOIN event e ON e.id = ee.event_pk
         WHERE ee.batch_id = b.id
     ) ev
-    WHERE c.code = %(code)s
-      AND (%(gtin)s::text IS NULL OR p.gtin = %(gtin)s::text)
-      AND (%(lot)s::text IS NULL OR b.lot_code = %(lot)s::text)
-),
+    WHERE c.code = %(code)s{where}
+"""
+
+VIEW_SQL = """
+WITH target AS ({target}),
 recorded AS (
     INSERT INTO scan (code_id, batch_id, at, client_hash, province_code, language)
     SELECT t.code_id, t.batch_id, now(), %(client)s, %(province)s, %(language)s
@@ -110,7 +113,10 @@ client AS (
     SELECT t.code_id, %(client)s, now() FROM target t WHERE %(record)s
     ON CONFLICT DO NOTHING
 )
-SELECT t.*, s.*, {page_columns}
+{select}"""
+
+# What both statements select from ``target``: the unit code's statistics, the stored page.
+SELECT = """SELECT t.*, s.*, {page_columns}
 FROM target t
 LEFT JOIN LATERAL ({stats}) s ON t.kind = 'unit'  -- batch-level codes show no scan statistics
 {page_join}"""
@@ -119,30 +125,68 @@ LEFT JOIN LATERAL ({stats}) s ON t.kind = 'unit'  -- batch-level codes show no s
 # distinct clients in ``scan_client`` (a hash is one client on one day), never its repeat scans:
 # the count (capped), the first scan, the hashes first seen within a day (so a process counts a
 # repeat scan once), and the clients behind the copy warning: first seen within the window and
-# after the last clear (``since``), cut at the threshold.
+# after the last clear (``since``), cut at the threshold. The bounds are taken from the
+# statement's own clock (``now()``), as the portable form takes them from the process's.
 STATS = """
 WITH bounds AS (
-    SELECT greatest(%(warning_since)s::timestamptz,
+    SELECT greatest(now() - make_interval(secs => %(copy_hours)s * 3600),
                     (SELECT copy_warning_cleared_at FROM code WHERE id = {code_id})) AS since
 )
 SELECT (SELECT count(*) FROM (SELECT 1 FROM scan_client WHERE code_id = {code_id}
-                              LIMIT %(count_cap)s) capped) AS scan_count,
+                              LIMIT {count_cap}) capped) AS scan_count,
        (SELECT min(first_at) FROM scan_client WHERE code_id = {code_id}) AS first_scan,
        ARRAY(SELECT client_hash FROM scan_client
-             WHERE code_id = {code_id} AND first_at > %(recent_since)s
-             ORDER BY first_at DESC LIMIT %(recent_clients)s) AS recent,
+             WHERE code_id = {code_id} AND first_at > now() - interval '1 day'
+             ORDER BY first_at DESC LIMIT {recent_clients}) AS recent,
        ARRAY(SELECT client_hash FROM scan_client
              WHERE code_id = {code_id} AND first_at > (SELECT since FROM bounds)
              LIMIT %(copy_clients)s) AS clients,
        (SELECT since FROM bounds) AS warning_since
 """
 
-VIEW_SQL = VIEW_SQL.format(
-    stats=STATS.format(code_id="t.code_id"),
+
+def _stats(code_id: str) -> str:
+    # a hash is one client on one day: "recent" is the last day's
+    return STATS.format(
+        code_id=code_id, count_cap=scans.COUNT_CAP + 1, recent_clients=scans.RECENT_CLIENTS
+    )
+
+
+_SELECT = SELECT.format(
+    stats=_stats("t.code_id"),
     page_columns=store.VIEW_JOIN_COLUMNS,
     page_join=store.VIEW_JOIN_SQL,
 )
-STATS_SQL = STATS.format(code_id="%(code_id)s")
+VIEW_SQL = VIEW_SQL.format(
+    target=TARGET.format(
+        where="""
+      AND (%(gtin)s::text IS NULL OR p.gtin = %(gtin)s::text)
+      AND (%(lot)s::text IS NULL OR b.lot_code = %(lot)s::text)"""
+    ),
+    select=_SELECT,
+)
+# The live path's first read of a code (its scan goes to the buffer): the same reads without the
+# inserts and the Digital Link's conditions, so it has a few parameters to send, and a plan of
+# its own.
+_LOAD_TARGET = TARGET.format(where="")
+LOAD_SQL = {
+    registry: f"""WITH {store.REGISTRY_CTE + ", " if registry == "read" else ""}
+target AS ({_LOAD_TARGET})
+{SELECT.format(stats=_stats("t.code_id"),
+               page_columns=f"{store.VIEW_JOIN_COLUMNS}, {column} AS registry_edited",
+               page_join=join)}"""
+    for registry, (join, column) in store.LIVE_JOINS.items()
+}  # fmt: skip
+# The same for a view that wants no stored page (JSON): no page to look for at all.
+LOAD_SQL_NO_PAGE = f"""WITH target AS ({TARGET.format(where="")})
+{
+    SELECT.format(
+        stats=_stats("t.code_id"),
+        page_columns=store.VIEW_JOIN_COLUMNS_NO_PAGE,
+        page_join=store.VIEW_JOIN_SQL_NO_PAGE,
+    )
+}"""
+STATS_SQL = _stats("%(code_id)s")
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -179,12 +223,8 @@ def _tally_from(stats: tuple[Any, ...], read_at: float) -> live.Tally:
 
 
 def _params(thresholds: dict[str, Any], **values: Any) -> dict[str, Any]:
-    now = dt.datetime.now(dt.UTC)
     return {
-        "count_cap": scans.COUNT_CAP + 1,
-        "recent_clients": scans.RECENT_CLIENTS,
-        "recent_since": now - dt.timedelta(days=1),  # a hash is one client on one day
-        "warning_since": now - dt.timedelta(hours=float(thresholds["copy_hours"])),
+        "copy_hours": float(thresholds["copy_hours"]),
         "copy_clients": int(thresholds["copy_clients"]),
         **values,
     }
@@ -212,22 +252,42 @@ def _read(
     scan: NewScan | None,
     thresholds: dict[str, Any],
     wanted: store.Wanted | None = None,
+    state: live.LiveState | None = None,
 ) -> Read | None:
     """The one statement: the code's target and tally, the stored page ``wanted`` and the
-    batch's check, recording ``scan`` if given."""
-    params = _params(
-        thresholds, code=code, gtin=gtin, lot=lot, record=scan is not None,
-        client=scan.client if scan else None, province=scan.province_code if scan else None,
-        language=scan.language if scan else None, **store.view_params(wanted),
-    )  # fmt: skip
+    batch's check, recording ``scan`` if given (:data:`LOAD_SQL` when there is neither a scan
+    nor a GTIN or lot to match; ``state``: the live state that keeps the latest registry edit
+    it needs)."""
+    page = store.view_params(wanted)
+    registry = None
+    if scan is None and gtin is None and lot is None:
+        params = _params(thresholds, code=code, **page)
+        if wanted is None:
+            sql = LOAD_SQL_NO_PAGE
+        else:
+            registry = state.registry() if state is not None else None
+            if registry is None:
+                sql = LOAD_SQL["read"]
+            else:
+                sql, params["registry_edited"] = LOAD_SQL["given"], registry.edited
+    else:
+        sql = VIEW_SQL
+        params = _params(
+            thresholds, code=code, gtin=gtin, lot=lot, record=scan is not None,
+            client=scan.client if scan else None, province=scan.province_code if scan else None,
+            language=scan.language if scan else None, **page,
+        )  # fmt: skip
+    everything = state.everything if state is not None else 0
     read_at = time.monotonic()
-    row = _execute(VIEW_SQL, params)
+    row = _execute(sql, params)
     if row is None:
         return None
+    if state is not None and sql is LOAD_SQL["read"]:
+        state.keep_registry(row[29], everything, read_at)
     target = _target_from(row)
     tally = _tally_from(row[18:23], read_at) if target.is_unit else None
-    page = store.stored_for(target, wanted, row[23], row[24])
-    return Read(target, tally, page, store.check_from(row[25:29]), check_read=True)
+    stored = store.stored_for(target, wanted, row[23], row[24])
+    return Read(target, tally, stored, store.check_from(row[25:29]), check_read=True)
 
 
 def _postgresql(
@@ -246,12 +306,14 @@ def _postgresql(
     return found.view(tally.stats(thresholds["copy_clients"]) if tally else None)
 
 
-def _load(code: str, thresholds: dict[str, Any], wanted: store.Wanted | None) -> Read | None:
+def _load(
+    code: str, thresholds: dict[str, Any], wanted: store.Wanted | None, state: live.LiveState
+) -> Read | None:
     """A code seen for the first time (or changed, or expired), without recording a scan:
     PostgreSQL's one statement, SQLite's portable reads."""
     if not _one_round_trip():
         return _read_portable(code, thresholds)
-    return _read(code, None, None, None, thresholds, wanted)
+    return _read(code, None, None, None, thresholds, wanted, state)
 
 
 def _read_portable(code: str, thresholds: dict[str, Any]) -> Read | None:
@@ -270,11 +332,11 @@ def _read_portable(code: str, thresholds: dict[str, Any]) -> Read | None:
 def _portable_tally(code_id: int, thresholds: dict[str, Any], read_at: float) -> live.Tally:
     """A unit code's tally as :data:`STATS` reads it on PostgreSQL, on the session."""
     session = db.session
-    params = _params(thresholds)
+    recent_since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)  # one client on one day
     cleared = session.scalar(select(Code.copy_warning_cleared_at).where(Code.id == code_id))
     since = scans.warning_since(cleared, float(thresholds["copy_hours"]))
     of_code = ScanClient.code_id == code_id
-    capped = select(ScanClient.client_hash).where(of_code).limit(params["count_cap"]).subquery()
+    capped = select(ScanClient.client_hash).where(of_code).limit(scans.COUNT_CAP + 1).subquery()
     count, first = session.execute(
         select(
             select(func.count()).select_from(capped).scalar_subquery(),
@@ -283,14 +345,14 @@ def _portable_tally(code_id: int, thresholds: dict[str, Any], read_at: float) ->
     ).one()
     recent = session.scalars(
         select(ScanClient.client_hash)
-        .where(of_code, ScanClient.first_at > params["recent_since"])
+        .where(of_code, ScanClient.first_at > recent_since)
         .order_by(ScanClient.first_at.desc())
-        .limit(params["recent_clients"])
+        .limit(scans.RECENT_CLIENTS)
     ).all()
     clients = session.scalars(
         select(ScanClient.client_hash)
         .where(of_code, ScanClient.first_at > since)
-        .limit(params["copy_clients"])
+        .limit(int(thresholds["copy_clients"]))
     ).all()
     return _tally_from((count, first, recent, clients, since), read_at)
 
@@ -350,7 +412,8 @@ def _live_code(
     a code typed another way (or not remembered) is normalised and checked first."""
     known = state.get(text)
     code = text if known is not None else lookup.normalized(text)
-    return _live(state, code, lambda: _load(code, thresholds, wanted), scan, thresholds, known)
+    load = functools.partial(_load, code, thresholds, wanted, state)
+    return _live(state, code, load, scan, thresholds, known)
 
 
 def _reread_tally(

@@ -161,7 +161,10 @@ class Wanted:
 # if its key is the one it wants (:func:`stored_for`). The same conditions as :data:`READ`; a
 # test compares the two.
 _REGISTRY_EDITED_SQL = str(REGISTRY_EDITED.compile(dialect=PG_DIALECT))
-VIEW_JOIN_SQL = f"""
+
+
+def _view_join(registry_edited: str) -> str:
+    return f"""
 LEFT JOIN LATERAL (
     SELECT sp.key AS stored_key, sp.body AS stored_body
     FROM stored_page sp
@@ -169,19 +172,38 @@ LEFT JOIN LATERAL (
       AND sp.batch_id = t.batch_id
       AND sp.key LIKE t.batch_id || '|%%|' || %(page_lang)s::text || '|' || %(page_mode)s::text
                       || '|' || t.kind::text || '|1|' || %(page_release)s::text
-      AND sp.made_at >= {_REGISTRY_EDITED_SQL}
+      AND sp.made_at >= {registry_edited}
     ORDER BY sp.made_at DESC
     LIMIT 1
 ) page ON true
 LEFT JOIN batch_check bc ON bc.batch_id = t.batch_id
 """
+
+
+VIEW_JOIN_SQL = _view_join(_REGISTRY_EDITED_SQL)
+# The live path's, with the latest registry edit read once (``registry`` CTE, returned as the
+# last column) or given as a parameter: a process keeps it between changes that may touch any
+# page (:meth:`trace.codeview.live.LiveState.registry_edited`), where reading it took three
+# index scans on every first view.
+REGISTRY_CTE = f"registry AS MATERIALIZED (SELECT {_REGISTRY_EDITED_SQL} AS at)"
+LIVE_JOINS = {
+    "read": (_view_join("(SELECT at FROM registry)"), "(SELECT at FROM registry)"),
+    "given": (_view_join("%(registry_edited)s::timestamptz"), "%(registry_edited)s::timestamptz"),
+}
 VIEW_JOIN_COLUMNS = (
     "page.stored_key, page.stored_body, bc.ok, bc.checked, bc.problem, bc.checked_at"
+)
+# The same columns when no page is wanted: only the check.
+VIEW_JOIN_SQL_NO_PAGE = "LEFT JOIN batch_check bc ON bc.batch_id = t.batch_id"
+VIEW_JOIN_COLUMNS_NO_PAGE = (
+    "NULL::text AS stored_key, NULL::text AS stored_body, "
+    "bc.ok, bc.checked, bc.problem, bc.checked_at"
 )
 
 
 def view_params(wanted: Wanted | None) -> dict[str, Any]:
-    """The parameters of :data:`VIEW_JOIN_SQL` (no page wanted: none is read)."""
+    """The parameters of :data:`VIEW_JOIN_SQL` (no page wanted: none is read; the statements
+    without it ignore them)."""
     return {
         "page_lang": wanted.lang if wanted else None,
         "page_mode": wanted.mode if wanted else None,
