@@ -47,7 +47,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from trace.codeview import driver, ledgercheck, live, scans, store
-from trace.codeview.scanbuffer import ScanRow
+from trace.codeview.scanbuffer import ByCode, ScanRow, unwritten_in
 from trace.db import db, transaction
 from trace.models import Code, CodeKind, CodeStatus, ScanClient
 from trace.services import lookup
@@ -377,7 +377,7 @@ def _live(
     found = None
     if entry is None:
         generation = state.generation
-        before = state.buffer.unwritten()
+        before = state.buffer.snapshot()
         found = load()
         if found is None:
             return None
@@ -421,7 +421,7 @@ def _reread_tally(
 ) -> live.Tally:
     read_at = time.monotonic()
     assert target.code_id is not None
-    before = state.buffer.unwritten(target.code_id)
+    before = state.buffer.snapshot()
     if _one_round_trip():
         row = _execute(STATS_SQL, _params(thresholds, code_id=target.code_id))
         assert row is not None  # an aggregate: always one row
@@ -436,7 +436,7 @@ def _add_unwritten(
     tally: live.Tally,
     target: lookup.Target,
     thresholds: dict[str, Any],
-    before: list[ScanRow],
+    before: tuple[ByCode, ByCode],
 ) -> live.Tally:
     """``tally`` as read from the database, plus this process's scans of the code that are not
     written yet (a remembered count must not go back when it is read again).
@@ -446,9 +446,8 @@ def _add_unwritten(
     client's next scan would count as a new client (and could raise a cleared copy warning).
     A scan found twice counts once (:meth:`live.Tally.add` skips a known client)."""
     assert target.code_id is not None
-    for scan in (*before, *state.buffer.unwritten(target.code_id)):
-        if scan.code_id == target.code_id:
-            tally.add(scan, thresholds["copy_clients"])
+    for scan in (*unwritten_in(before, target.code_id), *state.buffer.unwritten(target.code_id)):
+        tally.add(scan, thresholds["copy_clients"])
     return tally
 
 

@@ -37,6 +37,20 @@ class ScanRow(NamedTuple):
 
 
 Writer = Callable[[list[ScanRow]], None]
+ByCode = dict[int | None, list[ScanRow]]
+
+
+def _by_code(rows: list[ScanRow]) -> ByCode:
+    index: ByCode = {}
+    for row in rows:
+        index.setdefault(row.code_id, []).append(row)
+    return index
+
+
+def unwritten_in(snapshot: tuple[ByCode, ByCode], code_id: int | None) -> list[ScanRow]:
+    """The rows of ``code_id`` in a :meth:`ScanBuffer.snapshot`."""
+    writing, pending = snapshot
+    return [*writing.get(code_id, ()), *pending.get(code_id, ())]
 
 
 class ScanBuffer:
@@ -48,6 +62,10 @@ class ScanBuffer:
         self._max = max_pending
         self._pending: list[ScanRow] = []
         self._writing: list[ScanRow] = []
+        # The same rows by code: a first view asks for its code's, and a list of a second's
+        # scans copied and filtered twice per view cost more than the view's other lookups.
+        self._pending_codes: ByCode = {}
+        self._writing_codes: ByCode = {}
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -62,24 +80,34 @@ class ScanBuffer:
     def add(self, row: ScanRow) -> None:
         with self._lock:
             self._pending.append(row)
+            self._pending_codes.setdefault(row.code_id, []).append(row)
             if len(self._pending) > self._max:
                 excess = len(self._pending) - self._max
                 del self._pending[:excess]
+                self._pending_codes = _by_code(self._pending)
                 self.dropped += excess
 
     def unwritten(self, code_id: int | None = None) -> list[ScanRow]:
         """The scans (of ``code_id``, if given) not yet in the database: pending or being
         written."""
         with self._lock:
-            rows = [*self._writing, *self._pending]
-        return rows if code_id is None else [row for row in rows if row.code_id == code_id]
+            if code_id is None:
+                return [*self._writing, *self._pending]
+            return [*self._writing_codes.get(code_id, ()), *self._pending_codes.get(code_id, ())]
+
+    def snapshot(self) -> tuple[ByCode, ByCode]:
+        """What is unwritten now, by code, to look at later (:func:`unwritten_in`): the rows
+        being written and pending, without copying them. Rows added after it may show in it."""
+        with self._lock:
+            return self._writing_codes, self._pending_codes
 
     def flush(self) -> int:
         """Write what is pending now; return how many scans were written."""
         with self._flush_lock:
             with self._lock:
                 rows, self._pending = self._pending, []
-                self._writing = rows
+                self._writing, self._writing_codes = rows, self._pending_codes
+                self._pending_codes = {}
             if not rows:
                 return 0
             try:
@@ -87,10 +115,11 @@ class ScanBuffer:
             except Exception:
                 with self._lock:  # keep them, in order, ahead of what arrived meanwhile
                     self._pending[:0] = rows
-                    self._writing = []
+                    self._pending_codes = _by_code(self._pending)
+                    self._writing, self._writing_codes = [], {}
                 raise
             with self._lock:
-                self._writing = []
+                self._writing, self._writing_codes = [], {}
             return len(rows)
 
     def close(self) -> None:

@@ -15,12 +15,15 @@ The User-Agent plays no part: a client can send a new one with every request.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import ipaddress
+import json
 import time
 from functools import lru_cache
 
 from flask import Request, current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from trace.codeview import scans
 from trace.provinces import PROVINCES
@@ -99,9 +102,23 @@ def client_address(req: Request | None = None) -> str:
     peer, or, when the peer is a trusted proxy, the rightmost untrusted ``X-Forwarded-For``
     entry. Used for scans, the report limit and sign-in lockout alike."""
     environ = (req if req is not None else request).environ
-    return address_from(environ, proxies(str(current_app.config.get("TRUSTED_PROXIES") or "")))
+    return _address(
+        str(environ.get("REMOTE_ADDR") or ""),
+        str(environ.get("HTTP_X_FORWARDED_FOR") or ""),
+        str(current_app.config.get("TRUSTED_PROXIES") or ""),
+    )
 
 
+@lru_cache(maxsize=4096)
+def _address(remote: str, forwarded: str, trusted: str) -> str:
+    """:func:`address_from` for these headers and setting, parsed once while they recur (every
+    page view asks; most of them come from a few proxies and phones)."""
+    return address_from(
+        {"REMOTE_ADDR": remote, "HTTP_X_FORWARDED_FOR": forwarded}, proxies(trusted)
+    )
+
+
+@lru_cache(maxsize=4096)
 def client_key(address: str) -> str:
     """What identifies one client: its IPv4 address, or its IPv6 /64 (a client is given at
     least a /64 and can pick any address in it)."""
@@ -186,8 +203,21 @@ def token_period_start() -> dt.datetime:
 
 
 def form_token(code: str) -> str:
-    """A signed, timestamped token for the report form of ``code`` (the CSRF token)."""
-    return str(_serializer().dumps(code))
+    """A signed, timestamped token for the report form of ``code`` (the CSRF token): the
+    token ``URLSafeTimedSerializer.dumps`` makes (and :func:`valid_form_token` reads), signed
+    with the serializer's own derived key, from an HMAC keyed once per secret. Every first view
+    of a code signs one; the serializer built a signer and derived its key on each."""
+    payload = base64_encode(json.dumps(code, separators=(",", ":")).encode())
+    value = payload + b"." + base64_encode(int_to_bytes(int(time.time())))
+    mac = _form_mac(current_app.secret_key or "").copy()
+    mac.update(value)
+    return (value + b"." + base64_encode(mac.digest())).decode()
+
+
+@lru_cache(maxsize=8)
+def _form_mac(secret: str | bytes) -> hmac.HMAC:
+    signer = _serializer_for(secret).make_signer(_FORM_SALT)
+    return hmac.new(signer.derive_key(), digestmod=signer.digest_method)
 
 
 def valid_form_token(token: str, code: str) -> bool:

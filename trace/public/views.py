@@ -296,10 +296,13 @@ _STAND_INS = re.compile(
 )
 
 
+_LANG_SLOTS = tuple((lang, LANG_SLOT.format(lang)) for lang in LANGUAGES)
+
+
 def _fill(parts: tuple[str, ...], target: lookup.Target) -> str:
     """The skeleton cut at its stand-ins (odd ``parts``), joined with what they stand for on
     this view: one pass, where a ``replace`` per stand-in went over the whole page each."""
-    values = {LANG_SLOT.format(lang): str(escape(lang_url(lang))) for lang in LANGUAGES}
+    values = {slot: str(escape(lang_url(lang))) for lang, slot in _LANG_SLOTS}
     if target.code is not None:
         values[TOKEN_SLOT] = client.form_token(target.code)
         values[CODE_SLOT] = target.code
