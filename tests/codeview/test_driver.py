@@ -54,3 +54,23 @@ def test_a_failing_statement_leaves_the_connection_usable(pg: Flask) -> None:
         with pytest.raises(psycopg.errors.DivisionByZero):
             _backend("SELECT 1 / 0")
         assert _backend() == first
+
+
+def test_the_thread_keeps_its_cursor_and_reads_values_as_they_were_written(pg: Flask) -> None:
+    """Results come in binary on a kept cursor: the values the page reads (times with their
+    zone, arrays of text, Vietnamese text, nulls) arrive as a cursor of the driver's own
+    reads them."""
+    sql = (
+        "SELECT now(), ARRAY['a', 'b'], 'Vải thiều Lục Ngạn'::text, NULL::text, 42::bigint, "
+        "true, %(code)s::text"
+    )
+    with pg.app_context():
+        row = driver.execute(sql, {"code": "8FBNYCDN2ZAW09"})
+        kept = driver._held.cursor
+        again = driver.execute(sql, {"code": "8FBNYCDN2ZAW09"})
+        assert driver._held.cursor is kept  # not a cursor per statement
+        with driver._connection().cursor() as plain:
+            expected = plain.execute(sql, {"code": "8FBNYCDN2ZAW09"}).fetchone()
+    assert row is not None and again is not None and expected is not None
+    assert row[1:] == again[1:] == expected[1:]
+    assert row[0].utcoffset() is not None and row[1] == ["a", "b"]
