@@ -8,7 +8,9 @@ load even one round trip cost more than everything else the view does. Three pat
 - **Live** (PostgreSQL, the default): what this process remembers (:mod:`trace.codeview.live`),
   kept true by change notifications. A code seen before costs no database work at all; its scan
   goes to the buffer, its tally is counted on in memory. A code seen for the first time (or
-  changed, or expired) costs the one statement below, without its insert.
+  changed, or expired) costs one statement, :data:`LOAD_SQL`: the reads below without the
+  inserts and the Digital Link's conditions, with the latest registry edit the process keeps
+  (:meth:`live.LiveState.registry`) given as a parameter.
 - **One statement** (PostgreSQL while the change feed is not listening, or ``PUBLIC_LIVE`` off):
   on the worker thread's own connection in autocommit mode (:mod:`~trace.codeview.driver`),
   so it is its own transaction,
