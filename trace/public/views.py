@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -135,9 +136,9 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
     )
     last_modified, last_modified_text = target.freshness.last_modified, target.freshness.http_date
     if form == "html":  # no older than its form token (If-Modified-Since must not revive it)
-        signed = client.token_period_start()
+        signed, signed_text = _period_start(client.token_period_start())
         if signed > last_modified:
-            last_modified, last_modified_text = signed, http_date(signed)
+            last_modified, last_modified_text = signed, signed_text
     headers = [
         ("ETag", f'W/"{etag}"'),
         ("Last-Modified", last_modified_text),
@@ -159,6 +160,12 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
     # ``headers[...] =`` against the ones already set.
     body = _html(target, stats, lang, mode, view.page)
     return Response(body, status, headers, mimetype="text/html")
+
+
+@lru_cache(maxsize=4)
+def _period_start(start: dt.datetime) -> tuple[dt.datetime, str]:
+    """The start of a form token period and its HTTP date, formatted once per period."""
+    return start, http_date(start)
 
 
 def _passport(target: lookup.Target) -> Response:
