@@ -197,9 +197,12 @@ def token_period() -> int:
     return int(time.time() // max(1, form_max_age() // 4))
 
 
-def token_period_start() -> dt.datetime:
-    """When the current :func:`token_period` began (a page's Last-Modified is no earlier)."""
-    return dt.datetime.fromtimestamp(token_period() * max(1, form_max_age() // 4), dt.UTC)
+def token_period_start(period: int | None = None, max_age: int | None = None) -> dt.datetime:
+    """When the current :func:`token_period` (or ``period``, of tokens living ``max_age``
+    seconds) began: a page's Last-Modified is no earlier."""
+    length = max(1, (form_max_age() if max_age is None else max_age) // 4)
+    period = token_period() if period is None else period
+    return dt.datetime.fromtimestamp(period * length, dt.UTC)
 
 
 def form_token(code: str) -> str:

@@ -122,6 +122,7 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
         cache().put(("check", target.batch_id), _check_ttl(), view.check, target.batch_id)
     lang = page_language()
     mode = _mode()
+    period = client.token_period() if form == "html" else None
     etag = "-".join(
         [
             target.freshness.token,
@@ -131,12 +132,12 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
             mode,
             "copy" if stats and stats.suspicious else "ok",
             # The page carries a report form token: a stored copy is reused only while fresh.
-            *([str(client.token_period())] if form == "html" else []),
+            *([str(period)] if period is not None else []),
         ]
     )
     last_modified, last_modified_text = target.freshness.last_modified, target.freshness.http_date
-    if form == "html":  # no older than its form token (If-Modified-Since must not revive it)
-        signed, signed_text = _period_start(client.token_period_start())
+    if period is not None:  # no older than its form token (If-Modified-Since must not revive it)
+        signed, signed_text = _period_start(period, client.form_max_age())
         if signed > last_modified:
             last_modified, last_modified_text = signed, signed_text
     headers = [
@@ -158,13 +159,15 @@ def respond(view: pageview.View, levels: list[tuple[str, str, str, bool]], form:
     status = 410 if target.voided else 200
     # Headers handed over as one list: this runs on every view, and werkzeug checks each
     # ``headers[...] =`` against the ones already set.
-    body = _html(target, stats, lang, mode, view.page)
+    body = _html(target, stats, lang, mode, period, view.page)
     return Response(body, status, headers, mimetype="text/html")
 
 
 @lru_cache(maxsize=4)
-def _period_start(start: dt.datetime) -> tuple[dt.datetime, str]:
-    """The start of a form token period and its HTTP date, formatted once per period."""
+def _period_start(period: int, max_age: int) -> tuple[dt.datetime, str]:
+    """The start of a form token period (:func:`client.token_period_start`) and its HTTP date,
+    formatted once per period."""
+    start = client.token_period_start(period, max_age)
     return start, http_date(start)
 
 
@@ -234,6 +237,7 @@ def _html(
     stats: scans.ScanStats | None,
     lang: str,
     mode: str,
+    period: int | None,
     stored: str | None = None,
 ) -> bytes:
     """The page, with the unit code's scan section filled in.
@@ -249,7 +253,7 @@ def _html(
             "public/voided.html", target=target, form_token=client.form_token(target.code or "")
         ).encode()
     fresh = target.freshness.token
-    period = client.token_period()  # no cached page carries a token older than the period
+    # ``period``: :func:`client.token_period`; no cached page carries a token older than it
     key = ("html", target.code_id, request.environ.get("PATH_INFO"), fresh, lang, mode, period)
     # Kept encoded: encoding 12 KB of Vietnamese text on every view costs more than the splice.
     page: bytes = cached(
