@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 
 from flask import Flask
 
@@ -21,3 +23,13 @@ def live_state(app: Flask) -> live.LiveState:
     state = app.extensions.get(live.EXTENSION)
     assert state is not None
     return state  # type: ignore[no-any-return]
+
+
+def until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    """Whether ``condition`` holds within ``seconds`` (a notification arrives, a thread writes)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from tests.codeview.support import live_state, scanned_before
+from tests.codeview.support import live_state, scanned_before, until
 from tests.public.conftest import Chain
 from trace import create_app
 from trace.codeview import live, pageview
@@ -133,15 +133,6 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return sent
 
 
-def _until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
-
-
 def _remembered(app: Flask, path: str, key: str) -> None:
     """View ``path`` until ``key`` stays remembered: the notifications of the set-up's own writes
     may arrive after the first view and drop what it read."""
@@ -152,7 +143,7 @@ def _remembered(app: Flask, path: str, key: str) -> None:
         time.sleep(0.1)
         return live_state(app).get(key) is not None
 
-    assert _until(settled)
+    assert until(settled)
 
 
 def test_a_remembered_code_is_served_without_the_database(
@@ -190,7 +181,7 @@ def test_another_process_edit_shows_on_the_next_view(
         "INSERT INTO recall_batch (recall_id, batch_id, direct) SELECT id, %s, true FROM r",
         (chain.batch.id,),
     )
-    assert _until(lambda: state.get(chain.code) is None), "no notification arrived"
+    assert until(lambda: state.get(chain.code) is None), "no notification arrived"
     page = client.get(f"/q/{chain.code}?lang=en").data.decode()
     assert "Nhiễm khuẩn" in page and "recalled" in page.lower()
     assert len(statements) == 1  # read again once, then remembered
@@ -203,7 +194,7 @@ def test_a_change_to_another_batch_keeps_this_one(
     _remembered(pg, f"/q/{chain.juice_code}", chain.juice_code)
     state = live_state(pg)
     other_process.execute("UPDATE batch SET quantity = 42 WHERE id = %s", (chain.juice.id,))
-    assert _until(lambda: state.get(chain.juice_code) is None)
+    assert until(lambda: state.get(chain.juice_code) is None)
     assert state.get(chain.code) is not None
 
 
@@ -291,8 +282,8 @@ def test_the_feed_reconnects_after_losing_its_connection(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
         "WHERE query = 'LISTEN trace_changed' AND pid <> pg_backend_pid()"
     )
-    assert _until(lambda: state.get(chain.code) is None)  # dropped: it may have missed changes
-    assert _until(lambda: state.listening, seconds=10)
+    assert until(lambda: state.get(chain.code) is None)  # dropped: it may have missed changes
+    assert until(lambda: state.listening, seconds=10)
     assert client.get(f"/q/{chain.code}").status_code == 200
     assert state.get(chain.code) is not None
 

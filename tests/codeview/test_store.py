@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from flask import Flask
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from tests.codeview.support import until
 from tests.public.conftest import Chain, record
 from tests.public.test_page import visible
 from tests.public.test_recall_lifecycle import BANNER_EN, issue
@@ -142,10 +142,7 @@ def test_a_recall_through_one_worker_shows_on_the_next_view_from_another(
     # PostgreSQL: worker B learns of it by NOTIFY, a few ms later; SQLite: from the change
     # counter, read at the start of its next view.
     if state is not None and db.engine_for(app).dialect.name == "postgresql":
-        deadline = time.monotonic() + 2
-        while state.get(chain.code) is not None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert state.get(chain.code) is None, "no notification within 2 s"
+        assert until(lambda: state.get(chain.code) is None, 2), "no notification within 2 s"
     after = page(worker_b, chain.code)
     assert BANNER_EN in after and reason in after
 
@@ -227,13 +224,8 @@ def test_the_verifier_deletes_pages_of_an_older_freshness(
     assert now and not now & old
 
 
-def test_an_edit_of_a_place_the_page_shows_makes_stored_pages_stale(
-    app: Flask, chain: Chain, session: Session, other: Callable[[], Flask]
-) -> None:
-    """The orchard of the harvest stage is not in the batch's freshness token: its edit must
-    not leave the stored page (or the verifier's next pass) showing the old name."""
-    run_verifier(app)
-    assert "Vườn vải Phượng Sơn" in page(other(), chain.code)
+def _rename_orchard(session: Session, chain: Chain) -> None:
+    """The orchard of the harvest stage renamed by direct SQL, as another process would."""
     session.rollback()
     session.execute(
         update(Facility)
@@ -241,6 +233,16 @@ def test_an_edit_of_a_place_the_page_shows_makes_stored_pages_stale(
         .values(name="Vườn vải Kiên Thành", updated_at=dt.datetime.now(dt.UTC))
     )
     session.commit()
+
+
+def test_an_edit_of_a_place_the_page_shows_makes_stored_pages_stale(
+    app: Flask, chain: Chain, session: Session, other: Callable[[], Flask]
+) -> None:
+    """The orchard of the harvest stage is not in the batch's freshness token: its edit must
+    not leave the stored page (or the verifier's next pass) showing the old name."""
+    run_verifier(app)
+    assert "Vườn vải Phượng Sơn" in page(other(), chain.code)
+    _rename_orchard(session, chain)
     shown = page(other(), chain.code)
     assert "Vườn vải Kiên Thành" in shown and "Vườn vải Phượng Sơn" not in shown
     app.config["PUBLIC_VERIFY_SECONDS"] = 0
@@ -265,18 +267,9 @@ def test_a_worker_that_knows_the_latest_registry_edit_learns_of_the_next_one(
     worker = other()
     assert "Vườn vải Phượng Sơn" in page(worker, chain.code)  # the registry edit is kept now
     state = live._ours(worker)
-    session.rollback()
-    session.execute(
-        update(Facility)
-        .where(Facility.id == chain.orchard.id)
-        .values(name="Vườn vải Kiên Thành", updated_at=dt.datetime.now(dt.UTC))
-    )
-    session.commit()
+    _rename_orchard(session, chain)
     if state is not None and db.engine_for(app).dialect.name == "postgresql":
-        deadline = time.monotonic() + 2
-        while state.registry() is not None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert state.registry() is None, "no notification within 2 s"
+        assert until(lambda: state.registry() is None, 2), "no notification within 2 s"
     for code in (unit, chain.code):  # not seen by this worker yet; seen
         shown = page(worker, code)
         assert "Vườn vải Kiên Thành" in shown and "Vườn vải Phượng Sơn" not in shown, code

@@ -406,3 +406,26 @@ def test_form_tokens_follow_the_secret_key_of_the_moment(app: Flask) -> None:
         finally:
             app.secret_key = secret
         assert public_client.valid_form_token(token, "CODE00000001")
+
+
+def test_headers_a_client_makes_up_are_not_kept(app: Flask) -> None:
+    """The address and language caches are keyed by request headers: a client sending a new
+    X-Forwarded-For (not believed without a trusted proxy) or a long made-up header each time
+    must not fill them."""
+    from trace.public import i18n
+
+    app.config["TRUSTED_PROXIES"] = ""
+    public_client._address.cache_clear()
+    i18n._best_language.cache_clear()
+    for n in range(20):
+        environ = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": f"1.2.3.{n}"}
+        with app.test_request_context(environ_base=environ):
+            assert public_client.client_address() == "10.0.0.1"
+    assert public_client._address.cache_info().currsize == 1
+    long_header = "en;q=0.9, " + ", ".join(f"x-{n:04d};q=0.1" for n in range(40))
+    with app.test_request_context(headers={"Accept-Language": long_header}):
+        assert i18n.page_language() == "en"
+    assert i18n._best_language.cache_info().currsize == 0
+    with app.test_request_context(headers={"Accept-Language": "en-US,en;q=0.9"}):
+        assert i18n.page_language() == "en"
+    assert i18n._best_language.cache_info().currsize == 1

@@ -169,9 +169,10 @@ class LiveState:
         seconds. ``None``: read it again.
 
         An edit (UPDATE, DELETE, TRUNCATE) notifies every process that any page may have
-        changed; an INSERT does not, and need not: a new product or producer is on no page
-        stored before it, so a value older than one just inserted only accepts more pages
-        that are still true."""
+        changed; an INSERT does not. A new organisation or product is on no page stored before
+        it, but a facility registered under a GLN that earlier events name changes how their
+        pages name that place: such a page, stored before, is used for at most ``ttl``
+        seconds more, as this process's own cached pages are."""
         known = self._registry
         if known is not None and time.monotonic() - known.read_at <= self.ttl:
             return known

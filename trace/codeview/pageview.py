@@ -154,10 +154,9 @@ def _stats(code_id: str) -> str:
     )
 
 
+_STATS = _stats("t.code_id")
 _SELECT = SELECT.format(
-    stats=_stats("t.code_id"),
-    page_columns=store.VIEW_JOIN_COLUMNS,
-    page_join=store.VIEW_JOIN_SQL,
+    stats=_STATS, page_columns=store.VIEW_JOIN_COLUMNS, page_join=store.VIEW_JOIN_SQL
 )
 VIEW_SQL = VIEW_SQL.format(
     target=TARGET.format(
@@ -167,27 +166,30 @@ VIEW_SQL = VIEW_SQL.format(
     ),
     select=_SELECT,
 )
-# The live path's first read of a code (its scan goes to the buffer): the same reads without the
-# inserts and the Digital Link's conditions, so it has a few parameters to send, and a plan of
-# its own.
-_LOAD_TARGET = TARGET.format(where="")
-LOAD_SQL = {
-    registry: f"""WITH {store.REGISTRY_CTE + ", " if registry == "read" else ""}
-target AS ({_LOAD_TARGET})
-{SELECT.format(stats=_stats("t.code_id"),
-               page_columns=f"{store.VIEW_JOIN_COLUMNS}, {column} AS registry_edited",
-               page_join=join)}"""
-    for registry, (join, column) in store.LIVE_JOINS.items()
-}  # fmt: skip
-# The same for a view that wants no stored page (JSON): no page to look for at all.
-LOAD_SQL_NO_PAGE = f"""WITH target AS ({TARGET.format(where="")})
-{
-    SELECT.format(
-        stats=_stats("t.code_id"),
-        page_columns=store.VIEW_JOIN_COLUMNS_NO_PAGE,
-        page_join=store.VIEW_JOIN_SQL_NO_PAGE,
-    )
-}"""
+
+
+def _load_sql(page_columns: str, page_join: str, ctes: str = "") -> str:
+    """The live path's first read of a code (its scan goes to the buffer): the reads of
+    :data:`VIEW_SQL` without the inserts and the Digital Link's conditions, so it has a few
+    parameters to send, and a plan of its own."""
+    select = SELECT.format(stats=_STATS, page_columns=page_columns, page_join=page_join)
+    return f"WITH {ctes}target AS ({TARGET.format(where='')})\n{select}"
+
+
+def _with_registry(registry_edited: str) -> str:
+    """The stored page guarded by ``registry_edited``, returned as the last column."""
+    return f"{store.VIEW_JOIN_COLUMNS}, {registry_edited} AS registry_edited"
+
+
+# The latest registry edit read in the statement (a process that does not know it) or given.
+LOAD_SQL_READING_REGISTRY = _load_sql(
+    _with_registry(store.REGISTRY_READ),
+    store.live_join(store.REGISTRY_READ),
+    ctes=f"{store.REGISTRY_CTE}, ",
+)
+LOAD_SQL = _load_sql(_with_registry(store.REGISTRY_GIVEN), store.live_join(store.REGISTRY_GIVEN))
+# A view that wants no stored page (JSON): no page to look for at all.
+LOAD_SQL_NO_PAGE = _load_sql(store.VIEW_JOIN_COLUMNS_NO_PAGE, store.VIEW_JOIN_SQL_NO_PAGE)
 STATS_SQL = _stats("%(code_id)s")
 
 
@@ -269,9 +271,9 @@ def _read(
         else:
             registry = state.registry() if state is not None else None
             if registry is None:
-                sql = LOAD_SQL["read"]
+                sql = LOAD_SQL_READING_REGISTRY
             else:
-                sql, params["registry_edited"] = LOAD_SQL["given"], registry.edited
+                sql, params["registry_edited"] = LOAD_SQL, registry.edited
     else:
         sql = VIEW_SQL
         params = _params(
@@ -284,7 +286,7 @@ def _read(
     row = _execute(sql, params)
     if row is None:
         return None
-    if state is not None and sql is LOAD_SQL["read"]:
+    if state is not None and sql is LOAD_SQL_READING_REGISTRY:
         state.keep_registry(row[29], everything, read_at)
     target = _target_from(row)
     tally = _tally_from(row[18:23], read_at) if target.is_unit else None

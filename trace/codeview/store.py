@@ -183,13 +183,19 @@ LEFT JOIN batch_check bc ON bc.batch_id = t.batch_id
 VIEW_JOIN_SQL = _view_join(_REGISTRY_EDITED_SQL)
 # The live path's, with the latest registry edit read once (``registry`` CTE, returned as the
 # last column) or given as a parameter: a process keeps it between changes that may touch any
-# page (:meth:`trace.codeview.live.LiveState.registry_edited`), where reading it took three
-# index scans on every first view.
+# page (:meth:`trace.codeview.live.LiveState.registry`), where reading it took three index scans
+# on every first view.
 REGISTRY_CTE = f"registry AS MATERIALIZED (SELECT {_REGISTRY_EDITED_SQL} AS at)"
-LIVE_JOINS = {
-    "read": (_view_join("(SELECT at FROM registry)"), "(SELECT at FROM registry)"),
-    "given": (_view_join("%(registry_edited)s::timestamptz"), "%(registry_edited)s::timestamptz"),
-}
+REGISTRY_READ = "(SELECT at FROM registry)"
+REGISTRY_GIVEN = "%(registry_edited)s::timestamptz"
+
+
+def live_join(registry_edited: str) -> str:
+    """:data:`VIEW_JOIN_SQL` with the latest registry edit ``registry_edited``
+    (:data:`REGISTRY_READ` or :data:`REGISTRY_GIVEN`)."""
+    return _view_join(registry_edited)
+
+
 VIEW_JOIN_COLUMNS = (
     "page.stored_key, page.stored_body, bc.ok, bc.checked, bc.problem, bc.checked_at"
 )

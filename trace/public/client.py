@@ -102,11 +102,17 @@ def client_address(req: Request | None = None) -> str:
     peer, or, when the peer is a trusted proxy, the rightmost untrusted ``X-Forwarded-For``
     entry. Used for scans, the report limit and sign-in lockout alike."""
     environ = (req if req is not None else request).environ
-    return _address(
-        str(environ.get("REMOTE_ADDR") or ""),
-        str(environ.get("HTTP_X_FORWARDED_FOR") or ""),
-        str(current_app.config.get("TRUSTED_PROXIES") or ""),
-    )
+    trusted = str(current_app.config.get("TRUSTED_PROXIES") or "")
+    remote = str(environ.get("REMOTE_ADDR") or "")
+    # X-Forwarded-For only counts behind a trusted proxy: otherwise it is no part of the answer
+    # (nor of the cache key a client could fill with headers of its own making).
+    forwarded = str(environ.get("HTTP_X_FORWARDED_FOR") or "") if trusted else ""
+    if len(forwarded) > CACHED_HEADER_LENGTH:
+        return address_from(environ, proxies(trusted))
+    return _address(remote, forwarded, trusted)
+
+
+CACHED_HEADER_LENGTH = 256  # longer headers are parsed each time, never kept
 
 
 @lru_cache(maxsize=4096)

@@ -23,7 +23,7 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
 from trace.provinces import VIETNAM
-from trace.public.client import arg
+from trace.public.client import CACHED_HEADER_LENGTH, arg
 from trace.units import UNITS
 
 LANGUAGES = ("vi", "en")
@@ -41,6 +41,8 @@ def page_language() -> str:
         lang = asked[:2]
     elif not accept:
         lang = DEFAULT_LANGUAGE  # most phones send one, but no need to parse an absent header
+    elif len(accept) > CACHED_HEADER_LENGTH:  # parsed, never kept: a client can make up many
+        lang = _best_language.__wrapped__(accept)
     else:
         lang = _best_language(accept)
     g._page_language = lang

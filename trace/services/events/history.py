@@ -105,15 +105,14 @@ def histories(session: Session, batch_ids: Sequence[int]) -> dict[int, list[Hist
     wanted = sorted(set(batch_ids))
     pairs: list[tuple[int | None, int]] = []
     for start in range(0, len(wanted), 500):
-        pairs += (
-            session.execute(
+        pairs += [
+            (batch_id, event_pk)
+            for batch_id, event_pk in session.execute(
                 select(EventEpc.batch_id, EventEpc.event_pk)
                 .where(EventEpc.batch_id.in_(wanted[start : start + 500]))
                 .distinct()
             )
-            .tuples()
-            .all()
-        )
+        ]
     pks = sorted({pk for _batch, pk in pairs})
     events: dict[int, Event] = {}
     for start in range(0, len(pks), 500):
