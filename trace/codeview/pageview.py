@@ -77,28 +77,22 @@ class View:
 
 # The statement ----------------------------------------------------------------------------------
 
-# The code, its batch and the batch's freshness (:class:`lookup.Freshness`); ``{where}``: the
-# conditions on top of the code (a Digital Link's GTIN and lot).
+# The code, its batch and the batch's freshness (:class:`lookup.Freshness`): the facts from
+# other tables (events, recalls) in the batch's ``batch_freshness`` row, which triggers keep in
+# the transaction of every write (no row: none of either). ``{where}``: the conditions on top
+# of the code (a Digital Link's GTIN and lot).
 TARGET = """
     SELECT b.id AS batch_id, b.lot_code, p.id AS product_id, p.gtin,
            c.id AS code_id, c.code, c.kind, c.status AS code_status, c.void_reason,
            b.updated_at AS batch_updated_at, b.status AS batch_status,
            p.updated_at AS product_updated_at, o.updated_at AS producer_updated_at,
-           ev.event_count, ev.last_seq, ev.last_recorded_at,
-           (SELECT max(r.id) FROM recall_batch rb JOIN recall r ON r.id = rb.recall_id
-             WHERE rb.batch_id = b.id AND r.closed_at IS NULL) AS open_recall_id,
-           (SELECT count(*) FROM recall_batch rb JOIN recall r ON r.id = rb.recall_id
-             WHERE rb.batch_id = b.id AND r.closed_at IS NOT NULL) AS closed_recalls
+           coalesce(f.event_count, 0) AS event_count, f.last_seq, f.last_recorded_at,
+           f.open_recall_id, coalesce(f.closed_recalls, 0) AS closed_recalls
     FROM code c
     JOIN batch b ON b.id = c.batch_id
     JOIN product p ON p.id = b.product_id
     JOIN organization o ON o.id = b.producer_id
-    CROSS JOIN LATERAL (
-        SELECT count(*) AS event_count, max(e.seq) AS last_seq,
-               max(e.record_time) AS last_recorded_at
-        FROM event_epc ee JOIN event e ON e.id = ee.event_pk
-        WHERE ee.batch_id = b.id
-    ) ev
+    LEFT JOIN batch_freshness f ON f.batch_id = b.id
     WHERE c.code = %(code)s{where}
 """
 

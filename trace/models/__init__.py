@@ -19,6 +19,7 @@ from trace.models.plots import Plot, PlotGeometry
 from trace.models.portal import PortalKind, PortalRecord, PortalStatus
 from trace.models.public import (
     BatchCheck,
+    BatchFreshness,
     EventChunkCheck,
     PublicChange,
     Report,
@@ -45,6 +46,7 @@ __all__ = [
     "Base",
     "Batch",
     "BatchCheck",
+    "BatchFreshness",
     "BatchLink",
     "BatchStatus",
     "Certificate",

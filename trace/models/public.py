@@ -91,6 +91,23 @@ class BatchCheck(Base):
     digest: Mapped[str | None] = mapped_column(String(64))
 
 
+class BatchFreshness(Base):
+    """A batch's freshness facts that come from other tables (:class:`lookup.Freshness`): its
+    event count, latest ledger seq and record time, open recall and closed recalls. Kept by
+    PostgreSQL's triggers (migration ``0022_batch_freshness``) in the transaction of every write
+    that changes them, so a page's first view reads one row instead of counting the batch's
+    events. No row: no events and no recalls. Unused on SQLite, whose pages read the sources."""
+
+    __tablename__ = "batch_freshness"
+
+    batch_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    event_count: Mapped[int] = mapped_column(server_default="0")
+    last_seq: Mapped[int | None]
+    last_recorded_at: Mapped[dt.datetime | None]
+    open_recall_id: Mapped[int | None]
+    closed_recalls: Mapped[int] = mapped_column(server_default="0")
+
+
 class StoredPage(Base):
     """A rendered part of a public page, shared by every worker and node: the page of a batch
     in one language and form, keyed by the batch's freshness token, so a change of what the
