@@ -17,7 +17,8 @@ load even one round trip cost more than everything else the view does. Three pat
 
   - ``target`` resolves the code and reads the batch's freshness (:class:`lookup.Freshness`:
     batch ``updated_at`` and status, product and producer ``updated_at``, the batch's event
-    count, latest ledger seq and record time, open and closed recalls, the code's status);
+    count, latest ledger seq and record time, open and closed recalls (those five from its
+    ``batch_freshness`` row, kept by triggers), the code's status);
   - the unit code's scan statistics, from the statement's snapshot, i.e. *before* this view's
     scan, as the page words it ("scanned 3 times before");
   - ``recorded``, the scan insert (a data-modifying CTE), with ``synchronous_commit`` off for
