@@ -47,14 +47,15 @@ def test_change_notify_triggers_go_down_and_up(app) -> None:
             return int(conn.execute(query).scalar_one())
 
     # 0020 adds the truncation notices of certificates, product images and plots (PostgreSQL)
-    # and its stamping triggers (SQLite: 3 + 9 + 1 + 3)
-    assert triggers() == (22 if postgresql else 40)
+    # and its stamping triggers (SQLite: 3 + 9 + 1 + 3); 0023 the notice of a facility
+    # registered (one on each)
+    assert triggers() == (23 if postgresql else 41)
     migrate.downgrade(engine, "0002_events_labels")
     try:
         assert triggers() == 0
     finally:
         migrate.upgrade(engine)
-    assert triggers() == (22 if postgresql else 40)
+    assert triggers() == (23 if postgresql else 41)
 
 
 def test_page_change_triggers_go_down_and_up(app) -> None:

@@ -27,7 +27,7 @@ from tests.public.test_recall_lifecycle import BANNER_EN, issue
 from trace import create_app
 from trace.codeview import driver, ledgercheck, live, store
 from trace.db import db
-from trace.models import BatchCheck, Facility, StoredPage
+from trace.models import BatchCheck, Facility, Organization, StoredPage
 from trace.public import cache as render_cache
 from trace.public import skeleton
 
@@ -273,6 +273,36 @@ def test_a_worker_that_knows_the_latest_registry_edit_learns_of_the_next_one(
     for code in (unit, chain.code):  # not seen by this worker yet; seen
         shown = page(worker, code)
         assert "Vườn vải Kiên Thành" in shown and "Vườn vải Phượng Sơn" not in shown, code
+
+
+def test_a_facility_registered_under_a_gln_the_events_name_shows_on_every_worker(
+    app: Flask,
+    chain: Chain,
+    session: Session,
+    other: Callable[[], Flask],
+    build: Any,
+    unit_code: Callable[..., str],
+) -> None:
+    """Migration 0023: a page names a stage's place by the GLN its event gives, looked up when
+    the page is made; registering a facility under that GLN (an INSERT) must reach a worker that
+    already served the page and keeps the latest registry edit, as an edit would."""
+    unit = unit_code(chain.batch)
+    gln = chain.orchard.gln
+    session.rollback()
+    session.execute(  # the orchard's GLN taken off: the events name a GLN nobody has
+        update(Facility).where(Facility.id == chain.orchard.id).values(gln=None)
+    )
+    session.commit()
+    run_verifier(app)
+    worker = other()
+    assert "Vườn vải Kiên Thành" not in page(worker, chain.code)  # the registry edit is kept
+    state = live._ours(worker)
+    coop = session.get(Organization, chain.orchard.organization_id)
+    build.facility(coop, gln=gln, name="Vườn vải Kiên Thành")
+    if state is not None and db.engine_for(app).dialect.name == "postgresql":
+        assert until(lambda: state.registry() is None, 2), "no notification within 2 s"
+    for code in (unit, chain.code):  # not seen by this worker yet; seen
+        assert "Vườn vải Kiên Thành" in page(worker, code), code
 
 
 def test_a_deploy_that_changes_the_page_finds_no_page_stored_before_it(

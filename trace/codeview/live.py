@@ -169,10 +169,9 @@ class LiveState:
         seconds. ``None``: read it again.
 
         An edit (UPDATE, DELETE, TRUNCATE) notifies every process that any page may have
-        changed; an INSERT does not. A new organisation or product is on no page stored before
-        it, but a facility registered under a GLN that earlier events name changes how their
-        pages name that place: such a page, stored before, is used for at most ``ttl``
-        seconds more, as this process's own cached pages are."""
+        changed, and so does a facility registered (migration ``0023``: earlier events may name
+        its GLN). A new organisation or product notifies nothing: pages reach them only through
+        rows that already exist."""
         known = self._registry
         if known is not None and time.monotonic() - known.read_at <= self.ttl:
             return known
