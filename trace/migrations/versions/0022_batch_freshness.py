@@ -22,7 +22,8 @@ read:
 - a truncation of ``event_epc`` or ``recall_batch`` clears the columns it feeds.
 
 A batch with no row has no events and no recalls (a row is made by its first). The row's
-absence is never taken for a missing batch: the page reads it with a left join.
+absence is never taken for a missing batch: the page reads it with a left join. No foreign key:
+a batch deleted (after its events and recalls) leaves a row of zeros that nothing reads.
 
 SQLite keeps no such row (its pages read the sources: a pilot's data is small); the table
 exists there, empty, so both databases have one schema.
@@ -43,7 +44,7 @@ depends_on: str | Sequence[str] | None = None
 # The batches' event facts counted again from the sources, for the ids in ``ids``.
 RECOUNT_EVENTS = """
 CREATE FUNCTION trace_fresh_events(ids integer[]) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO batch_freshness AS f (batch_id, event_count, last_seq, last_recorded_at)
+    INSERT INTO batch_freshness (batch_id, event_count, last_seq, last_recorded_at)
     SELECT b.id, count(e.id), max(e.seq), max(e.record_time)
     FROM (SELECT DISTINCT id FROM unnest(ids) AS u(id) WHERE id IS NOT NULL) b
     LEFT JOIN (event_epc ee JOIN event e ON e.id = ee.event_pk) ON ee.batch_id = b.id
@@ -56,7 +57,7 @@ $$;
 
 RECOUNT_RECALLS = """
 CREATE FUNCTION trace_fresh_recalls(ids integer[]) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO batch_freshness AS f (batch_id, open_recall_id, closed_recalls)
+    INSERT INTO batch_freshness (batch_id, open_recall_id, closed_recalls)
     SELECT b.id,
            (SELECT max(r.id) FROM recall_batch rb JOIN recall r ON r.id = rb.recall_id
              WHERE rb.batch_id = b.id AND r.closed_at IS NULL),
