@@ -5,6 +5,7 @@ page rendered for it, in each language, with and without a serial line's look-al
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tests.public.conftest import Chain
 from trace.models import CodeKind, CodeStatus
-from trace.public import skeleton
+from trace.public import skeleton, views
 from trace.services import lookup
 
 
@@ -83,3 +84,43 @@ def test_the_verifiers_pages_are_the_pages_a_view_renders(
         pages[batch_id] = stored[0]
     assert READINGS[lang] in pages[chain.batch.id]  # ngettext, with its number
     assert "LN2606-A01" in pages[chain.juice.id]  # made from the lychee lot
+
+
+def _reference_cut(page: str) -> tuple[str, ...]:
+    """What ``cut`` must return: a split at the stand-ins, kept (a group in the pattern)."""
+    pattern = "(" + "|".join(re.escape(s) for s in sorted(views.STAND_INS)) + ")"
+    return tuple(re.split(pattern, page))
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_skeleton_is_cut_at_its_stand_ins_and_nowhere_else(
+    app: Flask, chain: Chain, session: Session, lang: str
+) -> None:
+    batch = lookup.batch_targets(session, [chain.juice.id])[chain.juice.id]
+    data = lookup.batch_page(session, chain.juice.id, verify=False)
+    unit = dataclasses.replace(batch, code="-", kind=CodeKind.UNIT, status=CodeStatus.PRINTED)
+    (page,) = skeleton.render_stored_all(app, [unit], data, "pip", lang)
+    parts = views.cut(page)
+    assert parts == _reference_cut(page)
+    assert set(parts[1::2]) == views.STAND_INS  # each stand-in found, in a page of every kind
+    assert "".join(parts) == page
+    assert all(s.startswith("__trace_") and s.endswith("__") for s in views.STAND_INS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "__trace_",
+        "a__trace_b",
+        "__trace_code____trace_code__",
+        "__trace_code__trace_code__",  # the end of one is the start of a look-alike
+        "x__trace_code",  # the prefix and a name, no end: text
+        "x__trace_nothing__y__trace_form_token__z",
+        "__trace___trace_lang_vi__end",
+        "Vải __trace_lang_en__ thiều __trace_",
+    ],
+)
+def test_text_that_looks_like_a_stand_in_is_left_as_it_is(text: str) -> None:
+    assert views.cut(text) == _reference_cut(text)
+    assert "".join(views.cut(text)) == text

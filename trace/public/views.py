@@ -12,7 +12,6 @@ a scan; HEAD requests and prefetches (``Purpose``/``Sec-Purpose: prefetch``) are
 from __future__ import annotations
 
 import datetime as dt
-import re
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
@@ -292,19 +291,35 @@ def _skeleton(target: lookup.Target, lang: str, mode: str, stored: str | None) -
             store.write(stored_key, target, body, made_at)
         return body
 
-    return cached(key, lambda: tuple(_STAND_INS.split(make())), target.batch_id)
+    return cached(key, lambda: cut(make()), target.batch_id)
 
 
 def _check_ttl() -> float:
     return min(CHECK_SECONDS, float(current_app.config["PUBLIC_CACHE_SECONDS"]))
 
 
-# Every stand-in of a skeleton, to cut it at them once (a capturing group: split keeps them).
-_STAND_INS = re.compile(
-    "("
-    + "|".join(re.escape(s) for s in (CODE_SLOT, TOKEN_SLOT, *map(LANG_SLOT.format, LANGUAGES)))
-    + ")"
-)
+STAND_INS = frozenset((CODE_SLOT, TOKEN_SLOT, *map(LANG_SLOT.format, LANGUAGES)))
+_PREFIX = "__trace_"  # every stand-in is ``__trace_<name>__`` (a test holds them to it)
+
+
+def cut(page: str) -> tuple[str, ...]:
+    """``page`` cut at its stand-ins, which are kept at the odd places, as ``re.split`` with
+    them in a group would (leftmost first): found by their common prefix, several times faster
+    on a 12 KB page than the regular expression, which every first view of a batch paid."""
+    parts = []
+    start = 0
+    at = page.find(_PREFIX)
+    while at != -1:
+        end = page.find("__", at + len(_PREFIX))  # a stand-in's name holds no "__"
+        stand_in = page[at : end + 2] if end != -1 else ""
+        if stand_in in STAND_INS:
+            parts += [page[start:at], stand_in]
+            start = end + 2
+            at = page.find(_PREFIX, start)
+        else:  # the prefix, not a stand-in: text
+            at = page.find(_PREFIX, at + 1)
+    parts.append(page[start:])
+    return tuple(parts)
 
 
 _LANG_SLOTS = tuple((lang, LANG_SLOT.format(lang)) for lang in LANGUAGES)
