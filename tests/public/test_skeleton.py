@@ -115,6 +115,7 @@ def test_a_skeleton_is_cut_at_its_stand_ins_and_nowhere_else(
         "a__trace_b",
         "__trace_code____trace_code__",
         "__trace_code__trace_code__",  # the end of one is the start of a look-alike
+        "__trace_" + "x" * 5000 + "__trace_code__",  # a long name: looked at no further
         "x__trace_code",  # the prefix and a name, no end: text
         "x__trace_nothing__y__trace_form_token__z",
         "__trace___trace_lang_vi__end",

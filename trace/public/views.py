@@ -300,6 +300,7 @@ def _check_ttl() -> float:
 
 STAND_INS = frozenset((CODE_SLOT, TOKEN_SLOT, *map(LANG_SLOT.format, LANGUAGES)))
 _PREFIX = "__trace_"  # every stand-in is ``__trace_<name>__`` (a test holds them to it)
+_LONGEST = max(map(len, STAND_INS))
 
 
 def cut(page: str) -> tuple[str, ...]:
@@ -310,7 +311,7 @@ def cut(page: str) -> tuple[str, ...]:
     start = 0
     at = page.find(_PREFIX)
     while at != -1:
-        end = page.find("__", at + len(_PREFIX))  # a stand-in's name holds no "__"
+        end = page.find("__", at + len(_PREFIX), at + _LONGEST)  # a name holds no "__"
         stand_in = page[at : end + 2] if end != -1 else ""
         if stand_in in STAND_INS:
             parts += [page[start:at], stand_in]
