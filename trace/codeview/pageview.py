@@ -179,10 +179,10 @@ def _with_registry(registry_edited: str) -> str:
 # The latest registry edit read in the statement (a process that does not know it) or given.
 LOAD_SQL_READING_REGISTRY = _load_sql(
     _with_registry(store.REGISTRY_READ),
-    store.live_join(store.REGISTRY_READ),
+    store.view_join(store.REGISTRY_READ),
     ctes=f"{store.REGISTRY_CTE}, ",
 )
-LOAD_SQL = _load_sql(_with_registry(store.REGISTRY_GIVEN), store.live_join(store.REGISTRY_GIVEN))
+LOAD_SQL = _load_sql(_with_registry(store.REGISTRY_GIVEN), store.view_join(store.REGISTRY_GIVEN))
 # A view that wants no stored page (JSON): no page to look for at all.
 LOAD_SQL_NO_PAGE = _load_sql(store.VIEW_JOIN_COLUMNS_NO_PAGE, store.VIEW_JOIN_SQL_NO_PAGE)
 STATS_SQL = _stats("%(code_id)s")

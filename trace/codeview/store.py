@@ -163,7 +163,10 @@ class Wanted:
 _REGISTRY_EDITED_SQL = str(REGISTRY_EDITED.compile(dialect=PG_DIALECT))
 
 
-def _view_join(registry_edited: str) -> str:
+def view_join(registry_edited: str) -> str:
+    """The stored page a view wants, made after the latest registry edit ``registry_edited``
+    (an SQL expression: read here, :data:`REGISTRY_READ` or :data:`REGISTRY_GIVEN`), and the
+    batch's check."""
     return f"""
 LEFT JOIN LATERAL (
     SELECT sp.key AS stored_key, sp.body AS stored_body
@@ -180,7 +183,7 @@ LEFT JOIN batch_check bc ON bc.batch_id = t.batch_id
 """
 
 
-VIEW_JOIN_SQL = _view_join(_REGISTRY_EDITED_SQL)
+VIEW_JOIN_SQL = view_join(_REGISTRY_EDITED_SQL)
 # The live path's, with the latest registry edit read once (``registry`` CTE, returned as the
 # last column) or given as a parameter: a process keeps it between changes that may touch any
 # page (:meth:`trace.codeview.live.LiveState.registry`), where reading it took three index scans
@@ -188,12 +191,6 @@ VIEW_JOIN_SQL = _view_join(_REGISTRY_EDITED_SQL)
 REGISTRY_CTE = f"registry AS MATERIALIZED (SELECT {_REGISTRY_EDITED_SQL} AS at)"
 REGISTRY_READ = "(SELECT at FROM registry)"
 REGISTRY_GIVEN = "%(registry_edited)s::timestamptz"
-
-
-def live_join(registry_edited: str) -> str:
-    """:data:`VIEW_JOIN_SQL` with the latest registry edit ``registry_edited``
-    (:data:`REGISTRY_READ` or :data:`REGISTRY_GIVEN`)."""
-    return _view_join(registry_edited)
 
 
 VIEW_JOIN_COLUMNS = (

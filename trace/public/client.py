@@ -107,8 +107,8 @@ def client_address(req: Request | None = None) -> str:
     # X-Forwarded-For only counts behind a trusted proxy: otherwise it is no part of the answer
     # (nor of the cache key a client could fill with headers of its own making).
     forwarded = str(environ.get("HTTP_X_FORWARDED_FOR") or "") if trusted else ""
-    if len(forwarded) > CACHED_HEADER_LENGTH:
-        return address_from(environ, proxies(trusted))
+    if len(forwarded) > CACHED_HEADER_LENGTH:  # parsed, never kept: a client can make up many
+        return _address.__wrapped__(remote, forwarded, trusted)
     return _address(remote, forwarded, trusted)
 
 
@@ -200,15 +200,17 @@ def token_period() -> int:
     cached, and answered with 304, only within the period its token was signed in (the period is
     part of the cache key and the ETag), so no page shown is older than a quarter of the
     token's lifetime, and a consumer has at least three quarters of it left to send the form."""
-    return int(time.time() // max(1, form_max_age() // 4))
+    return int(time.time() // _period_seconds(form_max_age()))
 
 
-def token_period_start(period: int | None = None, max_age: int | None = None) -> dt.datetime:
-    """When the current :func:`token_period` (or ``period``, of tokens living ``max_age``
-    seconds) began: a page's Last-Modified is no earlier."""
-    length = max(1, (form_max_age() if max_age is None else max_age) // 4)
-    period = token_period() if period is None else period
-    return dt.datetime.fromtimestamp(period * length, dt.UTC)
+def _period_seconds(max_age: int) -> int:
+    return max(1, max_age // 4)
+
+
+def token_period_start(period: int, max_age: int) -> dt.datetime:
+    """When :func:`token_period` ``period`` of tokens living ``max_age`` seconds began: a page's
+    Last-Modified is no earlier."""
+    return dt.datetime.fromtimestamp(period * _period_seconds(max_age), dt.UTC)
 
 
 def form_token(code: str) -> str:

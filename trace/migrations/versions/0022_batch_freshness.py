@@ -72,8 +72,6 @@ $$;
 
 # Inserted event_epc rows added to their batches: no recount of what was there.
 ADD_EVENTS = """
-CREATE FUNCTION trace_fresh_epc_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
     INSERT INTO batch_freshness AS f (batch_id, event_count, last_seq, last_recorded_at)
     SELECT n.batch_id, count(*), max(e.seq), max(e.record_time)
     FROM changed n JOIN event e ON e.id = n.event_pk
@@ -82,78 +80,59 @@ BEGIN
     ORDER BY n.batch_id
     ON CONFLICT (batch_id) DO UPDATE SET event_count = f.event_count + excluded.event_count,
         last_seq = greatest(f.last_seq, excluded.last_seq),
-        last_recorded_at = greatest(f.last_recorded_at, excluded.last_recorded_at);
-    RETURN NULL;
-END $$;
-"""
+        last_recorded_at = greatest(f.last_recorded_at, excluded.last_recorded_at);"""
 
-# (function, body): statement-level functions over the transition tables they are given
-RECOUNTS = [
-    (
-        "trace_fresh_epc_update",
-        "PERFORM trace_fresh_events(ARRAY(SELECT batch_id FROM replaced "
-        "UNION SELECT batch_id FROM changed));",
-    ),
-    (
-        "trace_fresh_epc_delete",
-        "PERFORM trace_fresh_events(ARRAY(SELECT batch_id FROM replaced));",
-    ),
-    (
-        "trace_fresh_event_update",
-        "PERFORM trace_fresh_events(ARRAY(SELECT ee.batch_id FROM event_epc ee "
-        "JOIN changed c ON c.id = ee.event_pk JOIN replaced o ON o.id = c.id "
-        "WHERE c.seq IS DISTINCT FROM o.seq OR c.record_time IS DISTINCT FROM o.record_time));",
-    ),
-    (
-        "trace_fresh_recall_batch_insert",
-        "PERFORM trace_fresh_recalls(ARRAY(SELECT batch_id FROM changed));",
-    ),
-    (
-        "trace_fresh_recall_batch_update",
-        "PERFORM trace_fresh_recalls(ARRAY(SELECT batch_id FROM replaced "
-        "UNION SELECT batch_id FROM changed));",
-    ),
-    (
-        "trace_fresh_recall_batch_delete",
-        "PERFORM trace_fresh_recalls(ARRAY(SELECT batch_id FROM replaced));",
-    ),
-    (
-        "trace_fresh_recall_update",
-        "PERFORM trace_fresh_recalls(ARRAY(SELECT rb.batch_id FROM recall_batch rb "
-        "JOIN changed c ON c.id = rb.recall_id));",
-    ),
-    (
-        "trace_fresh_epc_truncate",
-        "UPDATE batch_freshness SET event_count = 0, last_seq = NULL, last_recorded_at = NULL;",
-    ),
-    (
-        "trace_fresh_recall_batch_truncate",
-        "UPDATE batch_freshness SET open_recall_id = NULL, closed_recalls = 0;",
-    ),
-]
 
-# (trigger, table, event, transition tables, function)
+def _recount(facts: str, batch_ids: str) -> str:
+    """Count ``facts`` (``events`` or ``recalls``) again for the batches ``batch_ids`` selects."""
+    return f"PERFORM trace_fresh_{facts}(ARRAY({batch_ids}));"
+
+
+_OLD_AND_NEW = "SELECT batch_id FROM replaced UNION SELECT batch_id FROM changed"
+
+# (table, event, body): one statement-level trigger each, ``trace_fresh_<table>_<event>``, its
+# function of the same name, over the transition tables of its event (:data:`TRANSITIONS`).
 TRIGGERS = [
-    ("trace_fresh_epc_insert", "event_epc", "INSERT", "NEW TABLE AS changed",
-     "trace_fresh_epc_insert"),
-    ("trace_fresh_epc_update", "event_epc", "UPDATE",
-     "OLD TABLE AS replaced NEW TABLE AS changed", "trace_fresh_epc_update"),
-    ("trace_fresh_epc_delete", "event_epc", "DELETE", "OLD TABLE AS replaced",
-     "trace_fresh_epc_delete"),
-    ("trace_fresh_event_update", "event", "UPDATE",
-     "OLD TABLE AS replaced NEW TABLE AS changed", "trace_fresh_event_update"),
-    ("trace_fresh_recall_batch_insert", "recall_batch", "INSERT", "NEW TABLE AS changed",
-     "trace_fresh_recall_batch_insert"),
-    ("trace_fresh_recall_batch_update", "recall_batch", "UPDATE",
-     "OLD TABLE AS replaced NEW TABLE AS changed", "trace_fresh_recall_batch_update"),
-    ("trace_fresh_recall_batch_delete", "recall_batch", "DELETE", "OLD TABLE AS replaced",
-     "trace_fresh_recall_batch_delete"),
-    ("trace_fresh_recall_update", "recall", "UPDATE", "NEW TABLE AS changed",
-     "trace_fresh_recall_update"),
-    ("trace_fresh_epc_truncate", "event_epc", "TRUNCATE", "", "trace_fresh_epc_truncate"),
-    ("trace_fresh_recall_batch_truncate", "recall_batch", "TRUNCATE", "",
-     "trace_fresh_recall_batch_truncate"),
+    ("event_epc", "INSERT", ADD_EVENTS),
+    ("event_epc", "UPDATE", _recount("events", _OLD_AND_NEW)),
+    ("event_epc", "DELETE", _recount("events", "SELECT batch_id FROM replaced")),
+    (
+        "event",
+        "UPDATE",
+        _recount(
+            "events",
+            "SELECT ee.batch_id FROM event_epc ee JOIN changed c ON c.id = ee.event_pk "
+            "JOIN replaced o ON o.id = c.id WHERE c.seq IS DISTINCT FROM o.seq "
+            "OR c.record_time IS DISTINCT FROM o.record_time",
+        ),
+    ),
+    ("event_epc", "TRUNCATE",
+     "UPDATE batch_freshness SET event_count = 0, last_seq = NULL, last_recorded_at = NULL;"),
+    ("recall_batch", "INSERT", _recount("recalls", "SELECT batch_id FROM changed")),
+    ("recall_batch", "UPDATE", _recount("recalls", _OLD_AND_NEW)),
+    ("recall_batch", "DELETE", _recount("recalls", "SELECT batch_id FROM replaced")),
+    ("recall_batch", "TRUNCATE",
+     "UPDATE batch_freshness SET open_recall_id = NULL, closed_recalls = 0;"),
+    (
+        "recall",
+        "UPDATE",
+        _recount(
+            "recalls",
+            "SELECT rb.batch_id FROM recall_batch rb JOIN changed c ON c.id = rb.recall_id",
+        ),
+    ),
 ]  # fmt: skip
+TRANSITIONS = {
+    "INSERT": "REFERENCING NEW TABLE AS changed ",
+    "UPDATE": "REFERENCING OLD TABLE AS replaced NEW TABLE AS changed ",
+    "DELETE": "REFERENCING OLD TABLE AS replaced ",
+    "TRUNCATE": "",
+}
+
+
+def _name(table: str, event: str) -> str:
+    return f"trace_fresh_{table}_{event.lower()}"
+
 
 BACKFILL = """
 SELECT trace_fresh_events(ARRAY(SELECT DISTINCT batch_id FROM event_epc));
@@ -176,28 +155,24 @@ def upgrade() -> None:
         return
     op.execute(RECOUNT_EVENTS)
     op.execute(RECOUNT_RECALLS)
-    op.execute(ADD_EVENTS)
-    for function, body in RECOUNTS:
+    for table, event, body in TRIGGERS:
+        name = _name(table, event)
         op.execute(
-            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
             f"BEGIN\n    {body}\n    RETURN NULL;\nEND $$;"
         )
-    for name, table, event, tables, function in TRIGGERS:
-        referencing = f"REFERENCING {tables} " if tables else ""
         op.execute(
-            f"CREATE TRIGGER {name} AFTER {event} ON {table} {referencing}"
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+            f"CREATE TRIGGER {name} AFTER {event} ON {table} {TRANSITIONS[event]}"
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
         )
     op.execute(BACKFILL)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for name, table, _event, _tables, _function in TRIGGERS:
-            op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-        for function, _body in RECOUNTS:
-            op.execute(f"DROP FUNCTION IF EXISTS {function}()")
-        op.execute("DROP FUNCTION IF EXISTS trace_fresh_epc_insert()")
+        for table, event, _body in TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {_name(table, event)} ON {table}")
+            op.execute(f"DROP FUNCTION IF EXISTS {_name(table, event)}()")
         op.execute("DROP FUNCTION IF EXISTS trace_fresh_events(integer[])")
         op.execute("DROP FUNCTION IF EXISTS trace_fresh_recalls(integer[])")
     op.drop_table("batch_freshness")
