@@ -88,7 +88,8 @@ TARGET = """
            b.updated_at AS batch_updated_at, b.status AS batch_status,
            p.updated_at AS product_updated_at, o.updated_at AS producer_updated_at,
            coalesce(f.event_count, 0) AS event_count, f.last_seq, f.last_recorded_at,
-           f.open_recall_id, coalesce(f.closed_recalls, 0) AS closed_recalls
+           f.open_recall_id, coalesce(f.closed_recalls, 0) AS closed_recalls,
+           c.copy_warning_cleared_at
     FROM code c
     JOIN batch b ON b.id = c.batch_id
     JOIN product p ON p.id = b.product_id
@@ -122,12 +123,12 @@ LEFT JOIN LATERAL ({stats}) s ON t.kind = 'unit'  -- batch-level codes show no s
 # distinct clients in ``scan_client`` (a hash is one client on one day), never its repeat scans:
 # the count (capped), the first scan, the hashes first seen within a day (so a process counts a
 # repeat scan once), and the clients behind the copy warning: first seen within the window and
-# after the last clear (``since``), cut at the threshold. The bounds are taken from the
-# statement's own clock (``now()``), as the portable form takes them from the process's.
+# after the last clear (``since``; ``{cleared}``: the code's last clear, an SQL expression),
+# cut at the threshold. The bounds are taken from the statement's own clock (``now()``), as the
+# portable form takes them from the process's.
 STATS = """
 WITH bounds AS (
-    SELECT greatest(now() - make_interval(secs => %(copy_hours)s * 3600),
-                    (SELECT copy_warning_cleared_at FROM code WHERE id = {code_id})) AS since
+    SELECT greatest(now() - make_interval(secs => %(copy_hours)s * 3600), {cleared}) AS since
 )
 SELECT (SELECT count(*) FROM (SELECT 1 FROM scan_client WHERE code_id = {code_id}
                               LIMIT {count_cap}) capped) AS scan_count,
@@ -142,14 +143,18 @@ SELECT (SELECT count(*) FROM (SELECT 1 FROM scan_client WHERE code_id = {code_id
 """
 
 
-def _stats(code_id: str) -> str:
+def _stats(code_id: str, cleared: str) -> str:
     # a hash is one client on one day: "recent" is the last day's
     return STATS.format(
-        code_id=code_id, count_cap=scans.COUNT_CAP + 1, recent_clients=scans.RECENT_CLIENTS
+        code_id=code_id,
+        cleared=cleared,
+        count_cap=scans.COUNT_CAP + 1,
+        recent_clients=scans.RECENT_CLIENTS,
     )
 
 
-_STATS = _stats("t.code_id")
+# With the code read: its last clear comes with it, not from a probe of its own.
+_STATS = _stats("t.code_id", "t.copy_warning_cleared_at")
 _SELECT = SELECT.format(
     stats=_STATS, page_columns=store.VIEW_JOIN_COLUMNS, page_join=store.VIEW_JOIN_SQL
 )
@@ -185,7 +190,9 @@ LOAD_SQL_READING_REGISTRY = _load_sql(
 LOAD_SQL = _load_sql(_with_registry(store.REGISTRY_GIVEN), store.view_join(store.REGISTRY_GIVEN))
 # A view that wants no stored page (JSON): no page to look for at all.
 LOAD_SQL_NO_PAGE = _load_sql(store.VIEW_JOIN_COLUMNS_NO_PAGE, store.VIEW_JOIN_SQL_NO_PAGE)
-STATS_SQL = _stats("%(code_id)s")
+STATS_SQL = _stats(
+    "%(code_id)s", "(SELECT copy_warning_cleared_at FROM code WHERE id = %(code_id)s)"
+)
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -197,12 +204,19 @@ def _utc_at(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
+# Where the parts of a row of the statements lie: :data:`TARGET`'s columns, the statistics,
+# the stored page (key, body), the check, and the registry edit read (the last column).
+_TARGET_END = 19
+_STATS_END = _TARGET_END + 5
+_CHECK_END = _STATS_END + 2 + 4
+
+
 def _target_from(row: tuple[Any, ...]) -> lookup.Target:
     (
         batch_id, lot_code, product_id, gtin, code_id, code, kind, code_status, void_reason,
         b_updated, b_status, p_updated, o_updated, n_events, last_seq, last_recorded,
-        open_recall, closed_recalls,
-    ) = row[:18]  # fmt: skip
+        open_recall, closed_recalls, _cleared,
+    ) = row[:_TARGET_END]  # fmt: skip
     freshness = lookup.Freshness(
         _utc_at(b_updated), str(b_status), _utc_at(p_updated), _utc_at(o_updated),
         int(n_events or 0), last_seq, _utc(last_recorded), open_recall,
@@ -282,11 +296,12 @@ def _read(
     if row is None:
         return None
     if state is not None and sql is LOAD_SQL_READING_REGISTRY:
-        state.keep_registry(row[29], everything, read_at)
+        state.keep_registry(row[_CHECK_END], everything, read_at)
     target = _target_from(row)
-    tally = _tally_from(row[18:23], read_at) if target.is_unit else None
-    stored = store.stored_for(target, wanted, row[23], row[24])
-    return Read(target, tally, stored, store.check_from(row[25:29]), check_read=True)
+    tally = _tally_from(row[_TARGET_END:_STATS_END], read_at) if target.is_unit else None
+    stored = store.stored_for(target, wanted, row[_STATS_END], row[_STATS_END + 1])
+    check = store.check_from(row[_STATS_END + 2 : _CHECK_END])
+    return Read(target, tally, stored, check, check_read=True)
 
 
 def _postgresql(
