@@ -19,7 +19,9 @@ resolves the 1,000 codes and renders the 100 batches once, as a long-running wor
 alternated with the page for two rounds (this machine is noisy: a busy moment must not hit only
 one of them); each gunicorn starts fresh. Printed: requests/s of every run, the ratio of the best
 page run to the best hello-world run (goal ≥ 0.5) and the ratio round by round, p50/p99 (goal
-p99 ≤ 50 ms) and the ratio of the p50s, large over small (goal ≤ 1.2).
+p99 ≤ 50 ms) and the ratio of the p50s, large over small (goal ≤ 1.2). Beside each run, the CPU
+time per request of the gunicorn workers, of PostgreSQL and of wrk: on two shared cores the
+throughput follows their sum, so they say where a view's cost lies.
 
 The large phase also measures a **cold mix** (``--cold-batches``, default 10,000 batches: the
 batch-level code and 9 unit codes of each, so at least 90 % of views are first views for their
@@ -354,6 +356,24 @@ def stop(process: subprocess.Popen) -> None:
     process.wait(20)
 
 
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU of each process so far (all its threads), from ``/proc``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:  # gone
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return seconds
+
+
+def _pids(*args: str) -> list[int]:
+    found = subprocess.run(["pgrep", *args], capture_output=True, text=True).stdout
+    return [int(pid) for pid in found.split()]
+
+
 def wrk(port: int, lua: Path, paths: Path, seconds: int) -> dict[str, float]:
     output = subprocess.run(
         ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(lua),
@@ -369,19 +389,41 @@ def wrk(port: int, lua: Path, paths: Path, seconds: int) -> dict[str, float]:
 
 def measure(app: str, port: int, env: dict[str, str], cwd: Path, lua: Path, paths: Path,
             seconds: int, warmup: int) -> dict[str, float]:  # fmt: skip
+    """One wrk run against a fresh gunicorn, after ``warmup`` seconds of the same mix; with the
+    CPU time per request of the gunicorn workers, of PostgreSQL's processes (none for SQLite
+    and hello world) and of wrk itself, over the measured run."""
     process = serve(GUNICORN, app, port, env, cwd)
     try:
         if warmup > 0:
             wrk(port, lua, paths, warmup)
-        return wrk(port, lua, paths, seconds)
+        workers = _cpu_seconds(_pids("-P", str(process.pid)))
+        database = _cpu_seconds(_pids("-u", "postgres"))
+        load = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result = wrk(port, lua, paths, seconds)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        spent = {
+            "workers": _spent(workers, _cpu_seconds(list(workers))),
+            "postgresql": _spent(database, _cpu_seconds(_pids("-u", "postgres"))),
+            "wrk": after.ru_utime + after.ru_stime - load.ru_utime - load.ru_stime,
+        }
+        for name, cpu in spent.items():
+            result[f"cpu_{name}_ms"] = 1000 * cpu / max(result["requests"], 1)
+        return result
     finally:
         stop(process)
+
+
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings (a process started in between counts whole)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def show(name: str, r: dict[str, float]) -> None:
     print(
         f"  {name:<26} {r['rps']:8.0f} req/s   p50 {r['p50_us'] / 1000:6.2f} ms   "
         f"p99 {r['p99_us'] / 1000:6.2f} ms   errors {r['socket_errors']:.0f}/{r['bad_status']:.0f}"
+        f"   CPU per request: workers {r['cpu_workers_ms']:.2f} ms, PostgreSQL "
+        f"{r['cpu_postgresql_ms']:.2f} ms, wrk {r['cpu_wrk_ms']:.2f} ms"
     )
 
 
