@@ -205,10 +205,11 @@ def _utc_at(moment: dt.datetime) -> dt.datetime:
 
 
 # Where the parts of a row of the statements lie: :data:`TARGET`'s columns, the statistics,
-# the stored page (key, body), the check, and the registry edit read (the last column).
+# the stored page (key, body) and the check (:data:`store.VIEW_JOIN_COLUMNS`), and the registry
+# edit read (the last column).
 _TARGET_END = 19
 _STATS_END = _TARGET_END + 5
-_CHECK_END = _STATS_END + 2 + 4
+_CHECK_END = _STATS_END + len(store.VIEW_JOIN_COLUMNS.split(","))
 
 
 def _target_from(row: tuple[Any, ...]) -> lookup.Target:
